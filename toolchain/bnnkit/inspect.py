@@ -1,0 +1,63 @@
+"""``bnnkit inspect``: what a ``.h5`` or ``.tflite`` holds, as text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import BnnkitError
+
+
+def describe_graph(graph, name: str, size: int) -> str:
+    lines = [f"{name}: TFLite flatbuffer, {size:,} bytes",
+             f"  {len(graph.ops)} ops, {len(graph.tensors)} tensors "
+             f"({sum(t.is_constant for t in graph.tensors)} constant)"]
+    lines.append("  ops by type:")
+    for op_type, n in sorted(graph.op_counts().items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"    {op_type:<24} {n}")
+    lines.append("  constant bytes by type:")
+    for dtype, n in sorted(graph.constant_bytes_by_dtype().items()):
+        lines.append(f"    {dtype:<24} {n:,}")
+    for idx in graph.inputs:
+        t = graph.tensor(idx)
+        lines.append(f"  input  {t.name}: {t.dtype}{list(t.shape)}")
+    for idx in graph.outputs:
+        t = graph.tensor(idx)
+        lines.append(f"  output {t.name}: {t.dtype}{list(t.shape)}")
+    return "\n".join(lines)
+
+
+def describe_tflite(path) -> str:
+    from .tflite_reader import read_tflite
+
+    path = Path(path)
+    graph = read_tflite(path)
+    return describe_graph(graph, str(path), path.stat().st_size)
+
+
+def describe_h5(path) -> str:
+    from .convert import load_keras
+    from .zoo import profile
+
+    model = load_keras(path)
+    lines = [f"{path}: Keras model '{model.name}', {len(model.layers)} layers"]
+    for layer in model.layers:
+        shape = getattr(layer, "output_shape", None)
+        lines.append(f"    {layer.name:<24} {type(layer).__name__:<22} {shape}")
+    p = profile(model)
+    lines.append(f"  larq summary: {p['binary_params']:,} binary + {p['float_params']:,} float "
+                 f"parameters, {p['model_size_kib']} KiB "
+                 f"({p['model_size_int8_kib']} KiB with 8-bit float weights)")
+    return "\n".join(lines)
+
+
+def describe(path) -> str:
+    path = Path(path)
+    if not path.is_file():
+        raise BnnkitError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[4:8] == b"TFL3":
+        return describe_tflite(path)
+    if head == b"\x89HDF\r\n\x1a\n":
+        return describe_h5(path)
+    raise BnnkitError(f"{path}: neither an HDF5 Keras model nor a TFLite flatbuffer")

@@ -1,0 +1,127 @@
+"""The model zoo: the paper's four LeNets (and signnet for binarized input).
+
+Every model takes (28, 28, 1) float32 input produced by the recorded
+preprocessing (:mod:`bnnkit.preprocess`).
+
+Example:
+    >>> from bnnkit import zoo
+    >>> model = zoo.build("lenet_bin3")                  # doctest: +SKIP
+    >>> zoo.profile(model)["binary_params"]             # doctest: +SKIP
+    105000
+"""
+
+from __future__ import annotations
+
+from .errors import BnnkitError
+
+LENETS = ("lenet_float", "lenet_bin1", "lenet_bin2", "lenet_bin3")
+ARCHITECTURES = LENETS + ("signnet",)
+
+# The paper's Table II (accuracy %, kB as larq's summary prints KiB).
+PAPER_TABLE = {
+    "lenet_float": {"accuracy": 94.23, "kib": 421.04, "label": "Pure LeNet"},
+    "lenet_bin1": {"accuracy": 93.89, "kib": 418.56, "label": "1 binary layer"},
+    "lenet_bin2": {"accuracy": 92.21, "kib": 381.02, "label": "2 binary layers"},
+    "lenet_bin3": {"accuracy": 90.52, "kib": 30.66, "label": "3 binary layers"},
+}
+
+
+def _binary_dense(keras, lq, units, name):
+    return lq.layers.QuantDense(
+        units, input_quantizer="ste_sign", kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip", use_bias=False, name=name)
+
+
+def _bn(keras, name):
+    return keras.layers.BatchNormalization(scale=False, name=name)
+
+
+def _lenet_trunk(keras, inputs):
+    x = keras.layers.Conv2D(6, 5, padding="same", activation="relu", name="conv1")(inputs)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = keras.layers.Conv2D(16, 5, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool2")(x)
+    return keras.layers.Flatten(name="flatten")(x)
+
+
+def build_lenet(arch: str, input_layers=None):
+    """Build one of the paper's LeNets; ``input_layers`` (optional callables)
+    are applied to the input first (e.g. a threshold encoding)."""
+    from .tfenv import keras, lq
+
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = inputs
+    for layer in input_layers or ():
+        x = layer(x)
+    x = _lenet_trunk(keras, x)
+    if arch == "lenet_float":
+        x = keras.layers.Dense(120, activation="relu", name="fc1")(x)
+        x = keras.layers.Dense(84, activation="relu", name="fc2")(x)
+        x = keras.layers.Dense(10, activation="softmax", name="fc3")(x)
+    elif arch == "lenet_bin1":
+        x = keras.layers.Dense(120, activation="relu", name="fc1")(x)
+        x = keras.layers.Dense(84, activation="relu", name="fc2")(x)
+        x = _bn(keras, "bn2")(x)
+        x = _binary_dense(keras, lq, 10, "qfc3")(x)
+        x = _bn(keras, "bn3")(x)
+        x = keras.layers.Activation("softmax", name="softmax")(x)
+    elif arch == "lenet_bin2":
+        x = keras.layers.Dense(120, activation="relu", name="fc1")(x)
+        x = _bn(keras, "bn1")(x)
+        x = _binary_dense(keras, lq, 84, "qfc2")(x)
+        x = _bn(keras, "bn2")(x)
+        x = _binary_dense(keras, lq, 10, "qfc3")(x)
+        x = _bn(keras, "bn3")(x)
+        x = keras.layers.Activation("softmax", name="softmax")(x)
+    elif arch == "lenet_bin3":
+        x = _bn(keras, "bn0")(x)
+        x = _binary_dense(keras, lq, 120, "qfc1")(x)
+        x = _bn(keras, "bn1")(x)
+        x = _binary_dense(keras, lq, 84, "qfc2")(x)
+        x = _bn(keras, "bn2")(x)
+        x = _binary_dense(keras, lq, 10, "qfc3")(x)
+        x = _bn(keras, "bn3")(x)
+        x = keras.layers.Activation("softmax", name="softmax")(x)
+    else:
+        raise BnnkitError(f"unknown LeNet {arch!r} (choose from {', '.join(LENETS)})")
+    return keras.Model(inputs, x, name=arch)
+
+
+def build(arch: str, **options):
+    """Build architecture ``arch`` (see :data:`ARCHITECTURES`)."""
+    if arch in LENETS:
+        return build_lenet(arch, **options)
+    if arch == "signnet":
+        from .signnet import build_signnet
+        return build_signnet(**options)
+    raise BnnkitError(f"unknown architecture {arch!r} (choose from {', '.join(ARCHITECTURES)})")
+
+
+def profile(model) -> dict:
+    """larq's summary figures as numbers (the paper's Table II sizes come from here)."""
+    from .tfenv import lq
+
+    p = lq.models.ModelProfile(model)
+    return {
+        "total_params": int(p.weight_count()),
+        "binary_params": int(p.weight_count(bitwidth=1)),
+        "float_params": int(p.weight_count(bitwidth=32)),
+        "model_size_kib": round(p.memory / 8 / 1024, 2),
+        "model_size_int8_kib": round(p.int8_fp_weights_memory / 8 / 1024, 2),
+        "float32_equivalent_kib": round(p.fp_equivalent_memory / 8 / 1024, 2),
+    }
+
+
+def custom_objects() -> dict:
+    """Everything needed to load a bnnkit/larq ``.h5``."""
+    from .tfenv import lq  # noqa: F401  (registers larq's objects)
+    from .layers import ThresholdEncoding
+    import larq
+
+    objs = {"ThresholdEncoding": ThresholdEncoding}
+    for mod in (larq.layers, larq.quantizers, larq.constraints, larq.activations):
+        for name in dir(mod):
+            obj = getattr(mod, name)
+            if isinstance(obj, type) or callable(obj):
+                objs.setdefault(name, obj)
+    return objs
