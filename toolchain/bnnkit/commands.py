@@ -79,3 +79,68 @@ def inspect(file):
     from .inspect import describe
 
     click.echo(describe(file))
+
+
+TARGET_CHOICE = click.Choice(["host", "cortex-m4", "arm64"])
+
+
+@main.command("gen-firmware")
+@click.argument("model", type=click.Path())
+@click.option("--target", type=TARGET_CHOICE, default="host", show_default=True,
+              help="host: this machine's gcc; cortex-m4: arm-none-eabi-gcc for QEMU mps2-an386; "
+                   "arm64: static aarch64 Linux binary for qemu-aarch64.")
+@click.option("-o", "--output", type=click.Path(file_okay=False),
+              help="Project directory (default: build/MODEL-TARGET).")
+@click.option("--flash-kib", type=int, help="Flash budget (cortex-m4 default: 1024 KiB).")
+@click.option("--ram-kib", type=int, help="RAM budget (cortex-m4 default: 128 KiB).")
+@friendly_errors
+def gen_firmware(model, target, output, flash_kib, ram_kib):
+    """Generate a self-contained C project for MODEL (.tflite, or .h5 converted on the way).
+
+    \b
+    The project holds model.h (the API), model_data.c (1-bit packed weights,
+    thresholds, float weights), model.c (kernel calls over one static arena), the
+    runtime kernels it uses, a harness main.c, board support and a Makefile:
+    'make -C DIR' builds it with nothing of bnnkit installed.
+    """
+    from .emit import generate
+
+    out = Path(output) if output else Path("build") / f"{Path(model).stem}-{target}"
+    gen = generate(model, target, out, flash_kib, ram_kib)
+    click.echo(f"wrote {out}/ for {target}: {len(gen.program.calls)} kernel calls, "
+               f"{gen.model_bytes:,} bytes of model constants, "
+               f"{gen.program.arena_bytes:,} bytes of arena")
+
+
+@main.command()
+@click.argument("model", type=click.Path())
+@click.option("--target", type=TARGET_CHOICE, default="host", show_default=True)
+@click.option("--dataset", type=DATASET_CHOICE, help="Default: the one in the model's sidecar.")
+@click.option("--limit", type=int, help="Only the first N test images (default: all).")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the figures here.")
+@click.option("--timeout", type=float, default=600, show_default=True,
+              help="Seconds each firmware run (up to 1,000 images) may take.")
+@click.option("--build-dir", type=click.Path(file_okay=False),
+              help="Keep the generated project here (default: a temporary directory).")
+@click.option("--flash-kib", type=int, help="Flash budget (cortex-m4 default: 1024 KiB).")
+@click.option("--ram-kib", type=int, help="RAM budget (cortex-m4 default: 128 KiB).")
+@friendly_errors
+def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_dir, flash_kib,
+             ram_kib):
+    """Run MODEL's generated C on TARGET over the test set and compare with LCE.
+
+    \b
+    Prints and (--json) writes: model, target, n_images, accuracy,
+    reference_accuracy (LCE's interpreter on the same flatbuffer), agreement
+    (share of images with the same top-1), max_abs_diff (largest score
+    difference), model_bytes, arena_bytes; on cortex-m4/arm64 also flash_bytes,
+    ram_bytes, model_flash_bytes, code_flash_bytes, instructions_per_inference.
+    """
+    from .simulate import format_record, simulate as run, write_json
+
+    record, extra = run(model, target, dataset, limit, data_dir, timeout, build_dir,
+                        show_progress=True, flash_kib=flash_kib, ram_kib=ram_kib)
+    click.echo(format_record(record, extra))
+    if json_out:
+        write_json(record, json_out)

@@ -1,0 +1,80 @@
+/* bnnkit test harness: classify raw images from a file, one line per image.
+ *
+ *   main [IMAGES [PREDICTIONS]]   (defaults: images.bin, predictions.txt)
+ *
+ * IMAGES holds N * BNN_INPUT_PIXELS bytes of uint8 pixels. Each output line is
+ * "predicted_class score0 score1 ..." with each score as the 8 hex digits of
+ * its IEEE-754 bits (exact). Images are read BATCH at a time (on the Cortex-M4
+ * through semihosting). Lines starting with '#' report measurements. */
+#include <stdio.h>
+#include <string.h>
+
+#include "board.h"
+#include "model.h"
+
+#define BATCH 32
+
+static uint8_t images[BATCH][BNN_INPUT_PIXELS];
+static float scores[BNN_OUTPUT_SIZE];
+
+/* Calls that bracket one inference, so an emulator can count what lies between. */
+void bnn_marker_begin(void) BNN_NOINLINE;
+void bnn_marker_end(void) BNN_NOINLINE;
+void bnn_marker_begin(void) { BNN_BARRIER(); }
+void bnn_marker_end(void) { BNN_BARRIER(); }
+
+static uint32_t float_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+int main(int argc, char **argv)
+{
+    const char *in_path = argc > 1 ? argv[1] : "images.bin";
+    const char *out_path = argc > 2 ? argv[2] : "predictions.txt";
+    FILE *in, *out;
+    long n_images = 0;
+    uint64_t elapsed_ns = 0;
+    size_t got;
+
+    board_init();
+    in = fopen(in_path, "rb");
+    if (!in) {
+        printf("error: cannot open %s\n", in_path);
+        board_exit(3);
+    }
+    out = fopen(out_path, "w");
+    if (!out) {
+        printf("error: cannot write %s\n", out_path);
+        board_exit(3);
+    }
+    while ((got = fread(images, BNN_INPUT_PIXELS, BATCH, in)) > 0) {
+        size_t b;
+        for (b = 0; b < got; b++) {
+            int32_t k, best = 0;
+            uint64_t t0 = board_time_ns();
+            bnn_marker_begin();
+            bnn_model_run(images[b], scores);
+            bnn_marker_end();
+            elapsed_ns += board_time_ns() - t0;
+            for (k = 1; k < BNN_OUTPUT_SIZE; k++)
+                if (scores[k] > scores[best])
+                    best = k;
+            fprintf(out, "%ld", (long)best);
+            for (k = 0; k < BNN_OUTPUT_SIZE; k++)
+                fprintf(out, " %08lx", (unsigned long)float_bits(scores[k]));
+            fprintf(out, "\n");
+            n_images++;
+        }
+    }
+    fclose(in);
+    fprintf(out, "# images %ld\n", n_images);
+    fprintf(out, "# elapsed_ns %lu\n", (unsigned long)(elapsed_ns));
+    fprintf(out, "# stack_bytes %lu\n", (unsigned long)board_stack_used());
+    fprintf(out, "# io_buffer_bytes %lu\n", (unsigned long)(sizeof images + sizeof scores));
+    fclose(out);
+    board_exit(0);
+    return 0;
+}

@@ -1,0 +1,76 @@
+/* bnnkit runtime kernels: plain C99, no allocation, no libc beyond <math.h>.
+ *
+ * Bit-packed tensors follow LCE's convention: bit 1 = -1, bit 0 = +1
+ * (sign(0) = +1); bit i of 32-bit word k holds channel 32k+i; the last word's
+ * unused bits are 0 in activations and weights alike, so XOR never counts them.
+ * Float tensors are NHWC without the batch dimension.
+ */
+#ifndef BNN_KERNELS_H
+#define BNN_KERNELS_H
+
+#include <stdint.h>
+
+#define BNN_WORDS(n) (((n) + 31) / 32)
+
+/* Number of set bits in a[i] ^ b[i] over n words (bnn_popcount.c, per target). */
+int32_t bnn_xor_popcount(const uint32_t *a, const uint32_t *b, int32_t n_words);
+
+typedef struct {
+    int32_t in_h, in_w, in_c;
+    int32_t out_c, k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t conv_h, conv_w; /* convolution output size, before pooling */
+    int32_t pool_h, pool_w; /* 1x1: no pooling; else non-overlapping max pool */
+    int32_t relu;
+} bnn_conv2d_params;
+
+/* Float convolution (weights OHWI) + bias, optional ReLU, optional fused max pool. */
+void bnn_conv2d_f32(const bnn_conv2d_params *p, const float *in, const float *weights,
+                    const float *bias, float *out);
+
+typedef struct {
+    int32_t in_h, in_w, channels;
+    int32_t filter_h, filter_w, stride_h, stride_w;
+    int32_t pad_top, pad_left, out_h, out_w;
+    int32_t relu;
+} bnn_maxpool_params;
+
+void bnn_maxpool_f32(const bnn_maxpool_params *p, const float *in, float *out);
+
+/* out[j] = sum_i in[i] * w[j][i] + bias[j] (then ReLU if relu). */
+void bnn_fc_f32(const float *in, int32_t n_in, const float *weights, const float *bias,
+                int32_t n_out, int32_t relu, float *out);
+
+/* out[i] = in[i] * c[i % channels] (mul) or + c[i % channels] (add). */
+void bnn_mul_const_f32(const float *in, int32_t n, const float *c, int32_t channels,
+                       int32_t relu, float *out);
+void bnn_add_const_f32(const float *in, int32_t n, const float *c, int32_t channels,
+                       int32_t relu, float *out);
+/* out[i] = a[i] * b[i] (is_mul) or a[i] + b[i]. */
+void bnn_binary_op_f32(const float *a, const float *b, int32_t n, int32_t is_mul,
+                       int32_t relu, float *out);
+
+/* Sign-pack: bit = (x < 0) with x = in*mul + add (either may be NULL), per
+ * channel; outer = number of pixels, each packed into BNN_WORDS(channels) words. */
+void bnn_quantize_f32(const float *in, int32_t outer, int32_t channels, const float *mul,
+                      const float *add, uint32_t *out);
+
+/* Bits back to +-1.0f. */
+void bnn_dequantize(const uint32_t *in, int32_t outer, int32_t channels, float *out);
+
+/* 1-bit dense, float output: dot = n_in - 2*popcount(a ^ w_j);
+ * out[j] = (float)dot * scale[j] + bias[j] (then ReLU if relu). */
+void bnn_binary_dense_f32(const uint32_t *in, int32_t n_in, const uint32_t *weights,
+                          const float *scale, const float *bias, int32_t n_out, int32_t relu,
+                          float *out);
+
+/* 1-bit dense, bit output: bit j = (popcount > threshold[j]) ^ flip_j
+ * (flip may be NULL: no output flipped). */
+void bnn_binary_dense_bits(const uint32_t *in, int32_t n_in, const uint32_t *weights,
+                           const int32_t *threshold, const uint32_t *flip, int32_t n_out,
+                           uint32_t *out);
+
+void bnn_softmax_f32(const float *in, int32_t n, float beta, float *out);
+
+#endif

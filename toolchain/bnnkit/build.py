@@ -1,0 +1,78 @@
+"""Build a generated project and run it on its target (host, QEMU)."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BnnkitError
+from .targets import Target
+
+
+@dataclass
+class RunResult:
+    predictions: np.ndarray  # int (N,)
+    scores: np.ndarray  # float32 (N, n_out)
+    stats: dict  # "# key value" lines of the harness
+
+
+def make(project: Path, target: Target, timeout: float = 300) -> Path:
+    """``make -C project``; returns the built executable/ELF."""
+    target.check_tools()
+    try:
+        res = subprocess.run(["make", "-s", "-C", str(project)], capture_output=True, text=True,
+                             timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BnnkitError(f"{project}: build timed out after {timeout:.0f} s", 1) from None
+    if res.returncode != 0:
+        first = next((line for line in (res.stderr + res.stdout).splitlines() if "error" in line),
+                     res.stderr.strip()[:300])
+        raise BnnkitError(f"{project}: build failed: {first}", 1)
+    return project / ("model.elf" if target.name == "cortex-m4" else "model")
+
+
+def write_images(path: Path, images: np.ndarray) -> None:
+    np.ascontiguousarray(images, dtype=np.uint8).tofile(path)
+
+
+def parse_predictions(path: Path, n_out: int) -> RunResult:
+    preds, scores, stats = [], [], {}
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise BnnkitError(f"{path}: the firmware wrote no predictions ({exc.strerror})", 1) from None
+    for line in text.splitlines():
+        if line.startswith("#"):
+            key, _, value = line[1:].strip().partition(" ")
+            stats[key] = int(value)
+            continue
+        parts = line.split()
+        if len(parts) != n_out + 1:
+            raise BnnkitError(f"{path}: malformed prediction line {line[:60]!r}", 1)
+        preds.append(int(parts[0]))
+        scores.append([int(p, 16) for p in parts[1:]])
+    if "images" not in stats:
+        raise BnnkitError(f"{path}: incomplete output (the firmware stopped early)", 1)
+    bits = np.array(scores, dtype=np.uint32).reshape(-1, n_out)
+    return RunResult(np.array(preds, dtype=np.int64), bits.view(np.float32), stats)
+
+
+def run_host(exe: Path, images_file: Path, out_file: Path, timeout: float) -> None:
+    _run([str(exe), str(images_file), str(out_file)], exe, timeout)
+
+
+def _run(cmd, what, timeout, cwd=None):
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        raise BnnkitError(f"{what}: timed out after {timeout:.0f} s (--timeout)", 1) from None
+    except OSError as exc:
+        raise BnnkitError(f"{what}: cannot run ({exc.strerror})", 1) from None
+    if res.returncode != 0:
+        detail = (res.stdout + res.stderr).strip().splitlines()
+        raise BnnkitError(f"{what}: exited with status {res.returncode}"
+                          + (f": {detail[-1][:200]}" if detail else ""), 1)
+    return res

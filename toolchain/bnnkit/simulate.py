@@ -1,0 +1,162 @@
+"""``bnnkit simulate``: the generated C against LCE's interpreter, image by image.
+
+Example:
+    >>> from bnnkit.simulate import simulate
+    >>> record, extra = simulate("models/lenet_bin3.tflite", "host", limit=500)  # doctest: +SKIP
+    >>> record["agreement"]                                                       # doctest: +SKIP
+    1.0
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import data as datamod
+from . import preprocess
+from .build import make, parse_predictions, run_host, write_images
+from .emit import generate
+from .errors import BnnkitError
+
+HOST_KEYS = ("model", "target", "n_images", "accuracy", "reference_accuracy", "agreement",
+             "max_abs_diff", "model_bytes", "arena_bytes")
+CHUNK = 1000  # images per firmware run: progress, and a bounded emulator run each
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", disable=not enabled, file=sys.stderr,
+                dynamic_ncols=True, leave=False)
+
+
+def run_firmware(gen, exe: Path, images: np.ndarray, workdir: Path, timeout: float,
+                 progress=None):
+    """Run the built firmware over ``images`` in chunks; concatenate results."""
+    from .device import run_device
+
+    preds, scores, stats = [], [], {}
+    for start in range(0, len(images), CHUNK):
+        chunk = images[start:start + CHUNK]
+        img_file = workdir / "images.bin"
+        out_file = workdir / "predictions.txt"
+        out_file.unlink(missing_ok=True)
+        write_images(img_file, chunk)
+        if gen.target.name == "host":
+            run_host(exe, img_file, out_file, timeout)
+        else:
+            run_device(gen.target, exe, img_file, out_file, timeout)
+        res = parse_predictions(out_file, gen.program.output_floats)
+        if len(res.predictions) != len(chunk):
+            raise BnnkitError(f"{exe}: classified {len(res.predictions)} of {len(chunk)} images", 1)
+        preds.append(res.predictions)
+        scores.append(res.scores)
+        for k, v in res.stats.items():
+            stats[k] = stats.get(k, 0) + v if k in ("images", "elapsed_ns") else max(stats.get(k, 0), v)
+        if progress:
+            progress.update(len(chunk))
+    return np.concatenate(preds), np.concatenate(scores), stats
+
+
+def simulate(model, target: str = "host", dataset: str | None = None, limit: int | None = None,
+             data_dir=None, timeout: float = 600, build_dir=None, show_progress: bool = False,
+             flash_kib=None, ram_kib=None):
+    """Generate, build and run ``model`` on ``target`` over the test set, and
+    compare with LCE's interpreter on the same flatbuffer.
+
+    Returns ``(record, extra)``: ``record`` has the documented JSON keys;
+    ``extra`` holds timings and raw arrays for benchmarks.
+    """
+    model = Path(model)
+    tmp = None
+    if build_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="bnnkit-sim-")
+        build_dir = Path(tmp.name)
+    build_dir = Path(build_dir)
+    try:
+        project = build_dir / f"{model.stem}-{target}"
+        gen = generate(model, target, project, flash_kib, ram_kib)
+        exe = make(project, gen.target)
+        meta = gen.meta
+        dataset = dataset or meta.get("dataset", "fashion-mnist")
+        test = datamod.load(dataset, "test", data_dir).limit(limit)
+        n = len(test.labels)
+        if n == 0:
+            raise BnnkitError("no test images selected (--limit)")
+        if len(test.class_names) != gen.program.output_floats:
+            raise BnnkitError(f"{model}: {gen.program.output_floats} outputs but {dataset} has "
+                              f"{len(test.class_names)} classes")
+
+        bar = _progress(n, f"{target}", show_progress)
+        preds, scores, stats = run_firmware(gen, exe, test.images, build_dir, timeout, bar)
+        bar.close()
+
+        from .reference import lce_predict
+
+        x = preprocess.apply(meta["preprocessing"], test.images)
+        bar = _progress(n, "LCE reference", show_progress)
+        t0 = time.perf_counter()
+        ref = lce_predict(gen.flatbuffer, x, progress=bar.update).astype(np.float32)
+        lce_seconds = time.perf_counter() - t0
+        bar.close()
+
+        ref_pred = ref.argmax(axis=1)
+        record = {
+            "model": str(model),
+            "target": target,
+            "n_images": n,
+            "accuracy": round(float(np.mean(preds == test.labels)), 6),
+            "reference_accuracy": round(float(np.mean(ref_pred == test.labels)), 6),
+            "agreement": round(float(np.mean(preds == ref_pred)), 6),
+            "max_abs_diff": float(np.max(np.abs(scores.astype(np.float64) - ref))),
+            "model_bytes": gen.model_bytes,
+            "arena_bytes": gen.program.arena_bytes,
+        }
+        extra = {
+            "predictions": preds, "scores": scores, "reference_scores": ref, "labels": test.labels,
+            "firmware_stats": stats, "lce_us_per_image": 1e6 * lce_seconds / n,
+            "c_us_per_image": stats.get("elapsed_ns", 0) / 1e3 / n, "generated": gen,
+            "executable": exe,
+        }
+        if target != "host":
+            from .device import device_figures
+
+            record.update(device_figures(gen, exe, test.images[:1], build_dir, timeout, stats))
+        return record, extra
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def format_record(record: dict, extra: dict) -> str:
+    lines = [f"{record['model']} on {record['target']}: {record['n_images']:,} images",
+             f"  accuracy           {100 * record['accuracy']:.2f} %  "
+             f"(LCE interpreter {100 * record['reference_accuracy']:.2f} %)",
+             f"  agreement with LCE {100 * record['agreement']:.2f} % of top-1, "
+             f"max |score diff| {record['max_abs_diff']:.3g}",
+             f"  model constants    {record['model_bytes']:,} bytes",
+             f"  activation arena   {record['arena_bytes']:,} bytes"]
+    if "flash_bytes" in record:
+        lines += [f"  flash              {record['flash_bytes']:,} bytes "
+                  f"(model {record['model_flash_bytes']:,}, kernels {record['code_flash_bytes']:,})",
+                  f"  RAM                {record['ram_bytes']:,} bytes incl. stack "
+                  f"({record.get('stack_bytes', 0):,}); harness I/O buffers "
+                  f"{record.get('io_buffer_bytes', 0):,} bytes apart",
+                  f"  instructions       {record['instructions_per_inference']:,} per inference "
+                  "(QEMU instruction count, not cycles)"]
+    if record["target"] == "host" and extra.get("c_us_per_image"):
+        lines.append(f"  time per image     {extra['c_us_per_image']:.1f} us generated C vs "
+                     f"{extra['lce_us_per_image']:.1f} us LCE interpreter")
+    return "\n".join(lines)
+
+
+def write_json(record: dict, path) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(path)

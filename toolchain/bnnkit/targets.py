@@ -1,0 +1,65 @@
+"""Targets: compiler, flags, board support, memory budgets, how to run."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BnnkitError
+
+FIRMWARE_DIR = Path(__file__).resolve().parent.parent.parent / "firmware"
+COMMON_CFLAGS = "-std=c99 -Wall -Wextra -Werror -ffp-contract=off"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    board: str  # folder under firmware/boards
+    makefile: str  # firmware/templates/Makefile.<makefile>.j2
+    cc: str
+    apt_package: str
+    flash_kib: int | None  # default budgets (None: no limit)
+    ram_kib: int | None
+    emulator: str | None
+
+    def check_tools(self):
+        if shutil.which(self.cc) is None:
+            raise BnnkitError(f"{self.cc} not found: install it with "
+                              f"'apt-get install {self.apt_package}' (or run 'make setup')")
+
+    def check_budget(self, gen, source: str, flash_kib=None, ram_kib=None):
+        """Refuse a model whose constants or arena alone exceed the budget.
+
+        The exact flash/RAM of the linked firmware is measured after building
+        (see :mod:`bnnkit.build`); this is the check before writing anything.
+        """
+        flash = (flash_kib if flash_kib is not None else self.flash_kib)
+        ram = (ram_kib if ram_kib is not None else self.ram_kib)
+        if flash is not None and gen.model_bytes > flash * 1024:
+            over = gen.model_bytes - flash * 1024
+            raise BnnkitError(f"{source}: does not fit {self.name} flash: the model's constants "
+                              f"need {gen.model_bytes:,} bytes, {over:,} bytes over the "
+                              f"{flash} KiB budget (--flash-kib)")
+        if ram is not None and gen.program.arena_bytes > ram * 1024:
+            over = gen.program.arena_bytes - ram * 1024
+            raise BnnkitError(f"{source}: does not fit {self.name} RAM: the activation arena needs "
+                              f"{gen.program.arena_bytes:,} bytes, {over:,} bytes over the "
+                              f"{ram} KiB budget (--ram-kib)")
+
+
+TARGETS = {
+    "host": Target("host", "host", "host", "gcc", "gcc", None, None, None),
+    "cortex-m4": Target("cortex-m4", "mps2-an386", "cortex-m4", "arm-none-eabi-gcc",
+                        "gcc-arm-none-eabi libnewlib-arm-none-eabi", 1024, 128,
+                        "qemu-system-arm"),
+    "arm64": Target("arm64", "arm64-linux", "arm64", "aarch64-linux-gnu-gcc",
+                    "gcc-aarch64-linux-gnu libc6-dev-arm64-cross", None, None, "qemu-aarch64"),
+}
+
+
+def get_target(name: str) -> Target:
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise BnnkitError(f"unknown target {name!r} (choose from {', '.join(TARGETS)})") from None
