@@ -25,7 +25,10 @@ typedef struct {
     int32_t relu;
 } bnn_conv2d_params;
 
-/* Float convolution (weights OHWI) + bias, optional ReLU, optional fused max pool. */
+/* Float convolution + bias, optional ReLU, optional fused max pool. Weights are
+ * [k_h][k_w][in_c][BNN_CONV_PADDED_OC(out_c)] (HWIO, O zero-padded). */
+#define BNN_CONV_OC_BLOCK 8
+#define BNN_CONV_PADDED_OC(n) (((n) + BNN_CONV_OC_BLOCK - 1) / BNN_CONV_OC_BLOCK * BNN_CONV_OC_BLOCK)
 void bnn_conv2d_f32(const bnn_conv2d_params *p, const float *in, const float *weights,
                     const float *bias, float *out);
 

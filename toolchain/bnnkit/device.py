@@ -1,13 +1,163 @@
-"""Running firmware under emulation (filled in for cortex-m4 and arm64)."""
+"""Emulated devices: run firmware under QEMU, measure flash, RAM, instructions.
+
+cortex-m4: ``qemu-system-arm -M mps2-an386`` with semihosting (files, exit).
+arm64:     ``qemu-aarch64`` running the static Linux binary.
+
+Instructions per inference are counted from QEMU's ``-d in_asm,exec,nochain``
+log: every executed translation block adds its instruction count, between the
+harness's ``bnn_marker_begin`` and ``bnn_marker_end`` calls. QEMU models no
+cycles, so this is a deterministic instruction count, not a cycle count.
+"""
 
 from __future__ import annotations
 
+import re
+import subprocess
+from pathlib import Path
+
+from .build import _run, write_images
 from .errors import BnnkitError
 
-
-def run_device(target, exe, images_file, out_file, timeout):
-    raise BnnkitError(f"target {target.name}: running on the emulator is not available yet")
+TOOL_PREFIX = {"cortex-m4": "arm-none-eabi-", "arm64": "aarch64-linux-gnu-"}
 
 
-def device_figures(gen, exe, one_image, workdir, timeout, stats):
-    raise BnnkitError(f"target {gen.target.name}: device figures are not available yet")
+def _qemu_cmd(target, exe: Path, images: str, out: str, log: str | None = None) -> list:
+    trace = ["-d", "in_asm,exec,nochain", "-D", log] if log else []
+    if target.name == "cortex-m4":
+        return ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none",
+                "-serial", "none", "-semihosting-config",
+                f"enable=on,target=native,arg={exe.name},arg={images},arg={out}",
+                "-kernel", exe.name] + trace
+    if target.name == "arm64":
+        return ["qemu-aarch64"] + trace + [f"./{exe.name}", images, out]
+    raise BnnkitError(f"target {target.name} has no emulator")
+
+
+def _check_emulator(target):
+    import shutil
+
+    if shutil.which(target.emulator) is None:
+        pkg = "qemu-system-arm" if target.name == "cortex-m4" else "qemu-user"
+        raise BnnkitError(f"{target.emulator} not found: install it with 'apt-get install {pkg}'")
+
+
+def run_device(target, exe: Path, images_file: Path, out_file: Path, timeout: float) -> None:
+    """Run the firmware on the emulator; files are exchanged in exe's folder."""
+    _check_emulator(target)
+    workdir = exe.parent
+    local_in = workdir / "images.bin"
+    if images_file.resolve() != local_in.resolve():
+        local_in.write_bytes(images_file.read_bytes())
+    local_out = workdir / "predictions.txt"
+    local_out.unlink(missing_ok=True)
+    _run(_qemu_cmd(target, exe, "images.bin", "predictions.txt"), f"{target.emulator} ({exe})",
+         timeout, cwd=workdir)
+    if local_out.resolve() != Path(out_file).resolve():
+        Path(out_file).write_bytes(local_out.read_bytes())
+
+
+def _symbols(target, exe: Path) -> dict:
+    out = subprocess.run([TOOL_PREFIX[target.name] + "nm", str(exe)], capture_output=True,
+                         text=True, check=True).stdout
+    syms = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            syms[parts[2]] = int(parts[0], 16) & ~1  # Thumb bit off
+    return syms
+
+
+def count_instructions(log: Path, begin: int, end: int) -> int:
+    """Sum the instructions of the blocks executed between the two markers."""
+    block_size = {}
+    total = 0
+    counting = False
+    current_pc = None
+    current_n = 0
+    trace = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
+    insn = re.compile(r"^0x([0-9a-f]+):")
+    with open(log, errors="replace") as f:
+        for line in f:
+            if line.startswith("IN:"):
+                current_pc, current_n = None, 0
+                continue
+            if line.startswith("Trace"):
+                if current_pc is not None:
+                    block_size[current_pc] = current_n
+                    current_pc = None
+                m = trace.match(line)
+                if not m:
+                    continue
+                pc = int(m.group(1), 16)
+                if pc == begin:
+                    counting = True
+                    total = 0
+                elif pc == end:
+                    return total
+                elif counting:
+                    total += block_size.get(pc, 0)
+                continue
+            m = insn.match(line)
+            if m:
+                if current_pc is None:
+                    current_pc = int(m.group(1), 16)
+                current_n += 1
+            elif not line.strip() and current_pc is not None:
+                block_size[current_pc] = current_n
+                current_pc = None
+    raise BnnkitError(f"{log}: the inference markers were not both executed", 1)
+
+
+def instructions_per_inference(target, exe: Path, one_image, timeout: float) -> int:
+    workdir = exe.parent
+    write_images(workdir / "one.bin", one_image)
+    log = workdir / "qemu-exec.log"
+    try:
+        _run(_qemu_cmd(target, exe, "one.bin", "one.txt", log.name), f"{target.emulator} ({exe})",
+             timeout, cwd=workdir)
+        syms = _symbols(target, exe)
+        return count_instructions(log, syms["bnn_marker_begin"], syms["bnn_marker_end"])
+    finally:
+        log.unlink(missing_ok=True)
+
+
+def _object_text(target, objs) -> int:
+    out = subprocess.run([TOOL_PREFIX[target.name] + "size", *map(str, objs)],
+                         capture_output=True, text=True, check=True).stdout
+    return sum(int(line.split()[0]) + int(line.split()[1]) for line in out.splitlines()[1:])
+
+
+def elf_sections(target, exe: Path) -> dict:
+    out = subprocess.run([TOOL_PREFIX[target.name] + "size", "-A", str(exe)], capture_output=True,
+                         text=True, check=True).stdout
+    sizes = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1].isdigit():
+            sizes[parts[0]] = int(parts[1])
+    return sizes
+
+
+FLASH_SECTIONS = re.compile(r"^\.(text|rodata|ARM\.exidx|init_array|fini_array|eh_frame|"
+                            r"gcc_except_table|data|tdata|init|fini|plt|rela\.\w+|got|note\..*)")
+RAM_SECTIONS = re.compile(r"^\.(data|bss|tdata|tbss|got)")
+
+
+def device_figures(gen, exe: Path, one_image, workdir, timeout: float, stats: dict) -> dict:
+    """flash/RAM of the ELF and instructions per inference (deterministic)."""
+    target = gen.target
+    project = exe.parent
+    sections = elf_sections(target, exe)
+    flash = sum(v for k, v in sections.items() if FLASH_SECTIONS.match(k) and not k.startswith(".bss"))
+    static_ram = sum(v for k, v in sections.items() if RAM_SECTIONS.match(k))
+    kernel_objs = [project / f.replace(".c", ".o") for f in gen.program.kernel_files]
+    io = stats.get("io_buffer_bytes", 0)
+    return {
+        "flash_bytes": flash,
+        "ram_bytes": static_ram - io + stats.get("stack_bytes", 0),
+        "model_flash_bytes": _object_text(target, [project / "model_data.o"]),
+        "code_flash_bytes": _object_text(target, kernel_objs + [project / "model.o"]),
+        "instructions_per_inference": instructions_per_inference(target, exe, one_image, timeout),
+        "stack_bytes": stats.get("stack_bytes", 0),
+        "io_buffer_bytes": io,
+    }

@@ -20,6 +20,8 @@ from .lower import Lowered, lower, words
 from .memory import Buffer, plan_arena
 from .targets import FIRMWARE_DIR, Target, get_target
 
+CONV_OC_BLOCK = 8  # BNN_CONV_OC_BLOCK in bnn_kernels.h
+
 KERNEL_FILES = {
     "conv2d": ["bnn_conv2d_f32.c"],
     "maxpool": ["bnn_maxpool_f32.c"],
@@ -160,7 +162,11 @@ class _Builder:
             pt = pl = 0
         if (ch, cw) != (conv_h // pool[0] * pool[0], conv_w // pool[1] * pool[1]) or ic != c:
             raise BnnkitError(f"{n.name}: inconsistent convolution shapes")
-        wn = self.const("conv_w", "float", weights, f"{n.name} filter {list(weights.shape)} OHWI")
+        padded_oc = -(-oc // CONV_OC_BLOCK) * CONV_OC_BLOCK
+        hwio = np.zeros((kh, kw, ic, padded_oc), np.float32)
+        hwio[..., :oc] = weights.transpose(1, 2, 3, 0)
+        wn = self.const("conv_w", "float", hwio,
+                        f"{n.name} filter [{kh}][{kw}][{ic}][{padded_oc}] HWIO, O padded")
         bn = self.const("conv_b", "float", n.consts["bias"], f"{n.name} bias")
         pname = f"conv_p{i:02d}"
         self.prog.params.append(
