@@ -7,7 +7,7 @@ import pytest
 
 from bnnkit import data
 from bnnkit.errors import BnnkitError
-from conftest import needs_fashion, ROOT
+from helpers import needs_fashion, ROOT
 
 
 def test_idx_round_trip(small_fashion_dir):

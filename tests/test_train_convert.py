@@ -7,7 +7,7 @@ import pytest
 
 from bnnkit import metadata
 from bnnkit.tflite_reader import read_tflite
-from conftest import LENETS, MODELS, needs_fashion, run_cli
+from helpers import LENETS, MODELS, needs_fashion, run_cli
 
 
 @pytest.fixture(scope="module")

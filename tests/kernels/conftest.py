@@ -1,0 +1,16 @@
+"""Fixtures: the kernels as host shared libraries (see kernel_lib.py)."""
+
+import pytest
+
+from kernel_lib import build
+
+
+@pytest.fixture(scope="session")
+def lib(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("kernels"))
+
+
+@pytest.fixture(scope="session")
+def lib_swar(tmp_path_factory):
+    """The Cortex-M word-wise popcount, compiled for the host."""
+    return build(tmp_path_factory.mktemp("kernels_swar"), ("-DBNN_POPCOUNT_SWAR",))

@@ -1,0 +1,25 @@
+"""Helpers to build firmware/kernels/*.c into a shared library for ctypes."""
+
+import ctypes
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
+FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-O2", "-shared", "-fPIC"]
+
+
+def build(tmp: Path, extra=()) -> ctypes.CDLL:
+    lib = tmp / f"libbnn{'_'.join(extra) or ''}.so"
+    srcs = sorted(str(p) for p in KERNELS.glob("*.c"))
+    subprocess.run(["gcc", *FLAGS, *extra, "-o", str(lib), *srcs, "-lm"], check=True)
+    return ctypes.CDLL(str(lib))
+
+
+def ptr(a: np.ndarray):
+    return a.ctypes.data_as(ctypes.c_void_p)
+
+
+def f32(v):
+    return ctypes.c_float(v)

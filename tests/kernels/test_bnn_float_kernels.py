@@ -1,0 +1,143 @@
+"""Float kernels (conv2d with fused pool, maxpool, fc, elementwise, softmax)
+against numpy references that round like TFLite: one float32 rounding per op,
+sums in the reference order."""
+
+import ctypes
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from kernel_lib import f32, ptr
+
+OC_BLOCK = 8
+
+
+class ConvParams(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_int32) for n in (
+        "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_top",
+        "pad_left", "conv_h", "conv_w", "pool_h", "pool_w", "relu")]
+
+
+class PoolParams(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_int32) for n in (
+        "in_h", "in_w", "channels", "filter_h", "filter_w", "stride_h", "stride_w", "pad_top",
+        "pad_left", "out_h", "out_w", "relu")]
+
+
+def conv_reference(x, w, b, stride, pad, conv_hw, relu):
+    h, wd, ic = x.shape
+    oc, kh, kw, _ = w.shape
+    out = np.zeros(conv_hw + (oc,), np.float32)
+    for oy in range(conv_hw[0]):
+        for ox in range(conv_hw[1]):
+            acc = np.zeros(oc, np.float32)
+            for ky in range(kh):
+                y = oy * stride - pad[0] + ky
+                if not 0 <= y < h:
+                    continue
+                for kx in range(kw):
+                    xx = ox * stride - pad[1] + kx
+                    if not 0 <= xx < wd:
+                        continue
+                    for c in range(ic):
+                        acc = (acc + (x[y, xx, c] * w[:, ky, kx, c]).astype(np.float32)).astype(np.float32)
+            v = (acc + b).astype(np.float32)
+            out[oy, ox] = np.maximum(v, 0) if relu else v
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(2, 9), ic=st.integers(1, 4), oc=st.integers(1, 11), k=st.integers(1, 4),
+       stride=st.integers(1, 2), same=st.booleans(), pool=st.sampled_from([1, 2]),
+       relu=st.booleans(), seed=st.integers(0, 2**31))
+def test_conv2d(lib, h, ic, oc, k, stride, same, pool, relu, seed):
+    if not same and k > h:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(h, h, ic)).astype(np.float32)
+    w = rng.normal(size=(oc, k, k, ic)).astype(np.float32)
+    b = rng.normal(size=oc).astype(np.float32)
+    if same:
+        conv = -(-h // stride)
+        pad = max((conv - 1) * stride + k - h, 0) // 2
+    else:
+        conv, pad = (h - k) // stride + 1, 0
+    if conv < pool:
+        return
+    ref = conv_reference(x, w, b, stride, (pad, pad), (conv, conv), relu)
+    out_hw = conv // pool
+    ref = ref[:out_hw * pool, :out_hw * pool].reshape(out_hw, pool, out_hw, pool, oc).max(axis=(1, 3))
+    padded = -(-oc // OC_BLOCK) * OC_BLOCK
+    hwio = np.zeros((k, k, ic, padded), np.float32)
+    hwio[..., :oc] = w.transpose(1, 2, 3, 0)
+    p = ConvParams(h, h, ic, oc, k, k, stride, stride, pad, pad, conv, conv, pool, pool, int(relu))
+    out = np.zeros((out_hw, out_hw, oc), np.float32)
+    lib.bnn_conv2d_f32(ctypes.byref(p), ptr(x), ptr(hwio), ptr(b), ptr(out))
+    np.testing.assert_array_equal(out, ref)
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(1, 9), c=st.integers(1, 5), f=st.integers(1, 3), stride=st.integers(1, 3),
+       same=st.booleans(), seed=st.integers(0, 2**31))
+def test_maxpool(lib, h, c, f, stride, same, seed):
+    if not same and f > h:
+        return
+    x = np.random.default_rng(seed).normal(size=(h, h, c)).astype(np.float32)
+    if same:
+        out_hw = -(-h // stride)
+        pad = max((out_hw - 1) * stride + f - h, 0) // 2
+    else:
+        out_hw, pad = (h - f) // stride + 1, 0
+    ref = np.full((out_hw, out_hw, c), -np.inf, np.float32)
+    for oy in range(out_hw):
+        for ox in range(out_hw):
+            y0, x0 = oy * stride - pad, ox * stride - pad
+            win = x[max(y0, 0):y0 + f, max(x0, 0):x0 + f]
+            ref[oy, ox] = win.reshape(-1, c).max(axis=0)
+    out = np.zeros_like(ref)
+    p = PoolParams(h, h, c, f, f, stride, stride, pad, pad, out_hw, out_hw, 0)
+    lib.bnn_maxpool_f32(ctypes.byref(p), ptr(x), ptr(out))
+    np.testing.assert_array_equal(out, ref)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n_in=st.integers(1, 50), n_out=st.integers(1, 20), relu=st.booleans(),
+       seed=st.integers(0, 2**31))
+def test_fc(lib, n_in, n_out, relu, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n_in).astype(np.float32)
+    w = rng.normal(size=(n_out, n_in)).astype(np.float32)
+    b = rng.normal(size=n_out).astype(np.float32)
+    acc = np.zeros(n_out, np.float32)
+    for i in range(n_in):
+        acc = (acc + (x[i] * w[:, i]).astype(np.float32)).astype(np.float32)
+    ref = (acc + b).astype(np.float32)
+    if relu:
+        ref = np.maximum(ref, 0)
+    out = np.zeros(n_out, np.float32)
+    lib.bnn_fc_f32(ptr(x), n_in, ptr(w), ptr(b), n_out, int(relu), ptr(out))
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_elementwise(lib):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 6)).astype(np.float32)
+    c = rng.normal(size=6).astype(np.float32)
+    out = np.zeros_like(x)
+    lib.bnn_mul_const_f32(ptr(x), x.size, ptr(c), 6, 0, ptr(out))
+    np.testing.assert_array_equal(out, x * c)
+    lib.bnn_add_const_f32(ptr(x), x.size, ptr(c), 6, 1, ptr(out))
+    np.testing.assert_array_equal(out, np.maximum(x + c, 0))
+    y = rng.normal(size=(4, 6)).astype(np.float32)
+    lib.bnn_binary_op_f32(ptr(x), ptr(y), x.size, 1, 0, ptr(out))
+    np.testing.assert_array_equal(out, x * y)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 30), beta=st.floats(0.5, 2.0), seed=st.integers(0, 2**31))
+def test_softmax(lib, n, beta, seed):
+    x = np.random.default_rng(seed).normal(scale=5, size=n).astype(np.float32)
+    out = np.zeros(n, np.float32)
+    lib.bnn_softmax_f32(ptr(x), n, f32(beta), ptr(out))
+    e = np.exp((x.astype(np.float64) - x.max()) * np.float32(beta))
+    np.testing.assert_allclose(out, e / e.sum(), rtol=1e-5, atol=1e-7)

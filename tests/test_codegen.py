@@ -1,0 +1,86 @@
+"""gen-firmware and simulate on the host: the shipped models against LCE."""
+
+import hashlib
+import json
+import subprocess
+
+import pytest
+
+from bnnkit.simulate import HOST_KEYS
+from helpers import LENETS, MODELS, needs_fashion, run_cli
+
+
+def _digest(folder):
+    h = hashlib.sha256()
+    for f in sorted(folder.iterdir()):
+        if f.is_file():
+            h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def test_generation_is_deterministic(tmp_path):
+    for d in ("a", "b"):
+        res = run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", tmp_path / d)
+        assert res.returncode == 0, res.stderr
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    header = (tmp_path / "a" / "model.h").read_text()
+    assert "bit 1 = -1" in header and "BNN_ARENA_BYTES" in header
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m4", "arm64"])
+@pytest.mark.parametrize("name", LENETS)
+def test_builds_with_werror(tmp_path, name, target):
+    from bnnkit.build import make
+    from bnnkit.emit import generate
+
+    gen = generate(MODELS / f"{name}.tflite", target, tmp_path / "p")
+    text = (tmp_path / "p" / "Makefile").read_text()
+    assert "-std=c99 -Wall -Wextra -Werror -ffp-contract=off" in text
+    assert make(tmp_path / "p", gen.target).is_file()
+
+
+def test_standalone_make_needs_no_bnnkit(tmp_path):
+    assert run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", tmp_path / "p").returncode == 0
+    res = subprocess.run(["make", "-C", str(tmp_path / "p")], capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0, res.stderr
+
+
+def test_binary_weights_are_one_bit(tmp_path):
+    from bnnkit.emit import generate
+
+    gen = generate(MODELS / "lenet_bin3.tflite", "host", tmp_path / "p")
+    packed = [c for c in gen.program.consts if c.name.startswith("bin_w")]
+    assert sum(c.nbytes for c in packed) == 4 * (120 * 25 + 84 * 4 + 10 * 3)
+    assert gen.model_bytes <= 31400
+    assert gen.program.arena_bytes <= 10240
+
+
+@needs_fashion
+@pytest.mark.parametrize("name", LENETS)
+def test_host_matches_lce_on_500_images(tmp_path, name):
+    out = tmp_path / "r.json"
+    res = run_cli("simulate", MODELS / f"{name}.tflite", "--limit", "500", "--json", out)
+    assert res.returncode == 0, res.stderr
+    record = json.loads(out.read_text())
+    assert tuple(record) == HOST_KEYS
+    assert record["n_images"] == 500
+    assert record["agreement"] >= 0.998
+    assert record["max_abs_diff"] <= 1e-4
+    assert abs(record["accuracy"] - record["reference_accuracy"]) <= 0.004
+
+
+def test_unsupported_op_writes_nothing(tmp_path):
+    """A flatbuffer with an op bnnkit cannot lower: one line naming it, no project."""
+    from bnnkit.tfenv import keras, tf
+    from bnnkit.convert import convert_model
+
+    inp = keras.Input((4,))
+    model = keras.Model(inp, keras.layers.Activation("tanh")(keras.layers.Dense(3)(inp)))
+    tfl = tmp_path / "tanh.tflite"
+    tfl.write_bytes(convert_model(model))
+    res = run_cli("gen-firmware", tfl, "-o", tmp_path / "out")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "TANH" in res.stderr and "tanh.tflite: unsupported" in res.stderr
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["tanh.tflite"]

@@ -1,0 +1,79 @@
+"""Cortex-M4 on QEMU mps2-an386 and ARM64 on qemu-aarch64: short runs."""
+
+import numpy as np
+import pytest
+
+from bnnkit.errors import BnnkitError
+from helpers import MODELS, needs_fashion, run_cli
+
+
+@pytest.fixture(scope="module")
+def host_run(tmp_path_factory):
+    from bnnkit.simulate import simulate
+
+    return simulate(MODELS / "lenet_bin3.tflite", "host", limit=200,
+                    build_dir=tmp_path_factory.mktemp("host"))
+
+
+@needs_fashion
+@pytest.mark.parametrize("target", ["cortex-m4", "arm64"])
+def test_device_matches_host(tmp_path, host_run, target):
+    from bnnkit.simulate import simulate
+
+    record, extra = simulate(MODELS / "lenet_bin3.tflite", target, limit=200, build_dir=tmp_path)
+    assert np.array_equal(extra["predictions"], host_run[1]["predictions"])
+    assert record["agreement"] >= 0.995
+    assert record["instructions_per_inference"] > 100_000
+    assert record["model_flash_bytes"] == record["model_bytes"]
+    assert record["code_flash_bytes"] > 0 and record["flash_bytes"] > record["model_flash_bytes"]
+    if target == "cortex-m4":
+        assert record["model_flash_bytes"] <= 31400
+        assert record["code_flash_bytes"] <= 8192
+        assert 0 < record["ram_bytes"] <= 16384
+
+
+@needs_fashion
+def test_instruction_count_is_stable(tmp_path):
+    from bnnkit import data
+    from bnnkit.build import make
+    from bnnkit.device import instructions_per_inference
+    from bnnkit.emit import generate
+
+    gen = generate(MODELS / "lenet_bin3.tflite", "cortex-m4", tmp_path / "p")
+    exe = make(tmp_path / "p", gen.target)
+    image = data.load_fashion_mnist("test").images[:1]
+    first = instructions_per_inference(gen.target, exe, image, 120)
+    assert first == instructions_per_inference(gen.target, exe, image, 120)
+
+
+def test_over_budget_is_refused(tmp_path):
+    res = run_cli("gen-firmware", MODELS / "lenet_float.tflite", "--target", "cortex-m4",
+                  "--flash-kib", "64", "-o", tmp_path / "p")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "does not fit cortex-m4 flash" in res.stderr and "bytes over the 64 KiB" in res.stderr
+    assert not (tmp_path / "p").exists()
+    res = run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "--target", "cortex-m4",
+                  "--ram-kib", "4", "-o", tmp_path / "q")
+    assert res.returncode == 2 and "does not fit cortex-m4 RAM" in res.stderr
+
+
+def test_float_lenet_fits_default_budget(tmp_path):
+    res = run_cli("gen-firmware", MODELS / "lenet_float.tflite", "--target", "cortex-m4",
+                  "-o", tmp_path / "p")
+    assert res.returncode == 0, res.stderr
+
+
+@needs_fashion
+def test_emulator_timeout_is_an_error(tmp_path):
+    from bnnkit.build import make
+    from bnnkit.device import run_device
+    from bnnkit.emit import generate
+    from bnnkit.build import write_images
+
+    gen = generate(MODELS / "lenet_bin3.tflite", "cortex-m4", tmp_path / "p")
+    exe = make(tmp_path / "p", gen.target)
+    images = tmp_path / "imgs.bin"
+    write_images(images, np.zeros((2000, 28, 28), np.uint8))
+    with pytest.raises(BnnkitError, match="timed out after 0 s") as err:
+        run_device(gen.target, exe, images, tmp_path / "out.txt", timeout=0.2)
+    assert err.value.exit_code == 1

@@ -1,0 +1,76 @@
+"""Lowering passes and memory planning on small hand-built graphs."""
+
+import numpy as np
+import pytest
+
+from bnnkit.errors import BnnkitError
+from bnnkit.graph import Graph, Op, Tensor
+from bnnkit.lower import binary_rows, lower, pack_bits
+from bnnkit.memory import Buffer, plan_arena
+
+
+def t(i, name, shape, dtype="float32", data=None):
+    return Tensor(i, name, shape, dtype, data)
+
+
+def test_pack_bits_lce_order():
+    neg = np.zeros(40, bool)
+    neg[[0, 31, 32, 39]] = True
+    assert pack_bits(neg).tolist() == [0x80000001, 0x81]
+
+
+def test_binary_rows():
+    w = np.array([[0.5, -0.5, 0.5], [-2.0, -2.0, 2.0]], np.float32)
+    c, neg = binary_rows(w)
+    assert c.tolist() == [0.5, 2.0] and neg.tolist() == [[False, True, False], [True, True, False]]
+    assert binary_rows(np.array([[0.5, 0.25]], np.float32)) is None
+
+
+def _binary_graph(weights):
+    n_out, n_in = weights.shape
+    tensors = [t(0, "x", (1, n_in)), t(1, "bits", (1, (n_in + 31) // 32), "int32"),
+               t(2, "pm1", (1, n_in)), t(3, "w", weights.shape, data=weights),
+               t(4, "b", (n_out,), data=np.zeros(n_out, np.float32)), t(5, "y", (1, n_out)),
+               t(6, "ybits", (1, (n_out + 31) // 32), "int32"), t(7, "pm1b", (1, n_out)),
+               t(8, "w2", (3, n_out), data=np.ones((3, n_out), np.float32)),
+               t(9, "b2", (3,), data=np.zeros(3, np.float32)), t(10, "out", (1, 3))]
+    fc = {"activation": "NONE", "weights_format": 0, "keep_num_dims": False}
+    ops = [Op(0, "LceQuantize", [0], [1], {}, True), Op(1, "LceDequantize", [1], [2], {}, True),
+           Op(2, "FULLY_CONNECTED", [2, 3, 4], [5], fc),
+           Op(3, "LceQuantize", [5], [6], {}, True), Op(4, "LceDequantize", [6], [7], {}, True),
+           Op(5, "FULLY_CONNECTED", [7, 8, 9], [10], fc)]
+    return Graph(tensors, ops, [0], [10])
+
+
+def test_binary_chain_lowered_to_thresholds():
+    rng = np.random.default_rng(0)
+    w = np.where(rng.random((5, 33)) < 0.5, -0.25, 0.25).astype(np.float32)
+    low = lower(_binary_graph(w))
+    kinds = [n.kind for n in low.nodes]
+    assert kinds == ["quantize", "binary_dense", "binary_dense"]
+    assert low.nodes[1].params["output"] == "bits" and low.nodes[2].params["output"] == "float"
+    assert low.nodes[1].consts["weights"].shape == (5, 2)  # 33 wide -> 2 words per row
+
+
+def test_non_binary_rows_stay_float():
+    w = np.random.default_rng(1).normal(size=(5, 33)).astype(np.float32)
+    kinds = [n.kind for n in lower(_binary_graph(w)).nodes]
+    assert kinds == ["quantize", "dequantize", "fc", "quantize", "binary_dense"]
+
+
+def test_unsupported_ops_reported_together():
+    tensors = [t(0, "in", (1, 4)), t(1, "a", (1, 4)), t(2, "b", (1, 4)), t(3, "out", (1, 4))]
+    ops = [Op(0, "TANH", [0], [1]), Op(1, "Igamma", [1], [2], {}, True), Op(2, "SOFTMAX", [2], [3],
+                                                                        {"beta": 1.0})]
+    with pytest.raises(BnnkitError) as err:
+        lower(Graph(tensors, ops, [0], [3]), "m.tflite")
+    msg = str(err.value)
+    assert msg.startswith("m.tflite: unsupported")
+    assert "TANH -> a" in msg and "Igamma -> b" in msg
+
+
+def test_arena_shares_disjoint_lifetimes():
+    plan = plan_arena([Buffer("in", 3136, -1, 0), Buffer("p1", 4704, 0, 1),
+                       Buffer("p2", 3136, 1, 2), Buffer("bits", 100, 2, 3)])
+    assert plan.size == 7840
+    assert plan.offsets["in"] == plan.offsets["p2"]
