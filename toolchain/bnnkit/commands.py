@@ -144,3 +144,27 @@ def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_d
     click.echo(format_record(record, extra))
     if json_out:
         write_json(record, json_out)
+
+
+@main.command()
+@click.option("--target", type=TARGET_CHOICE, default="cortex-m4", show_default=True)
+@click.option("--models-dir", type=click.Path(file_okay=False), default="models", show_default=True)
+@click.option("--limit", type=int, help="Only the first N test images (default: all 10,000).")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--docs", type=click.Path(file_okay=False), default="docs", show_default=True,
+              help="Where report-TARGET.md/.png/.json go.")
+@click.option("--timeout", type=float, default=600, show_default=True)
+@friendly_errors
+def report(target, models_dir, limit, data_dir, docs, timeout):
+    """Run the four shipped LeNets on TARGET; print paper 000's Table II beside it.
+
+    Columns: paper accuracy and kB; Keras test and train accuracy; on-device
+    accuracy; agreement with LCE; LCE flatbuffer bytes; bnnkit model bytes;
+    flash; RAM; instructions per inference (QEMU counts instructions, not cycles).
+    """
+    from . import report as rep
+
+    rows = rep.run(Path(models_dir), target, limit, data_dir, timeout)
+    click.echo(rep.markdown(rows, target))
+    md, png = rep.write(rows, target, Path(docs))
+    click.echo(f"wrote {md} and {png}")

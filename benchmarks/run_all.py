@@ -1,0 +1,14 @@
+"""All benchmarks, full test sets: host vs LCE, then the emulated devices."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+if __name__ == "__main__":
+    for script in ("host_vs_lce.py", "devices.py"):
+        print(f"\n== {script}", flush=True)
+        rc = subprocess.call([sys.executable, str(HERE / script), *sys.argv[1:]])
+        if rc:
+            sys.exit(rc)

@@ -1,0 +1,111 @@
+"""``bnnkit report``: the paper's Table II beside what the device measures.
+
+Runs the shipped LeNets through a target, prints a Markdown table and writes it
+(plus the raw records as JSON and a plot of accuracy against flash) to docs/.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from . import metadata
+from .zoo import LENETS, PAPER_TABLE
+
+COLUMNS = ("model", "paper acc %", "paper kB", "Keras test %", "Keras train %", "device acc %",
+           "agreement %", "LCE .tflite B", "bnnkit model B", "flash B", "RAM B",
+           "instr/inference")
+
+
+def run(models_dir: Path, target: str, limit, data_dir, timeout, progress=True,
+        names=LENETS) -> list[dict]:
+    from .simulate import simulate
+
+    rows = []
+    for name in names:
+        tfl = models_dir / f"{name}.tflite"
+        if progress:
+            print(f"[report] {name} on {target} ...", file=sys.stderr, flush=True)
+        record, _ = simulate(tfl, target, limit=limit, data_dir=data_dir, timeout=timeout,
+                             show_progress=progress)
+        meta = metadata.load(tfl)
+        record.update(name=name, lce_flatbuffer_bytes=tfl.stat().st_size,
+                      keras_test_accuracy=meta.get("keras_test_accuracy"),
+                      keras_train_accuracy=meta.get("keras_train_accuracy"),
+                      paper=PAPER_TABLE.get(name))
+        rows.append(record)
+    return rows
+
+
+def _pct(v):
+    return "" if v is None else f"{100 * v:.2f}"
+
+
+def markdown(rows: list[dict], target: str) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows:
+        paper = r.get("paper") or {}
+        cells = [r["name"], f"{paper.get('accuracy', '')}", f"{paper.get('kib', '')}",
+                 _pct(r.get("keras_test_accuracy")), _pct(r.get("keras_train_accuracy")),
+                 _pct(r["accuracy"]), _pct(r["agreement"]), f"{r['lce_flatbuffer_bytes']:,}",
+                 f"{r['model_bytes']:,}", f"{r.get('flash_bytes', 0):,}" if "flash_bytes" in r else "-",
+                 f"{r.get('ram_bytes', 0):,}" if "ram_bytes" in r else "-",
+                 f"{r['instructions_per_inference']:,}" if "instructions_per_inference" in r else "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    n = rows[0]["n_images"] if rows else 0
+    notes = [
+        "",
+        f"Target `{target}`, {n:,} Fashion-MNIST test images. Paper figures: Table II of "
+        "paper 000 (its kB are larq's KiB of the model summary). Keras accuracies from each "
+        "model's sidecar. Device accuracy and agreement (same top-1 as LCE's interpreter on the "
+        "same flatbuffer) measured by `bnnkit simulate`. bnnkit model B: all constant model data "
+        "in the generated C. flash = text + rodata + data of the ELF; RAM = data + bss + measured "
+        "stack high-water mark, harness I/O buffers excluded. instr/inference: instructions "
+        "counted from QEMU's execution log (QEMU models no cycles: these are instructions, not "
+        "cycles).",
+    ]
+    return "\n".join(lines + notes) + "\n"
+
+
+def plot(rows: list[dict], target: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for r in rows:
+        flash = r.get("flash_bytes", r["model_bytes"]) / 1024
+        ax.scatter(flash, 100 * r["accuracy"], color="C0")
+        ax.annotate(r["name"], (flash, 100 * r["accuracy"]), textcoords="offset points",
+                    xytext=(5, 5), fontsize=8)
+        ax.scatter(r["model_bytes"] / 1024, 100 * r["accuracy"], color="C1", marker="^")
+        ax.scatter(r["lce_flatbuffer_bytes"] / 1024, 100 * r["reference_accuracy"], color="C3",
+                   marker="x")
+        paper = r.get("paper")
+        if paper:
+            ax.scatter(paper["kib"], paper["accuracy"], color="C2", marker="s")
+    ax.scatter([], [], color="C0", label=f"bnnkit on {target} (flash of the whole firmware)")
+    ax.scatter([], [], color="C1", marker="^", label="bnnkit model constants alone")
+    ax.scatter([], [], color="C3", marker="x", label="LCE .tflite size (LCE interpreter accuracy)")
+    ax.scatter([], [], color="C2", marker="s", label="paper (Table II)")
+    ax.set_xscale("log")
+    ax.set_xlabel("size (KiB, log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("LeNets on Fashion-MNIST: accuracy against size")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def write(rows: list[dict], target: str, docs: Path) -> tuple[Path, Path]:
+    docs.mkdir(parents=True, exist_ok=True)
+    md = docs / f"report-{target}.md"
+    png = docs / f"report-{target}.png"
+    md.write_text(f"# Paper 000, Table II, measured on {target}\n\n" + markdown(rows, target))
+    plot(rows, target, png)
+    (docs / f"report-{target}.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
+    return md, png
