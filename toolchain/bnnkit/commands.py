@@ -13,7 +13,7 @@ DATASET_CHOICE = click.Choice(["fashion-mnist", "sign-mnist"])
 
 @main.command()
 @click.argument("arch", type=click.Choice(["lenet_float", "lenet_bin1", "lenet_bin2",
-                                           "lenet_bin3", "signnet"]))
+                                           "lenet_bin3", "qconvnet", "signnet"]))
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Where to write the .h5 (default: models/ARCH.h5); the sidecar goes beside it.")
 @click.option("--recipe", type=click.Choice(["paper", "plus"]), default="paper", show_default=True,

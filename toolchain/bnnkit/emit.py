@@ -32,6 +32,8 @@ KERNEL_FILES = {
     "dequantize": ["bnn_dequantize.c"],
     "binary_dense": ["bnn_binary_dense.c", "bnn_popcount.c"],
     "softmax": ["bnn_softmax_f32.c"],
+    "bconv2d": ["bnn_bconv2d.c", "bnn_popcount.c"],
+    "bmaxpool": ["bnn_bmaxpool.c"],
     "reshape": [],
 }
 
@@ -261,6 +263,51 @@ class _Builder:
         beta = float(np.float32(n.params["beta"])).hex() + "f"
         return [f"bnn_softmax_f32({self.buf(n.inputs[0])}, {size}, {beta}, "
                 f"{self.buf(n.outputs[0])});"]
+
+    def _bconv2d(self, i, n):
+        h, w, _ = self.low.shapes[n.inputs[0]]
+        oh, ow = self.low.shapes[n.outputs[0]][:2]
+        kh, kw = n.params["kernel"]
+        sh, sw = n.params["stride"]
+        dh, dw = n.params["dilation"]
+        if n.params["padding"] == "SAME":
+            pt = _same_pad(h, (kh - 1) * dh + 1, sh, oh)
+            pl = _same_pad(w, (kw - 1) * dw + 1, sw, ow)
+        else:
+            pt = pl = 0
+        lo, hi = n.params["clamp"]
+        oc, ic = n.params["out_channels"], n.params["channels_in"]
+        pname = f"bconv_p{i:02d}"
+        self.prog.params.append(
+            f"static const bnn_bconv2d_params {pname} = {{{h}, {w}, {ic}, {oc}, {kh}, {kw}, "
+            f"{sh}, {sw}, {dh}, {dw}, {pt}, {pl}, {oh}, {ow}, {int(n.params['one_padding'])}, "
+            f"{lo if lo > -2**31 else 'INT32_MIN'}, {hi if hi < 2**31 - 1 else 'INT32_MAX'}}};")
+        wn = self.const("bconv_w", "uint32_t", n.consts["weights"],
+                        f"{n.name}: OHWI, I packed 1 bit per weight ({ic} channels)")
+        src, dst = self.buf(n.inputs[0]), self.buf(n.outputs[0])
+        if n.params["output"] == "bits":
+            tn = self.const("bconv_thr", "int32_t", n.consts["threshold"],
+                            f"{n.name}: output bit = popcount > threshold")
+            return [f"bnn_bconv2d_bits(&{pname}, {src}, {wn}, {tn}, {dst});"]
+        mn = self.const("bconv_mul", "float", n.consts["multiplier"], f"{n.name}: multiplier")
+        bn = self.const("bconv_bias", "float", n.consts["bias"], f"{n.name}: bias")
+        return [f"bnn_bconv2d_f32(&{pname}, {src}, {wn}, {mn}, {bn}, {dst});"]
+
+    def _bmaxpool(self, i, n):
+        h, w, _ = self.low.shapes[n.inputs[0]]
+        oh, ow = self.low.shapes[n.outputs[0]][:2]
+        channels = self.low.shapes[n.inputs[0]][2] * 32  # packed words -> an upper bound
+        fh, fw = n.params["filter"]
+        sh, sw = n.params["stride"]
+        if n.params["padding"] == "SAME":
+            pt, pl = _same_pad(h, fh, sh, oh), _same_pad(w, fw, sw, ow)
+        else:
+            pt = pl = 0
+        pname = f"bpool_p{i:02d}"
+        self.prog.params.append(
+            f"static const bnn_bmaxpool_params {pname} = {{{h}, {w}, {channels}, {fh}, {fw}, "
+            f"{sh}, {sw}, {pt}, {pl}, {oh}, {ow}}};")
+        return [f"bnn_bmaxpool(&{pname}, {self.buf(n.inputs[0])}, {self.buf(n.outputs[0])});"]
 
     def _reshape(self, i, n):
         return []  # shares its input's memory

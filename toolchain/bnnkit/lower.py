@@ -191,6 +191,40 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
         elif op.type == "SOFTMAX":
             if need_float(*ins):
                 nodes.append(Node("softmax", [ins[0]], out, {"beta": op.options["beta"]}, {}, where))
+        elif op.type == "LceBconv2d":
+            o = op.options
+            w = _const(graph, ins[1])
+            if w is None or graph.tensor(ins[1]).dtype != "int32":
+                problems.append(f"{where}: filter must be a constant bit-packed int32 tensor")
+                continue
+            if graph.tensor(ins[0]).dtype != "int32":
+                problems.append(f"{where}: float input (LCE bit-packs it first in converted models)")
+                continue
+            act = int(o.get("fused_activation_function", 0))
+            if act not in LCE_CLAMPS:
+                problems.append(f"{where}: fused activation {act}")
+                continue
+            out_bits = graph.tensor(op.outputs[0]).dtype == "int32"
+            consts = {"weights": w.view(np.uint32)}
+            if out_bits:
+                consts["threshold"] = _const(graph, ins[4]).astype(np.int32)
+            else:
+                consts["multiplier"] = _const(graph, ins[2]).astype(np.float32)
+                consts["bias"] = _const(graph, ins[3]).astype(np.float32)
+            nodes.append(Node("bconv2d", [ins[0]], out, {
+                "channels_in": int(o["channels_in"]), "out_channels": int(w.shape[0]),
+                "kernel": (int(w.shape[1]), int(w.shape[2])),
+                "stride": (int(o["stride_height"]), int(o["stride_width"])),
+                "dilation": (int(o["dilation_height_factor"]), int(o["dilation_width_factor"])),
+                "padding": "SAME" if _lce_padding(o["padding"]) == "SAME" else "VALID",
+                "one_padding": int(o.get("pad_values", 0)) == 1, "clamp": LCE_CLAMPS[act],
+                "output": "bits" if out_bits else "float"}, consts, where))
+        elif op.type == "LceBMaxPool2d":
+            o = op.options
+            nodes.append(Node("bmaxpool", [ins[0]], out, {
+                "filter": (int(o["filter_height"]), int(o["filter_width"])),
+                "stride": (int(o["stride_height"]), int(o["stride_width"])),
+                "padding": _lce_padding(o["padding"])}, {}, where))
         elif op.type == "LceQuantize":
             if need_float(ins[0]):
                 nodes.append(Node("quantize", [ins[0]], out, {}, {}, where))
@@ -204,6 +238,18 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
 
 
 # ------------------------------------------------------------------ helpers
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+# LCE's fused_activation_function enum -> clamp of the +-1 dot product
+LCE_CLAMPS = {0: (INT32_MIN, INT32_MAX), 1: (0, INT32_MAX), 2: (-1, 1), 3: (0, 6)}
+
+
+def _lce_padding(value) -> str:
+    """LCE stores padding as TFLite's enum (0 SAME, 1 VALID) or as a string."""
+    if isinstance(value, str):
+        return value.upper()
+    return {0: "SAME", 1: "VALID"}.get(int(value), "?")
+
 
 def _consumers(nodes, tensor):
     return [n for n in nodes if tensor in n.inputs]

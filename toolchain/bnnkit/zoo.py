@@ -15,7 +15,7 @@ from __future__ import annotations
 from .errors import BnnkitError
 
 LENETS = ("lenet_float", "lenet_bin1", "lenet_bin2", "lenet_bin3")
-ARCHITECTURES = LENETS + ("signnet",)
+ARCHITECTURES = LENETS + ("qconvnet", "signnet")
 
 # The paper's Table II (accuracy %, kB as larq's summary prints KiB).
 PAPER_TABLE = {
@@ -87,10 +87,41 @@ def build_lenet(arch: str, input_layers=None):
     return keras.Model(inputs, x, name=arch)
 
 
+def build_qconvnet(input_layers=None):
+    """A Larq CNN with binary convolutions, bnnkit's own test of LCE's binary ops:
+    ``QuantConv2D`` with one-padding (bit-packed output), valid padding, zero
+    padding (float output), widths 40/37/33 (not multiples of 32), binary max pool."""
+    from .tfenv import keras, lq
+
+    quant = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign",
+                 kernel_constraint="weight_clip", use_bias=False)
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = inputs
+    for layer in input_layers or ():
+        x = layer(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = _bn(keras, "bn1")(x)
+    x = lq.layers.QuantConv2D(40, 3, padding="same", pad_values=1.0, name="qconv2", **quant)(x)
+    x = _bn(keras, "bn2")(x)
+    x = lq.layers.QuantConv2D(37, 3, padding="valid", name="qconv3", **quant)(x)
+    x = _bn(keras, "bn3")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool3")(x)
+    x = lq.layers.QuantConv2D(33, 3, padding="same", name="qconv4", **quant)(x)
+    x = _bn(keras, "bn4")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = _binary_dense(keras, lq, 10, "qfc5")(x)
+    x = _bn(keras, "bn5")(x)
+    x = keras.layers.Activation("softmax", name="softmax")(x)
+    return keras.Model(inputs, x, name="qconvnet")
+
+
 def build(arch: str, **options):
     """Build architecture ``arch`` (see :data:`ARCHITECTURES`)."""
     if arch in LENETS:
         return build_lenet(arch, **options)
+    if arch == "qconvnet":
+        return build_qconvnet(**options)
     if arch == "signnet":
         from .signnet import build_signnet
         return build_signnet(**options)
