@@ -105,4 +105,17 @@ typedef struct {
 /* LceBMaxPool2d: max of +-1 values = AND of their bits (bit 1 = -1). */
 void bnn_bmaxpool(const bnn_bmaxpool_params *p, const uint32_t *in, uint32_t *out);
 
+/* Threshold encoding of raw pixels (paper 001): channel k is 1 where
+ * lower[k] <= x < upper[k]. As floats (NHWC, 0.0/1.0) or as bit-planes: plane k
+ * holds one bit per pixel, BNN_WORDS(n_pixels) words per plane. */
+void bnn_threshold_encode_f32(const float *in, int32_t n_pixels, const float *lower,
+                              const float *upper, int32_t channels, float *out);
+void bnn_threshold_encode_planes(const float *in, int32_t n_pixels, const float *lower,
+                                 const float *upper, int32_t channels, uint32_t *planes);
+
+/* bnn_conv2d_f32 over a 0/1 input held as bit-planes: a set bit adds the weight
+ * (x * w == w for x = 1), a clear bit adds nothing; same order, same result. */
+void bnn_conv2d_planes_f32(const bnn_conv2d_params *p, const uint32_t *planes,
+                           const float *weights, const float *bias, float *out);
+
 #endif

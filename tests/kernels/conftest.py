@@ -2,7 +2,7 @@
 
 import pytest
 
-from kernel_lib import build
+from kernels.kernel_lib import build
 
 
 @pytest.fixture(scope="session")

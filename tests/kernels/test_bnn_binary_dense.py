@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from bnnkit.lower import derive_thresholds, pack_bits, words
-from kernel_lib import ptr
+from kernels.kernel_lib import ptr
 
 
 def _reference_dot(a_neg, w_neg):

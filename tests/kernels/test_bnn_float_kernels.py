@@ -7,7 +7,7 @@ import ctypes
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from kernel_lib import f32, ptr
+from kernels.kernel_lib import f32, ptr
 
 OC_BLOCK = 8
 
@@ -141,3 +141,31 @@ def test_softmax(lib, n, beta, seed):
     lib.bnn_softmax_f32(ptr(x), n, f32(beta), ptr(out))
     e = np.exp((x.astype(np.float64) - x.max()) * np.float32(beta))
     np.testing.assert_allclose(out, e / e.sum(), rtol=1e-5, atol=1e-7)
+
+
+@settings(max_examples=20, deadline=None)
+@given(h=st.integers(3, 9), planes=st.integers(1, 7), oc=st.integers(1, 11),
+       k=st.integers(1, 5), pool=st.sampled_from([1, 2]), seed=st.integers(0, 2**31))
+def test_conv2d_planes_equals_float_conv_of_01_image(lib, h, planes, oc, k, pool, seed):
+    """bnn_conv2d_planes_f32 on bit-planes == bnn_conv2d_f32 on the 0/1 floats."""
+    from bnnkit.lower import pack_bits
+
+    rng = np.random.default_rng(seed)
+    bits = rng.random((h, h, planes)) < 0.4
+    w = rng.normal(size=(oc, k, k, planes)).astype(np.float32)
+    b = rng.normal(size=oc).astype(np.float32)
+    conv = h
+    pad = max(conv - 1 + k - h, 0) // 2
+    if conv < pool:
+        return
+    padded = -(-oc // OC_BLOCK) * OC_BLOCK
+    hwio = np.zeros((k, k, planes, padded), np.float32)
+    hwio[..., :oc] = w.transpose(1, 2, 3, 0)
+    p = ConvParams(h, h, planes, oc, k, k, 1, 1, pad, pad, conv, conv, pool, pool, 1)
+    out_hw = conv // pool
+    want = np.zeros((out_hw, out_hw, oc), np.float32)
+    lib.bnn_conv2d_f32(ctypes.byref(p), ptr(bits.astype(np.float32)), ptr(hwio), ptr(b), ptr(want))
+    got = np.zeros_like(want)
+    plane_bits = pack_bits(bits.reshape(h * h, planes).T)
+    lib.bnn_conv2d_planes_f32(ctypes.byref(p), ptr(plane_bits), ptr(hwio), ptr(b), ptr(got))
+    np.testing.assert_array_equal(got, want)

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from bnnkit.lower import pack_bits, words
-from kernel_lib import ptr
+from kernels.kernel_lib import ptr
 
 
 @settings(max_examples=60, deadline=None)

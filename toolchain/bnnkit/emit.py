@@ -34,6 +34,7 @@ KERNEL_FILES = {
     "softmax": ["bnn_softmax_f32.c"],
     "bconv2d": ["bnn_bconv2d.c", "bnn_popcount.c"],
     "bmaxpool": ["bnn_bmaxpool.c"],
+    "threshold_encode": ["bnn_threshold_encode.c"],
     "reshape": [],
 }
 
@@ -90,7 +91,7 @@ class _Builder:
     def __init__(self, low: Lowered):
         self.low = low
         self.prog = Program()
-        self.counter = 0
+        self.encoded_shape = {}  # bit-plane tensor -> (h, w, channels) it encodes
 
     def const(self, prefix: str, ctype: str, values, comment: str) -> str:
         name = f"{prefix}_{len(self.prog.consts):02d}"
@@ -143,13 +144,19 @@ class _Builder:
             stmts = getattr(self, f"_{n.kind}")(i, n)
             comment = f"{n.kind}: {n.name}".replace("*/", "* /")
             self.prog.calls.append((comment, stmts))
-            for f in KERNEL_FILES[n.kind]:
+            files = KERNEL_FILES[n.kind]
+            if n.params.get("planes") and n.kind == "conv2d":
+                files = ["bnn_conv2d_planes_f32.c"]
+            for f in files:
                 if f not in self.prog.kernel_files:
                     self.prog.kernel_files.append(f)
         self.prog.kernel_files.sort()
 
     def _conv2d(self, i, n):
-        h, w, c = self.low.shapes[n.inputs[0]]
+        if n.params.get("planes"):
+            h, w, c = self.encoded_shape[n.inputs[0]]
+        else:
+            h, w, c = self.low.shapes[n.inputs[0]]
         weights = n.consts["weights"]
         oc, kh, kw, ic = weights.shape
         sh, sw = n.params["stride"]
@@ -174,8 +181,22 @@ class _Builder:
         self.prog.params.append(
             f"static const bnn_conv2d_params {pname} = {{{h}, {w}, {c}, {oc}, {kh}, {kw}, {sh}, "
             f"{sw}, {pt}, {pl}, {conv_h}, {conv_w}, {pool[0]}, {pool[1]}, {int(n.params['relu'])}}};")
-        return [f"bnn_conv2d_f32(&{pname}, {self.buf(n.inputs[0])}, {wn}, {bn}, "
+        kernel = "bnn_conv2d_planes_f32" if n.params.get("planes") else "bnn_conv2d_f32"
+        return [f"{kernel}(&{pname}, {self.buf(n.inputs[0])}, {wn}, {bn}, "
                 f"{self.buf(n.outputs[0])});"]
+
+    def _threshold_encode(self, i, n):
+        shape = self.low.shapes[n.inputs[0]]
+        pixels = _prod(shape)
+        channels = n.consts["lower"].size
+        lo = self.const("enc_lo", "float", n.consts["lower"], f"{n.name}: channel lower bounds")
+        hi = self.const("enc_hi", "float", n.consts["upper"], f"{n.name}: channel upper bounds")
+        if n.params["planes"]:
+            self.encoded_shape[n.outputs[0]] = tuple(shape[:2]) + (channels,)
+            return [f"bnn_threshold_encode_planes({self.buf(n.inputs[0])}, {pixels}, {lo}, {hi}, "
+                    f"{channels}, {self.buf(n.outputs[0])});"]
+        return [f"bnn_threshold_encode_f32({self.buf(n.inputs[0])}, {pixels}, {lo}, {hi}, "
+                f"{channels}, {self.buf(n.outputs[0])});"]
 
     def _maxpool(self, i, n):
         h, w, c = self.low.shapes[n.inputs[0]]

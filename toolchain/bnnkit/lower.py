@@ -97,8 +97,20 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
         problems.append(f"input {inp.name} is {inp.dtype} (float32 needed)")
     activation(graph.inputs[0])
 
+    encodings = _find_threshold_encodings(graph)
+    skip = {i for enc in encodings.values() for i in enc["ops"]}
     for op in graph.ops:
         where = f"{op.type} -> {graph.tensor(op.outputs[0]).name}" if op.outputs else op.type
+        if op.index in encodings:
+            enc = encodings[op.index]
+            if enc["input"] not in shapes:
+                activation(enc["input"])
+            nodes.append(Node("threshold_encode", [enc["input"]], [activation(op.outputs[0])],
+                              {"planes": False}, {"lower": enc["lower"], "upper": enc["upper"]},
+                              where))
+            continue
+        if op.index in skip:
+            continue
         out = [activation(i) for i in op.outputs]
         ins = op.inputs
         t0 = graph.tensor(ins[0]) if ins else None
@@ -235,6 +247,31 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
     if problems:
         raise BnnkitError(f"{source}: unsupported: " + "; ".join(problems))
     return Lowered(nodes, shapes, kinds, graph.inputs[0], graph.outputs[0], names)
+
+
+def _find_threshold_encodings(graph: Graph) -> dict:
+    """``CAST(LOGICAL_AND(GREATER_EQUAL(x, lo), LESS(x, hi)))`` to float32: the
+    :class:`bnnkit.layers.ThresholdEncoding` layer as LCE converts it. Returns
+    {index of the CAST: {input, lower, upper, ops}}."""
+    producer = {t: op for op in graph.ops for t in op.outputs}
+    found = {}
+    for cast in graph.ops:
+        if cast.type != "CAST" or graph.tensor(cast.outputs[0]).dtype != "float32":
+            continue
+        land = producer.get(cast.inputs[0])
+        if land is None or land.type != "LOGICAL_AND":
+            continue
+        parts = {producer[t].type: producer[t] for t in land.inputs if t in producer}
+        ge, lt = parts.get("GREATER_EQUAL"), parts.get("LESS")
+        if ge is None or lt is None or ge.inputs[0] != lt.inputs[0]:
+            continue
+        lo, hi = _const(graph, ge.inputs[1]), _const(graph, lt.inputs[1])
+        if lo is None or hi is None or lo.shape != hi.shape:
+            continue
+        found[cast.index] = {"input": ge.inputs[0], "lower": lo.astype(np.float32).reshape(-1),
+                             "upper": hi.astype(np.float32).reshape(-1),
+                             "ops": {ge.index, lt.index, land.index}}
+    return found
 
 
 # ------------------------------------------------------------------ helpers
@@ -441,7 +478,24 @@ def alias_reshapes(low: Lowered) -> Lowered:
     return low
 
 
-PASSES = (fuse_binary_dense, fuse_threshold, fuse_affine_sign, fuse_conv_pool, alias_reshapes)
+def fuse_encode_conv(low: Lowered) -> Lowered:
+    """A threshold encoding read only by a float conv is kept as bit-planes (one
+    bit per pixel and channel) and the conv adds weights where bits are set."""
+    for enc in [n for n in low.nodes if n.kind == "threshold_encode"]:
+        users = _consumers(low.nodes, enc.outputs[0])
+        if len(users) != 1 or users[0].kind != "conv2d":
+            continue
+        out = enc.outputs[0]
+        h, w, c = low.shapes[out]
+        enc.params["planes"] = True
+        users[0].params["planes"] = True
+        low.shapes[out] = (c, words(h * w))
+        low.kinds[out] = "bits"
+    return low
+
+
+PASSES = (fuse_binary_dense, fuse_threshold, fuse_affine_sign, fuse_conv_pool, fuse_encode_conv,
+          alias_reshapes)
 
 
 def lower(graph: Graph, source: str = "model") -> Lowered:

@@ -93,10 +93,7 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
         prep = preprocess.RAW_PIXELS
     else:
         prep = preprocess.UNIT_SCALE
-    if arch == "signnet":
-        options["n_classes"] = n_classes
-    elif n_classes != 10:
-        raise BnnkitError(f"{arch} has 10 outputs but {dataset} has {n_classes} classes; use signnet")
+    options["n_classes"] = n_classes
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()

@@ -44,7 +44,7 @@ def _lenet_trunk(keras, inputs):
     return keras.layers.Flatten(name="flatten")(x)
 
 
-def build_lenet(arch: str, input_layers=None):
+def build_lenet(arch: str, input_layers=None, n_classes=10):
     """Build one of the paper's LeNets; ``input_layers`` (optional callables)
     are applied to the input first (e.g. a threshold encoding)."""
     from .tfenv import keras, lq
@@ -57,12 +57,12 @@ def build_lenet(arch: str, input_layers=None):
     if arch == "lenet_float":
         x = keras.layers.Dense(120, activation="relu", name="fc1")(x)
         x = keras.layers.Dense(84, activation="relu", name="fc2")(x)
-        x = keras.layers.Dense(10, activation="softmax", name="fc3")(x)
+        x = keras.layers.Dense(n_classes, activation="softmax", name="fc3")(x)
     elif arch == "lenet_bin1":
         x = keras.layers.Dense(120, activation="relu", name="fc1")(x)
         x = keras.layers.Dense(84, activation="relu", name="fc2")(x)
         x = _bn(keras, "bn2")(x)
-        x = _binary_dense(keras, lq, 10, "qfc3")(x)
+        x = _binary_dense(keras, lq, n_classes, "qfc3")(x)
         x = _bn(keras, "bn3")(x)
         x = keras.layers.Activation("softmax", name="softmax")(x)
     elif arch == "lenet_bin2":
@@ -70,7 +70,7 @@ def build_lenet(arch: str, input_layers=None):
         x = _bn(keras, "bn1")(x)
         x = _binary_dense(keras, lq, 84, "qfc2")(x)
         x = _bn(keras, "bn2")(x)
-        x = _binary_dense(keras, lq, 10, "qfc3")(x)
+        x = _binary_dense(keras, lq, n_classes, "qfc3")(x)
         x = _bn(keras, "bn3")(x)
         x = keras.layers.Activation("softmax", name="softmax")(x)
     elif arch == "lenet_bin3":
@@ -79,7 +79,7 @@ def build_lenet(arch: str, input_layers=None):
         x = _bn(keras, "bn1")(x)
         x = _binary_dense(keras, lq, 84, "qfc2")(x)
         x = _bn(keras, "bn2")(x)
-        x = _binary_dense(keras, lq, 10, "qfc3")(x)
+        x = _binary_dense(keras, lq, n_classes, "qfc3")(x)
         x = _bn(keras, "bn3")(x)
         x = keras.layers.Activation("softmax", name="softmax")(x)
     else:
@@ -87,7 +87,7 @@ def build_lenet(arch: str, input_layers=None):
     return keras.Model(inputs, x, name=arch)
 
 
-def build_qconvnet(input_layers=None):
+def build_qconvnet(input_layers=None, n_classes=10):
     """A Larq CNN with binary convolutions, bnnkit's own test of LCE's binary ops:
     ``QuantConv2D`` with one-padding (bit-packed output), valid padding, zero
     padding (float output), widths 40/37/33 (not multiples of 32), binary max pool."""
@@ -110,7 +110,7 @@ def build_qconvnet(input_layers=None):
     x = lq.layers.QuantConv2D(33, 3, padding="same", name="qconv4", **quant)(x)
     x = _bn(keras, "bn4")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = _binary_dense(keras, lq, 10, "qfc5")(x)
+    x = _binary_dense(keras, lq, n_classes, "qfc5")(x)
     x = _bn(keras, "bn5")(x)
     x = keras.layers.Activation("softmax", name="softmax")(x)
     return keras.Model(inputs, x, name="qconvnet")
