@@ -154,16 +154,28 @@ def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_d
 @click.option("--docs", type=click.Path(file_okay=False), default="docs", show_default=True,
               help="Where report-TARGET.md/.png/.json go.")
 @click.option("--timeout", type=float, default=600, show_default=True)
+@click.option("--suite", type=click.Choice(["lenet", "sign"]), default="lenet", show_default=True,
+              help="lenet: paper 000's Table II (Fashion-MNIST). sign: paper 001's threshold "
+                   "lists on Sign Language MNIST (needs --data-dir or BNNKIT_DATA_DIR).")
 @friendly_errors
-def report(target, models_dir, limit, data_dir, docs, timeout):
-    """Run the four shipped LeNets on TARGET; print paper 000's Table II beside it.
+def report(target, models_dir, limit, data_dir, docs, timeout, suite):
+    """Run the shipped models on TARGET and print the paper's table beside them.
 
-    Columns: paper accuracy and kB; Keras test and train accuracy; on-device
-    accuracy; agreement with LCE; LCE flatbuffer bytes; bnnkit model bytes;
-    flash; RAM; instructions per inference (QEMU counts instructions, not cycles).
+    \b
+    --suite lenet (default): the four LeNets beside paper 000's Table II:
+    paper accuracy and kB; Keras test and train accuracy; on-device accuracy;
+    agreement with LCE; LCE flatbuffer bytes; bnnkit model bytes; flash; RAM;
+    instructions per inference (QEMU counts instructions, not cycles).
+    --suite sign: signnet's float baseline and the eight threshold lists of
+    paper 001 beside its accuracies, with model bytes and RAM.
     """
     from . import report as rep
 
+    if suite == "sign":
+        rows = rep.run_sign(Path(models_dir), target, limit, data_dir, timeout)
+        click.echo(rep.markdown_sign(rows, target))
+        click.echo(f"wrote {rep.write_sign(rows, target, Path(docs))}")
+        return
     rows = rep.run(Path(models_dir), target, limit, data_dir, timeout)
     click.echo(rep.markdown(rows, target))
     md, png = rep.write(rows, target, Path(docs))

@@ -101,6 +101,61 @@ def plot(rows: list[dict], target: str, path: Path) -> None:
     plt.close(fig)
 
 
+SIGN_COLUMNS = ("model", "thresholds", "channels", "paper acc %", "Keras test %", "Keras train %",
+                "device acc %", "agreement %", "bnnkit model B", "arena B", "flash B", "RAM B",
+                "instr/inference")
+
+
+def run_sign(models_dir: Path, target: str, limit, data_dir, timeout, progress=True):
+    """The paper-001 suite: signnet_float and one signnet per threshold list."""
+    from .signnet import PAPER_SIGN, model_name
+    from .simulate import simulate
+
+    rows = []
+    for thresholds, paper in PAPER_SIGN.items():
+        name = model_name(thresholds)
+        tfl = models_dir / f"{name}.tflite"
+        if progress:
+            print(f"[report] {name} on {target} ...", file=sys.stderr, flush=True)
+        record, _ = simulate(tfl, target, limit=limit, data_dir=data_dir, timeout=timeout,
+                             show_progress=progress)
+        meta = metadata.load(tfl)
+        record.update(name=name, thresholds=list(thresholds) if thresholds else None,
+                      paper_accuracy=paper, keras_test_accuracy=meta.get("keras_test_accuracy"),
+                      keras_train_accuracy=meta.get("keras_train_accuracy"))
+        rows.append(record)
+    return rows
+
+
+def markdown_sign(rows: list[dict], target: str) -> str:
+    lines = ["| " + " | ".join(SIGN_COLUMNS) + " |", "|" + "---|" * len(SIGN_COLUMNS)]
+    for r in rows:
+        t = r["thresholds"]
+        cells = [r["name"], "float (x/255)" if t is None else str(t).replace(" ", ""),
+                 "1" if t is None else str(len(t) - 1), f"{r['paper_accuracy']}",
+                 _pct(r.get("keras_test_accuracy")), _pct(r.get("keras_train_accuracy")),
+                 _pct(r["accuracy"]), _pct(r["agreement"]), f"{r['model_bytes']:,}",
+                 f"{r['arena_bytes']:,}",
+                 f"{r['flash_bytes']:,}" if "flash_bytes" in r else "-",
+                 f"{r['ram_bytes']:,}" if "ram_bytes" in r else "-",
+                 f"{r['instructions_per_inference']:,}" if "instructions_per_inference" in r else "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    n = rows[0]["n_images"] if rows else 0
+    lines += ["", f"Target `{target}`, {n:,} Sign Language MNIST test images. Paper accuracies: "
+              "paper 001 (its Tables I-III and text). The device takes raw uint8 pixels and "
+              "thresholds them itself into bit-planes (one bit per pixel and channel); the first "
+              "convolution adds the weights where bits are set."]
+    return "\n".join(lines) + "\n"
+
+
+def write_sign(rows: list[dict], target: str, docs: Path) -> Path:
+    docs.mkdir(parents=True, exist_ok=True)
+    md = docs / f"report-sign-{target}.md"
+    md.write_text(f"# Paper 001 (binarized input) measured on {target}\n\n" + markdown_sign(rows, target))
+    (docs / f"report-sign-{target}.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
+    return md
+
+
 def write(rows: list[dict], target: str, docs: Path) -> tuple[Path, Path]:
     docs.mkdir(parents=True, exist_ok=True)
     md = docs / f"report-{target}.md"

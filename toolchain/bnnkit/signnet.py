@@ -27,3 +27,22 @@ def build_signnet(n_classes: int = 24, input_layers=None):
     x = keras.layers.Dense(84, activation="relu", name="fc2")(x)
     x = keras.layers.Dense(n_classes, activation="softmax", name="fc3")(x)
     return keras.Model(inputs, x, name="signnet")
+
+
+# Paper 001's accuracies (%) on Sign Language MNIST; None is the float baseline.
+PAPER_SIGN = {
+    None: 94.9,
+    (0, 150, 255): 90.3,
+    (0, 200, 255): 62.5,
+    (0, 150, 170, 255): 92.7,
+    (0, 150, 170, 200, 255): 91.7,
+    (0, 90, 150, 170, 255): 94.8,
+    (0, 90, 150, 170, 210, 255): 95.6,
+    (0, 150, 170, 190, 210, 230, 255): 93.4,
+    (0, 90, 120, 150, 180, 210, 230, 255): 94.7,
+}
+
+
+def model_name(thresholds) -> str:
+    """signnet_float, or signnet_t0_90_150_255 for a threshold list."""
+    return "signnet_float" if thresholds is None else "signnet_t" + "_".join(map(str, thresholds))

@@ -3,7 +3,7 @@
 Recipes:
   ``paper``  Adam (lr 1e-3), batch 64, 10 epochs: exactly what paper 000 did.
   ``plus``   Adam with a 1-epoch warm-up then cosine decay from 2e-3 to 0 over
-             40 epochs, batch 64, small random shifts (+-2 px) of the training
+             the run (40 epochs by default), batch 64, random shifts (+-2 px) of the training
              images. Same model, same size; only the schedule and the data
              differ.
 
@@ -31,8 +31,9 @@ RECIPES = {
               "description": "Adam lr 1e-3 constant, batch 64, 10 epochs (paper 000)"},
     "plus": {"epochs": 40, "batch_size": 64, "learning_rate": 2e-3, "schedule": "cosine",
              "augment_shift": 2,
-             "description": "Adam, 1-epoch warm-up then cosine decay 2e-3 -> 0, batch 64, "
-                            "40 epochs, random +-2 px shifts of training images"},
+             "description": "Adam, 1-epoch warm-up then cosine decay 2e-3 -> 0 over the run "
+                            "(40 epochs unless --epochs), batch 64, random +-2 px shifts of "
+                            "training images"},
 }
 
 
