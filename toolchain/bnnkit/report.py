@@ -19,16 +19,20 @@ COLUMNS = ("model", "paper acc %", "paper kB", "Keras test %", "Keras train %", 
 
 
 def run(models_dir: Path, target: str, limit, data_dir, timeout, progress=True,
-        names=LENETS) -> list[dict]:
+        names=LENETS, measured: dict | None = None) -> list[dict]:
+    """Simulate each model; ``measured`` holds records already taken (name -> record)."""
     from .simulate import simulate
 
     rows = []
     for name in names:
         tfl = models_dir / f"{name}.tflite"
-        if progress:
-            print(f"[report] {name} on {target} ...", file=sys.stderr, flush=True)
-        record, _ = simulate(tfl, target, limit=limit, data_dir=data_dir, timeout=timeout,
-                             show_progress=progress)
+        if measured and name in measured:
+            record = dict(measured[name])
+        else:
+            if progress:
+                print(f"[report] {name} on {target} ...", file=sys.stderr, flush=True)
+            record, _ = simulate(tfl, target, limit=limit, data_dir=data_dir, timeout=timeout,
+                                 show_progress=progress)
         meta = metadata.load(tfl)
         record.update(name=name, lce_flatbuffer_bytes=tfl.stat().st_size,
                       keras_test_accuracy=meta.get("keras_test_accuracy"),
