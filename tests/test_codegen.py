@@ -28,7 +28,7 @@ def test_generation_is_deterministic(tmp_path):
 
 
 @pytest.mark.parametrize("target", ["host", "cortex-m4", "arm64"])
-@pytest.mark.parametrize("name", LENETS)
+@pytest.mark.parametrize("name", LENETS + ("qconvnet",))
 def test_builds_with_werror(tmp_path, name, target):
     from bnnkit.build import make
     from bnnkit.emit import generate
@@ -57,7 +57,7 @@ def test_binary_weights_are_one_bit(tmp_path):
 
 
 @needs_fashion
-@pytest.mark.parametrize("name", LENETS)
+@pytest.mark.parametrize("name", LENETS + ("qconvnet",))
 def test_host_matches_lce_on_500_images(tmp_path, name):
     out = tmp_path / "r.json"
     res = run_cli("simulate", MODELS / f"{name}.tflite", "--limit", "500", "--json", out)
@@ -84,3 +84,14 @@ def test_unsupported_op_writes_nothing(tmp_path):
     assert "TANH" in res.stderr and "tanh.tflite: unsupported" in res.stderr
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["tanh.tflite"]
+
+
+def test_qconvnet_uses_lce_binary_kernels(tmp_path):
+    """bnnkit's own QuantConv2D model: one-padding with bit-packed output, valid
+    padding, zero padding with float output, widths 40/37/33, a binary max pool."""
+    from bnnkit.emit import generate
+
+    gen = generate(MODELS / "qconvnet.tflite", "host", tmp_path / "p")
+    calls = "\n".join(s for _, stmts in gen.program.calls for s in stmts)
+    assert calls.count("bnn_bconv2d_bits(") == 2 and calls.count("bnn_bconv2d_f32(") == 1
+    assert "bnn_bmaxpool(" in calls

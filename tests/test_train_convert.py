@@ -163,4 +163,5 @@ def test_shipped_models_reach_targets(name):
     assert meta["keras_test_accuracy"] >= PAPER_MINIMUM[name]
     assert meta["dataset"] == "fashion-mnist"
     assert meta["batch_size"] == 64
-    assert meta["epochs"] == (40 if name.endswith("_plus") else 10)
+    assert meta["epochs"] == (30 if name.endswith("_plus") else 10)
+    assert meta["recipe"] == ("plus" if name.endswith("_plus") else "paper")

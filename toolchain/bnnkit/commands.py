@@ -16,9 +16,10 @@ DATASET_CHOICE = click.Choice(["fashion-mnist", "sign-mnist"])
                                            "lenet_bin3", "qconvnet", "signnet"]))
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Where to write the .h5 (default: models/ARCH.h5); the sidecar goes beside it.")
-@click.option("--recipe", type=click.Choice(["paper", "plus"]), default="paper", show_default=True,
-              help="'paper': Adam 1e-3, batch 64, 10 epochs. 'plus': 40 epochs, warm-up + cosine "
-                   "decay, +-2 px shifts.")
+@click.option("--recipe", type=click.Choice(["paper", "plus", "plus-shift"]), default="paper",
+              show_default=True,
+              help="'paper': Adam 1e-3, batch 64, 10 epochs. 'plus': 30 epochs, warm-up + cosine "
+                   "decay. 'plus-shift': 'plus' for 40 epochs with +-2 px shifts.")
 @click.option("--epochs", type=int, help="Override the recipe's epochs (paper: 10).")
 @click.option("--batch-size", type=int, help="Override the recipe's batch size (64).")
 @click.option("--seed", type=int, default=0, show_default=True)

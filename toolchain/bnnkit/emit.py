@@ -198,19 +198,25 @@ class _Builder:
         return [f"bnn_threshold_encode_f32({self.buf(n.inputs[0])}, {pixels}, {lo}, {hi}, "
                 f"{channels}, {self.buf(n.outputs[0])});"]
 
-    def _maxpool(self, i, n):
+    def _pool_geometry(self, n) -> str:
+        """in_h, in_w, channels, filter, stride, padding, out size: the fields the
+        float and binary max-pool parameter structs share, as C initializers."""
         h, w, c = self.low.shapes[n.inputs[0]]
-        oh, ow, _ = self.low.shapes[n.outputs[0]]
+        oh, ow = self.low.shapes[n.outputs[0]][:2]
+        if self.low.kinds[n.inputs[0]] == "bits":
+            c *= 32  # packed words: BNN_WORDS() of this gives the same word count back
         fh, fw = n.params["filter"]
         sh, sw = n.params["stride"]
         if n.params["padding"] == "SAME":
             pt, pl = _same_pad(h, fh, sh, oh), _same_pad(w, fw, sw, ow)
         else:
             pt = pl = 0
+        return f"{h}, {w}, {c}, {fh}, {fw}, {sh}, {sw}, {pt}, {pl}, {oh}, {ow}"
+
+    def _maxpool(self, i, n):
         pname = f"pool_p{i:02d}"
-        self.prog.params.append(
-            f"static const bnn_maxpool_params {pname} = {{{h}, {w}, {c}, {fh}, {fw}, {sh}, {sw}, "
-            f"{pt}, {pl}, {oh}, {ow}, {int(n.params['relu'])}}};")
+        self.prog.params.append(f"static const bnn_maxpool_params {pname} = "
+                                f"{{{self._pool_geometry(n)}, {int(n.params['relu'])}}};")
         return [f"bnn_maxpool_f32(&{pname}, {self.buf(n.inputs[0])}, {self.buf(n.outputs[0])});"]
 
     def _fc(self, i, n):
@@ -315,19 +321,9 @@ class _Builder:
         return [f"bnn_bconv2d_f32(&{pname}, {src}, {wn}, {mn}, {bn}, {dst});"]
 
     def _bmaxpool(self, i, n):
-        h, w, _ = self.low.shapes[n.inputs[0]]
-        oh, ow = self.low.shapes[n.outputs[0]][:2]
-        channels = self.low.shapes[n.inputs[0]][2] * 32  # packed words -> an upper bound
-        fh, fw = n.params["filter"]
-        sh, sw = n.params["stride"]
-        if n.params["padding"] == "SAME":
-            pt, pl = _same_pad(h, fh, sh, oh), _same_pad(w, fw, sw, ow)
-        else:
-            pt = pl = 0
         pname = f"bpool_p{i:02d}"
-        self.prog.params.append(
-            f"static const bnn_bmaxpool_params {pname} = {{{h}, {w}, {channels}, {fh}, {fw}, "
-            f"{sh}, {sw}, {pt}, {pl}, {oh}, {ow}}};")
+        self.prog.params.append(f"static const bnn_bmaxpool_params {pname} = "
+                                f"{{{self._pool_geometry(n)}}};")
         return [f"bnn_bmaxpool(&{pname}, {self.buf(n.inputs[0])}, {self.buf(n.outputs[0])});"]
 
     def _reshape(self, i, n):

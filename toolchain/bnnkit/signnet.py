@@ -12,16 +12,13 @@ from __future__ import annotations
 
 def build_signnet(n_classes: int = 24, input_layers=None):
     from .tfenv import keras
+    from .zoo import _lenet_trunk
 
     inputs = keras.Input((28, 28, 1), name="image")
     x = inputs
     for layer in input_layers or ():
         x = layer(x)
-    x = keras.layers.Conv2D(6, 5, padding="same", activation="relu", name="conv1")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
-    x = keras.layers.Conv2D(16, 5, padding="same", activation="relu", name="conv2")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool2")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
+    x = _lenet_trunk(keras, x)
     x = keras.layers.Dense(120, activation="relu", name="fc1")(x)
     x = keras.layers.Dropout(0.25, name="drop1")(x)
     x = keras.layers.Dense(84, activation="relu", name="fc2")(x)
