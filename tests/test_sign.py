@@ -27,9 +27,14 @@ def test_sidecar_records_thresholds_and_letters(thresholds):
 
 
 def test_targets_of_the_paper():
-    assert _meta("signnet_float")["keras_test_accuracy"] >= 0.949
+    """Float baseline >= 94.9 % (reached with 24 epochs; the 12-epoch run of the
+    full sweep stays below, see the report), best list within 1.5 points of 95.6 %,
+    and the [0,200,255] collapse."""
+    assert _meta("signnet_float_e24")["keras_test_accuracy"] >= 0.949
     best = _meta(model_name((0, 90, 150, 170, 210, 255)))["keras_test_accuracy"]
     assert best >= 0.956 - 0.015
+    collapse = _meta(model_name((0, 200, 255)))["keras_test_accuracy"]
+    assert collapse < best - 0.15
 
 
 @pytest.mark.parametrize("target", ["host", "cortex-m4"])

@@ -105,7 +105,7 @@ def plot(rows: list[dict], target: str, path: Path) -> None:
     plt.close(fig)
 
 
-SIGN_COLUMNS = ("model", "thresholds", "channels", "paper acc %", "Keras test %", "Keras train %",
+SIGN_COLUMNS = ("model", "thresholds", "channels", "epochs", "paper acc %", "Keras test %", "Keras train %",
                 "device acc %", "agreement %", "bnnkit model B", "arena B", "flash B", "RAM B",
                 "instr/inference")
 
@@ -116,8 +116,13 @@ def run_sign(models_dir: Path, target: str, limit, data_dir, timeout, progress=T
     from .simulate import simulate
 
     rows = []
+    runs = []
     for thresholds, paper in PAPER_SIGN.items():
-        name = model_name(thresholds)
+        runs.append((thresholds, paper, model_name(thresholds)))
+        longer = model_name(thresholds) + "_e24"  # the same recipe over 24 epochs, if shipped
+        if (models_dir / f"{longer}.tflite").is_file():
+            runs.append((thresholds, paper, longer))
+    for thresholds, paper, name in runs:
         tfl = models_dir / f"{name}.tflite"
         if progress:
             print(f"[report] {name} on {target} ...", file=sys.stderr, flush=True)
@@ -125,7 +130,7 @@ def run_sign(models_dir: Path, target: str, limit, data_dir, timeout, progress=T
                              show_progress=progress)
         meta = metadata.load(tfl)
         record.update(name=name, thresholds=list(thresholds) if thresholds else None,
-                      paper_accuracy=paper, keras_test_accuracy=meta.get("keras_test_accuracy"),
+                      paper_accuracy=paper, epochs=meta.get("epochs"), keras_test_accuracy=meta.get("keras_test_accuracy"),
                       keras_train_accuracy=meta.get("keras_train_accuracy"))
         rows.append(record)
     return rows
@@ -136,7 +141,8 @@ def markdown_sign(rows: list[dict], target: str) -> str:
     for r in rows:
         t = r["thresholds"]
         cells = [r["name"], "float (x/255)" if t is None else str(t).replace(" ", ""),
-                 "1" if t is None else str(len(t) - 1), f"{r['paper_accuracy']}",
+                 "1" if t is None else str(len(t) - 1), str(r.get("epochs", "")),
+                 f"{r['paper_accuracy']}",
                  _pct(r.get("keras_test_accuracy")), _pct(r.get("keras_train_accuracy")),
                  _pct(r["accuracy"]), _pct(r["agreement"]), f"{r['model_bytes']:,}",
                  f"{r['arena_bytes']:,}",
