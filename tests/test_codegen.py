@@ -72,7 +72,7 @@ def test_host_matches_lce_on_500_images(tmp_path, name):
 
 def test_unsupported_op_writes_nothing(tmp_path):
     """A flatbuffer with an op bnnkit cannot lower: one line naming it, no project."""
-    from bnnkit.tfenv import keras, tf
+    from bnnkit.tfenv import keras
     from bnnkit.convert import convert_model
 
     inp = keras.Input((4,))

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bnnkit.errors import BnnkitError
-from bnnkit.layers import encode_numpy, parse_thresholds, validate_thresholds
+from bnnkit.layers import encode_numpy, parse_thresholds
 
 
 def threshold_lists():
@@ -146,7 +146,6 @@ def test_device_encoding_bit_exact_with_keras(encoded_model, tmp_path):
 
 
 def test_encoded_model_host_matches_lce(encoded_model, tmp_path):
-    from helpers import needs_fashion  # noqa: F401
     from bnnkit.data import FASHION_SYSTEM_DIR
     from bnnkit.simulate import simulate
 

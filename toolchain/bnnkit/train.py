@@ -16,8 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import math
-import os
 import sys
 from pathlib import Path
 
