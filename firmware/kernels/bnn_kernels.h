@@ -41,7 +41,7 @@ typedef struct {
 
 void bnn_maxpool_f32(const bnn_maxpool_params *p, const float *in, float *out);
 
-/* out[j] = sum_i in[i] * w[j][i] + bias[j] (then ReLU if relu). */
+/* out[j] = sum_i in[i] * w[i][j] + bias[j] (then ReLU if relu); w is [n_in][n_out]. */
 void bnn_fc_f32(const float *in, int32_t n_in, const float *weights, const float *bias,
                 int32_t n_out, int32_t relu, float *out);
 

@@ -115,7 +115,8 @@ def test_fc(lib, n_in, n_out, relu, seed):
     if relu:
         ref = np.maximum(ref, 0)
     out = np.zeros(n_out, np.float32)
-    lib.bnn_fc_f32(ptr(x), n_in, ptr(w), ptr(b), n_out, int(relu), ptr(out))
+    lib.bnn_fc_f32(ptr(x), n_in, ptr(np.ascontiguousarray(w.T)), ptr(b), n_out, int(relu),
+                   ptr(out))
     np.testing.assert_array_equal(out, ref)
 
 

@@ -224,7 +224,8 @@ class _Builder:
         n_out, n_in = w.shape
         if _prod(self.low.shapes[n.inputs[0]]) != n_in:
             raise BnnkitError(f"{n.name}: batched fully connected input is not supported")
-        wn = self.const("fc_w", "float", w, f"{n.name} weights [{n_out}][{n_in}]")
+        wn = self.const("fc_w", "float", np.ascontiguousarray(w.T),
+                        f"{n.name} weights [{n_in}][{n_out}], input-major")
         bn = self.const("fc_b", "float", n.consts["bias"], f"{n.name} bias")
         return [f"bnn_fc_f32({self.buf(n.inputs[0])}, {n_in}, {wn}, {bn}, {n_out}, "
                 f"{int(n.params['relu'])}, {self.buf(n.outputs[0])});"]
