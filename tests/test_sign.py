@@ -52,7 +52,7 @@ def test_encoded_signnet_matches_lce_from_raw_pixels(tmp_path, target):
     assert "bnn_threshold_encode.c" in gen.program.kernel_files
     exe = make(tmp_path / "p", gen.target)
     images = np.random.default_rng(0).integers(0, 256, (60, 28, 28), dtype=np.uint8)
-    preds, scores, _ = run_firmware(gen, exe, images, tmp_path, 300)
+    preds, scores, _ = run_firmware(gen, exe, images, 300)
     ref = lce_predict(gen.flatbuffer, preprocess.apply(gen.meta["preprocessing"], images))
     assert np.mean(preds == ref.argmax(1)) >= 0.98
     assert np.max(np.abs(scores - ref)) <= 1e-4

@@ -61,10 +61,10 @@ def parse_predictions(path: Path, n_out: int) -> RunResult:
 
 
 def run_host(exe: Path, images_file: Path, out_file: Path, timeout: float) -> None:
-    _run([str(exe), str(images_file), str(out_file)], exe, timeout)
+    run_checked([str(exe), str(images_file), str(out_file)], exe, timeout)
 
 
-def _run(cmd, what, timeout, cwd=None):
+def run_checked(cmd, what, timeout, cwd=None):
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
     except subprocess.TimeoutExpired:

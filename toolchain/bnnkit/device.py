@@ -15,7 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from .build import _run, write_images
+from .build import run_checked, write_images
 from .errors import BnnkitError
 
 TOOL_PREFIX = {"cortex-m4": "arm-none-eabi-", "arm64": "aarch64-linux-gnu-"}
@@ -50,8 +50,8 @@ def run_device(target, exe: Path, images_file: Path, out_file: Path, timeout: fl
         local_in.write_bytes(images_file.read_bytes())
     local_out = workdir / "predictions.txt"
     local_out.unlink(missing_ok=True)
-    _run(_qemu_cmd(target, exe, "images.bin", "predictions.txt"), f"{target.emulator} ({exe})",
-         timeout, cwd=workdir)
+    run_checked(_qemu_cmd(target, exe, "images.bin", "predictions.txt"),
+                f"{target.emulator} ({exe})", timeout, cwd=workdir)
     if local_out.resolve() != Path(out_file).resolve():
         Path(out_file).write_bytes(local_out.read_bytes())
 
@@ -113,8 +113,8 @@ def instructions_per_inference(target, exe: Path, one_image, timeout: float) -> 
     write_images(workdir / "one.bin", one_image)
     log = workdir / "qemu-exec.log"
     try:
-        _run(_qemu_cmd(target, exe, "one.bin", "one.txt", log.name), f"{target.emulator} ({exe})",
-             timeout, cwd=workdir)
+        run_checked(_qemu_cmd(target, exe, "one.bin", "one.txt", log.name),
+                    f"{target.emulator} ({exe})", timeout, cwd=workdir)
         syms = _symbols(target, exe)
         return count_instructions(log, syms["bnn_marker_begin"], syms["bnn_marker_end"])
     finally:

@@ -35,16 +35,17 @@ def _progress(total: int, desc: str, enabled: bool):
                 dynamic_ncols=True, leave=False)
 
 
-def run_firmware(gen, exe: Path, images: np.ndarray, workdir: Path, timeout: float,
-                 progress=None):
+def run_firmware(gen, exe: Path, images: np.ndarray, timeout: float, progress=None):
     """Run the built firmware over ``images`` in chunks; concatenate results."""
     from .device import run_device
 
     preds, scores, stats = [], [], {}
+    # Files go beside the executable: the emulators exchange them there, so
+    # nothing is written twice.
+    img_file = exe.parent / "images.bin"
+    out_file = exe.parent / "predictions.txt"
     for start in range(0, len(images), CHUNK):
         chunk = images[start:start + CHUNK]
-        img_file = workdir / "images.bin"
-        out_file = workdir / "predictions.txt"
         out_file.unlink(missing_ok=True)
         write_images(img_file, chunk)
         if gen.target.name == "host":
@@ -93,7 +94,7 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
                               f"{len(test.class_names)} classes")
 
         bar = _progress(n, f"{target}", show_progress)
-        preds, scores, stats = run_firmware(gen, exe, test.images, build_dir, timeout, bar)
+        preds, scores, stats = run_firmware(gen, exe, test.images, timeout, bar)
         bar.close()
 
         from .reference import lce_predict
