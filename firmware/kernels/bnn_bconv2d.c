@@ -9,11 +9,21 @@ static int32_t bconv_at(const bnn_bconv2d_params *p, const uint32_t *in, const u
                         int32_t oy, int32_t ox, int32_t *inside_taps)
 {
     const int32_t n_words = BNN_WORDS(p->in_c);
+    const int32_t x_first = ox * p->stride_w - p->pad_left;
+    /* a kernel row whose taps are all inside and adjacent is one run of words in
+     * the input as in the weights: one popcount call instead of one per tap */
+    const int row_contiguous = p->dilation_w == 1 && x_first >= 0 && x_first + p->k_w <= p->in_w;
     int32_t ky, kx, accum = 0, taps = 0;
     for (ky = 0; ky < p->k_h; ky++) {
         const int32_t y = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+        if (row_contiguous && y >= 0 && y < p->in_h) {
+            accum += bnn_xor_popcount(in + (y * p->in_w + x_first) * n_words,
+                                      w + ky * p->k_w * n_words, p->k_w * n_words);
+            taps += p->k_w;
+            continue;
+        }
         for (kx = 0; kx < p->k_w; kx++) {
-            const int32_t x = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+            const int32_t x = x_first + kx * p->dilation_w;
             const uint32_t *wk = w + (ky * p->k_w + kx) * n_words;
             if (y >= 0 && y < p->in_h && x >= 0 && x < p->in_w) {
                 accum += bnn_xor_popcount(in + (y * p->in_w + x) * n_words, wk, n_words);

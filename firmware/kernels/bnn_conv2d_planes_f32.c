@@ -1,13 +1,14 @@
 /* Float convolution whose input is 0/1 bit-planes (a threshold-encoded image):
- * instead of multiplying, a set input bit adds the weight. Summation order,
- * bias, ReLU and the fused max pool are those of bnn_conv2d_f32, so results are
+ * instead of multiplying, a set input bit adds the weight (fmaf(1, w, acc) is
+ * acc + w rounded once; fmaf(0, w, acc) is acc). Start from the bias, order,
+ * ReLU and the fused max pool are those of bnn_conv2d_f32, so results are
  * bit-identical to convolving the 0.0/1.0 float image. */
 #include "bnn_kernels.h"
 
 #define OC_BLOCK BNN_CONV_OC_BLOCK
 
 static void planes_block(const bnn_conv2d_params *p, const uint32_t *planes, const float *w,
-                         int32_t cy, int32_t cx, int32_t oc0, float *result)
+                         const float *bias, int32_t cy, int32_t cx, int32_t oc0, float *result)
 {
     float acc[OC_BLOCK];
     const int32_t plane_words = BNN_WORDS(p->in_h * p->in_w);
@@ -16,7 +17,7 @@ static void planes_block(const bnn_conv2d_params *p, const uint32_t *planes, con
     const int32_t x0 = cx * p->stride_w - p->pad_left;
     int32_t ky, kx, ic, o;
     for (o = 0; o < OC_BLOCK; o++)
-        acc[o] = 0.0f;
+        acc[o] = bias[oc0 + o];
     for (ky = 0; ky < p->k_h; ky++) {
         const int32_t y = y0 + ky;
         if (y < 0 || y >= p->in_h)
@@ -55,10 +56,10 @@ void bnn_conv2d_planes_f32(const bnn_conv2d_params *p, const uint32_t *planes,
                 const int32_t nb = p->out_c - oc0 < OC_BLOCK ? p->out_c - oc0 : OC_BLOCK;
                 for (py = 0; py < p->pool_h; py++) {
                     for (px = 0; px < p->pool_w; px++) {
-                        planes_block(p, planes, weights, oy * p->pool_h + py,
+                        planes_block(p, planes, weights, bias, oy * p->pool_h + py,
                                      ox * p->pool_w + px, oc0, acc);
                         for (o = 0; o < nb; o++) {
-                            float v = acc[o] + bias[oc0 + o];
+                            float v = acc[o];
                             if (p->relu && v < 0.0f)
                                 v = 0.0f;
                             if ((py == 0 && px == 0) || v > best[o])

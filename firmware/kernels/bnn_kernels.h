@@ -25,12 +25,19 @@ typedef struct {
     int32_t relu;
 } bnn_conv2d_params;
 
-/* Float convolution + bias, optional ReLU, optional fused max pool. Weights are
- * [k_h][k_w][in_c][BNN_CONV_PADDED_OC(out_c)] (HWIO, O zero-padded). */
+/* Float convolution + bias, optional ReLU, optional fused max pool, summed as
+ * bias + fused multiply-adds in (ky, kx, ic) order. Weights are
+ * [k_h][k_w][in_c][BNN_CONV_PADDED_OC(out_c)] (HWIO), bias
+ * [BNN_CONV_PADDED_OC(out_c)], both zero-padded. `scratch` holds
+ * bnn_conv2d_f32_scratch_floats(p) floats; it is only touched when taps fall
+ * in the padding, so it may be NULL for VALID padding. */
 #define BNN_CONV_OC_BLOCK 8
+#define BNN_CONV_MAX_BLOCK 16 /* output channels per register block when they divide */
+#define BNN_CONV_GROUP 8      /* conv positions computed together */
 #define BNN_CONV_PADDED_OC(n) (((n) + BNN_CONV_OC_BLOCK - 1) / BNN_CONV_OC_BLOCK * BNN_CONV_OC_BLOCK)
+int32_t bnn_conv2d_f32_scratch_floats(const bnn_conv2d_params *p);
 void bnn_conv2d_f32(const bnn_conv2d_params *p, const float *in, const float *weights,
-                    const float *bias, float *out);
+                    const float *bias, float *scratch, float *out);
 
 typedef struct {
     int32_t in_h, in_w, channels;

@@ -6,21 +6,23 @@
 void bnn_quantize_f32(const float *in, int32_t outer, int32_t channels, const float *mul,
                       const float *add, uint32_t *out)
 {
-    const int32_t n_words = BNN_WORDS(channels);
-    int32_t o, c;
+    int32_t o, c0, i;
     for (o = 0; o < outer; o++) {
         const float *x = in + o * channels;
-        uint32_t *w = out + o * n_words;
-        for (c = 0; c < n_words; c++)
-            w[c] = 0u;
-        for (c = 0; c < channels; c++) {
-            float v = x[c];
-            if (mul)
-                v = v * mul[c];
-            if (add)
-                v = v + add[c];
-            if (v < 0.0f)
-                w[c >> 5] |= 1u << (c & 31);
+        uint32_t *w = out + o * BNN_WORDS(channels);
+        /* one word at a time, built in a register */
+        for (c0 = 0; c0 < channels; c0 += 32) {
+            const int32_t n = channels - c0 < 32 ? channels - c0 : 32;
+            uint32_t bits = 0u;
+            for (i = 0; i < n; i++) {
+                float v = x[c0 + i];
+                if (mul)
+                    v = v * mul[c0 + i];
+                if (add)
+                    v = v + add[c0 + i];
+                bits |= (uint32_t)(v < 0.0f) << i;
+            }
+            w[c0 >> 5] = bits;
         }
     }
 }

@@ -7,7 +7,7 @@ import ctypes
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from kernels.kernel_lib import f32, ptr
+from kernels.kernel_lib import f32, fma_f32, ptr
 
 OC_BLOCK = 8
 
@@ -25,31 +25,66 @@ class PoolParams(ctypes.Structure):
 
 
 def conv_reference(x, w, b, stride, pad, conv_hw, relu):
+    """TFLite's optimized float conv as LCE runs it: from the bias, one fused
+    multiply-add per tap in (ky, kx, ic) order, zero padding."""
     h, wd, ic = x.shape
     oc, kh, kw, _ = w.shape
     out = np.zeros(conv_hw + (oc,), np.float32)
     for oy in range(conv_hw[0]):
         for ox in range(conv_hw[1]):
-            acc = np.zeros(oc, np.float32)
+            acc = b.copy()
             for ky in range(kh):
                 y = oy * stride - pad[0] + ky
-                if not 0 <= y < h:
-                    continue
                 for kx in range(kw):
                     xx = ox * stride - pad[1] + kx
-                    if not 0 <= xx < wd:
-                        continue
+                    inside = 0 <= y < h and 0 <= xx < wd
                     for c in range(ic):
-                        acc = (acc + (x[y, xx, c] * w[:, ky, kx, c]).astype(np.float32)).astype(np.float32)
-            v = (acc + b).astype(np.float32)
-            out[oy, ox] = np.maximum(v, 0) if relu else v
+                        acc = fma_f32(x[y, xx, c] if inside else 0.0, w[:, ky, kx, c], acc)
+            out[oy, ox] = np.maximum(acc, 0) if relu else acc
     return out
 
 
-@settings(max_examples=25, deadline=None)
-@given(h=st.integers(2, 9), ic=st.integers(1, 4), oc=st.integers(1, 11), k=st.integers(1, 4),
-       stride=st.integers(1, 2), same=st.booleans(), pool=st.sampled_from([1, 2]),
-       relu=st.booleans(), seed=st.integers(0, 2**31))
+def run_conv(lib, x, hwio, bias, p, out):
+    """bnn_conv2d_f32 with a scratch buffer of the size the kernel asks for."""
+    scratch = np.full(lib.bnn_conv2d_f32_scratch_floats(ctypes.byref(p)), np.nan, np.float32)
+    lib.bnn_conv2d_f32(ctypes.byref(p), ptr(x), ptr(hwio), ptr(bias), ptr(scratch), ptr(out))
+
+
+def padded_weights(w, b):
+    """OHWI filter and bias -> HWIO with O (and the bias) zero-padded to OC_BLOCK."""
+    oc, k_h, k_w, ic = w.shape
+    padded = -(-oc // OC_BLOCK) * OC_BLOCK
+    hwio = np.zeros((k_h, k_w, ic, padded), np.float32)
+    hwio[..., :oc] = w.transpose(1, 2, 3, 0)
+    bias = np.zeros(padded, np.float32)
+    bias[:oc] = b
+    return hwio, bias
+
+
+def test_fma_reference_rounds_once():
+    # a * b = 2^-24 - 2^-60, so a * b + c lies just below the float32 tie between
+    # c (odd) and c + ulp (even): fmaf gives c; a float64 sum rounded again to
+    # float32 lands on the tie and wrongly picks the even c + ulp
+    a, b = np.float32(2**-12 * (1 + 2**-18)), np.float32(2**-12 * (1 - 2**-18))
+    c = np.float32(1 + 2**-23)
+    assert fma_f32(a, b, c) == c
+    assert np.float32(np.float64(a) * np.float64(b) + np.float64(c)) == np.float32(1 + 2**-22)
+
+
+def test_fma_reference_matches_libm():
+    libm = ctypes.CDLL("libm.so.6")
+    libm.fmaf.restype = ctypes.c_float
+    libm.fmaf.argtypes = [ctypes.c_float] * 3
+    rng = np.random.default_rng(7)
+    a, b, c = (rng.normal(scale=s, size=3000).astype(np.float32) for s in (1.0, 1.0, 1e-3))
+    want = np.array([libm.fmaf(*v) for v in zip(a.tolist(), b.tolist(), c.tolist())], np.float32)
+    np.testing.assert_array_equal(fma_f32(a, b, c), want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(2, 9), ic=st.integers(1, 4), oc=st.sampled_from([1, 3, 6, 8, 11, 16, 32]),
+       k=st.integers(1, 4), stride=st.integers(1, 2), same=st.booleans(),
+       pool=st.sampled_from([1, 2, 3]), relu=st.booleans(), seed=st.integers(0, 2**31))
 def test_conv2d(lib, h, ic, oc, k, stride, same, pool, relu, seed):
     if not same and k > h:
         return
@@ -67,13 +102,23 @@ def test_conv2d(lib, h, ic, oc, k, stride, same, pool, relu, seed):
     ref = conv_reference(x, w, b, stride, (pad, pad), (conv, conv), relu)
     out_hw = conv // pool
     ref = ref[:out_hw * pool, :out_hw * pool].reshape(out_hw, pool, out_hw, pool, oc).max(axis=(1, 3))
-    padded = -(-oc // OC_BLOCK) * OC_BLOCK
-    hwio = np.zeros((k, k, ic, padded), np.float32)
-    hwio[..., :oc] = w.transpose(1, 2, 3, 0)
+    hwio, bias = padded_weights(w, b)
     p = ConvParams(h, h, ic, oc, k, k, stride, stride, pad, pad, conv, conv, pool, pool, int(relu))
     out = np.zeros((out_hw, out_hw, oc), np.float32)
-    lib.bnn_conv2d_f32(ctypes.byref(p), ptr(x), ptr(hwio), ptr(b), ptr(out))
+    run_conv(lib, x, hwio, bias, p, out)
     np.testing.assert_array_equal(out, ref)
+
+
+def test_conv2d_scratch_size_matches_generator(lib):
+    from bnnkit.emit import CONV_GROUP
+
+    # (kernel, stride, pool) -> conv rows x columns of one group of CONV_GROUP positions
+    for k, stride, pool, rows, cols in [(5, 1, 2, 2, 4), (3, 2, 1, 1, 8), (3, 1, 3, 3, 3),
+                                        (1, 1, 1, 1, 8)]:
+        assert CONV_GROUP == 8
+        p = ConvParams(9, 9, 3, 4, k, k, stride, stride, k // 2, k // 2, 9, 9, pool, pool, 0)
+        want = (k + (rows - 1) * stride) * (k + (cols - 1) * stride) * 3
+        assert lib.bnn_conv2d_f32_scratch_floats(ctypes.byref(p)) == want
 
 
 @settings(max_examples=25, deadline=None)
@@ -159,14 +204,12 @@ def test_conv2d_planes_equals_float_conv_of_01_image(lib, h, planes, oc, k, pool
     pad = max(conv - 1 + k - h, 0) // 2
     if conv < pool:
         return
-    padded = -(-oc // OC_BLOCK) * OC_BLOCK
-    hwio = np.zeros((k, k, planes, padded), np.float32)
-    hwio[..., :oc] = w.transpose(1, 2, 3, 0)
+    hwio, bias = padded_weights(w, b)
     p = ConvParams(h, h, planes, oc, k, k, 1, 1, pad, pad, conv, conv, pool, pool, 1)
     out_hw = conv // pool
     want = np.zeros((out_hw, out_hw, oc), np.float32)
-    lib.bnn_conv2d_f32(ctypes.byref(p), ptr(bits.astype(np.float32)), ptr(hwio), ptr(b), ptr(want))
+    run_conv(lib, bits.astype(np.float32), hwio, bias, p, want)
     got = np.zeros_like(want)
     plane_bits = pack_bits(bits.reshape(h * h, planes).T)
-    lib.bnn_conv2d_planes_f32(ctypes.byref(p), ptr(plane_bits), ptr(hwio), ptr(b), ptr(got))
+    lib.bnn_conv2d_planes_f32(ctypes.byref(p), ptr(plane_bits), ptr(hwio), ptr(bias), ptr(got))
     np.testing.assert_array_equal(got, want)

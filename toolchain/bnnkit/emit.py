@@ -21,6 +21,7 @@ from .memory import Buffer, plan_arena
 from .targets import FIRMWARE_DIR, Target, get_target
 
 CONV_OC_BLOCK = 8  # BNN_CONV_OC_BLOCK in bnn_kernels.h
+CONV_GROUP = 8  # BNN_CONV_GROUP in bnn_kernels.h
 
 KERNEL_FILES = {
     "conv2d": ["bnn_conv2d_f32.c"],
@@ -74,6 +75,7 @@ class Program:
     kernel_files: list = field(default_factory=list)
     arena_bytes: int = 0
     buffers: dict = field(default_factory=dict)  # tensor id -> C expression
+    scratch: dict = field(default_factory=dict)  # step index -> C expression of its scratch
     input_floats: int = 0
     output_floats: int = 0
 
@@ -120,7 +122,14 @@ class _Builder:
                 continue
             nbytes = _prod(low.shapes[t]) * 4
             bufs.append(Buffer(str(t), nbytes, f, max(last.get(t, f), f)))
+        for i, n in enumerate(low.nodes):
+            floats = self.conv_scratch_floats(n)
+            if floats:
+                bufs.append(Buffer(f"scratch{i}", floats * 4, i, i))
         plan = plan_arena(bufs)
+        for i in range(len(low.nodes)):
+            if f"scratch{i}" in plan.offsets:
+                self.prog.scratch[i] = f"(float *)(bnn_arena + {plan.offsets[f'scratch{i}'] // 4})"
         self.prog.arena_bytes = plan.size
         for t in set(first) | set(alias):
             r = root(t)
@@ -152,13 +161,13 @@ class _Builder:
                     self.prog.kernel_files.append(f)
         self.prog.kernel_files.sort()
 
-    def _conv2d(self, i, n):
+    def _conv_geometry(self, n):
+        """Shapes, strides, padding and pool of a conv2d node, as bnn_conv2d_params wants."""
         if n.params.get("planes"):
             h, w, c = self.encoded_shape[n.inputs[0]]
         else:
             h, w, c = self.low.shapes[n.inputs[0]]
-        weights = n.consts["weights"]
-        oc, kh, kw, ic = weights.shape
+        oc, kh, kw, ic = n.consts["weights"].shape
         sh, sw = n.params["stride"]
         pool = n.params["pool"] or (1, 1)
         oh, ow, _ = self.low.shapes[n.outputs[0]]
@@ -166,24 +175,55 @@ class _Builder:
         if n.params["padding"] == "SAME":
             conv_h, conv_w = -(-h // sh), -(-w // sw)
             pt, pl = _same_pad(h, kh, sh, conv_h), _same_pad(w, kw, sw, conv_w)
+            padded = (conv_h - 1) * sh + kh > h or (conv_w - 1) * sw + kw > w
         else:
             conv_h, conv_w = (h - kh) // sh + 1, (w - kw) // sw + 1
             pt = pl = 0
+            padded = False
         if (ch, cw) != (conv_h // pool[0] * pool[0], conv_w // pool[1] * pool[1]) or ic != c:
             raise BnnkitError(f"{n.name}: inconsistent convolution shapes")
+        return dict(h=h, w=w, c=c, oc=oc, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pl=pl,
+                    conv_h=conv_h, conv_w=conv_w, pool=pool, padded=padded)
+
+    def conv_scratch_floats(self, n) -> int:
+        """Floats of zero-padded input window bnn_conv2d_f32 needs (0: none).
+
+        Mirrors bnn_conv2d_f32_scratch_floats(): a group of CONV_GROUP positions
+        is as many whole pool windows side by side as fit (a run along a row
+        without pooling), or a part of one larger window."""
+        if n.kind != "conv2d" or n.params.get("planes"):
+            return 0
+        g = self._conv_geometry(n)
+        if not g["padded"]:
+            return 0
+        pool_h, pool_w = g["pool"]
+        windows = max(CONV_GROUP // (pool_h * pool_w), 1)  # whole pool windows per group
+        span_w = windows * pool_w
+        return ((g["kh"] + (pool_h - 1) * g["sh"]) * (g["kw"] + (span_w - 1) * g["sw"])
+                * g["c"])
+
+    def _conv2d(self, i, n):
+        g = self._conv_geometry(n)
+        oc, kh, kw, ic = n.consts["weights"].shape
         padded_oc = -(-oc // CONV_OC_BLOCK) * CONV_OC_BLOCK
         hwio = np.zeros((kh, kw, ic, padded_oc), np.float32)
-        hwio[..., :oc] = weights.transpose(1, 2, 3, 0)
+        hwio[..., :oc] = n.consts["weights"].transpose(1, 2, 3, 0)
+        bias = np.zeros(padded_oc, np.float32)
+        bias[:oc] = n.consts["bias"]
         wn = self.const("conv_w", "float", hwio,
                         f"{n.name} filter [{kh}][{kw}][{ic}][{padded_oc}] HWIO, O padded")
-        bn = self.const("conv_b", "float", n.consts["bias"], f"{n.name} bias")
+        bn = self.const("conv_b", "float", bias, f"{n.name} bias [{padded_oc}], padded")
         pname = f"conv_p{i:02d}"
+        pool = g["pool"]
         self.prog.params.append(
-            f"static const bnn_conv2d_params {pname} = {{{h}, {w}, {c}, {oc}, {kh}, {kw}, {sh}, "
-            f"{sw}, {pt}, {pl}, {conv_h}, {conv_w}, {pool[0]}, {pool[1]}, {int(n.params['relu'])}}};")
-        kernel = "bnn_conv2d_planes_f32" if n.params.get("planes") else "bnn_conv2d_f32"
-        return [f"{kernel}(&{pname}, {self.buf(n.inputs[0])}, {wn}, {bn}, "
-                f"{self.buf(n.outputs[0])});"]
+            f"static const bnn_conv2d_params {pname} = {{{g['h']}, {g['w']}, {g['c']}, {oc}, "
+            f"{kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
+            f"{g['conv_w']}, {pool[0]}, {pool[1]}, {int(n.params['relu'])}}};")
+        src, dst = self.buf(n.inputs[0]), self.buf(n.outputs[0])
+        if n.params.get("planes"):
+            return [f"bnn_conv2d_planes_f32(&{pname}, {src}, {wn}, {bn}, {dst});"]
+        scratch = self.prog.scratch.get(i, "NULL")
+        return [f"bnn_conv2d_f32(&{pname}, {src}, {wn}, {bn}, {scratch}, {dst});"]
 
     def _threshold_encode(self, i, n):
         shape = self.low.shapes[n.inputs[0]]
