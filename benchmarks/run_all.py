@@ -1,4 +1,5 @@
-"""All benchmarks, full test sets: host vs LCE, then the emulated devices."""
+"""All benchmarks, full test sets: host vs LCE, then the emulated devices, then the
+summation-order check of the float convolutions (its own 1,500 images)."""
 
 import subprocess
 import sys
@@ -12,3 +13,5 @@ if __name__ == "__main__":
         rc = subprocess.call([sys.executable, str(HERE / script), *sys.argv[1:]])
         if rc:
             sys.exit(rc)
+    print("\n== conv_order.py", flush=True)
+    sys.exit(subprocess.call([sys.executable, str(HERE / "conv_order.py")]))

@@ -95,3 +95,24 @@ def test_qconvnet_uses_lce_binary_kernels(tmp_path):
     calls = "\n".join(s for _, stmts in gen.program.calls for s in stmts)
     assert calls.count("bnn_bconv2d_bits(") == 2 and calls.count("bnn_bconv2d_f32(") == 1
     assert "bnn_bmaxpool(" in calls
+
+
+@needs_fashion
+@pytest.mark.parametrize("target", ["host", "cortex-m4"])
+def test_float_conv_sums_like_lce(tmp_path, target):
+    """Test image 6971 once flipped a sign in lenet_bin3: a batch-normed conv
+    output lies 2.4e-7 from zero there, so only the very summation LCE performs
+    (bias first, then one fused multiply-add per tap) gives LCE's scores."""
+    import numpy as np
+
+    from bnnkit import data, preprocess
+    from bnnkit.build import make
+    from bnnkit.emit import generate
+    from bnnkit.reference import lce_predict
+    from bnnkit.simulate import run_firmware
+
+    images = data.load("fashion-mnist", "test").images[[6971, 0, 1]]
+    gen = generate(MODELS / "lenet_bin3.tflite", target, tmp_path / "p")
+    _, scores, _ = run_firmware(gen, make(tmp_path / "p", gen.target), images, 300)
+    ref = lce_predict(gen.flatbuffer, preprocess.apply(gen.meta["preprocessing"], images))
+    assert np.max(np.abs(scores - ref)) <= 1e-6

@@ -9,8 +9,9 @@
  * their latency, so BNN_CONV_GROUP conv positions are computed together (that
  * many independent chains per output channel), each over a block of output
  * channels held in registers, and every weight loaded serves all of them.
- * A group is a 2x2 pool window (or a chunk of a larger one), or a run of
- * positions along a row when there is no pooling. A group whose input window
+ * A group is as many whole pool windows side by side as fit (two 2x2 windows),
+ * a part of one larger window, or a run along a row when there is no pooling;
+ * GROUP is fixed at 8 by the eight named accumulators. A group whose input window
  * crosses the image border is first copied into `scratch` with zeros outside,
  * so the inner loop never tests bounds. Weights are HWIO (bnnkit transposes
  * TFLite's OHWI) with O and the bias zero-padded to BNN_CONV_PADDED_OC. */
