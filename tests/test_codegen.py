@@ -116,3 +116,37 @@ def test_float_conv_sums_like_lce(tmp_path, target):
     _, scores, _ = run_firmware(gen, make(tmp_path / "p", gen.target), images, 300)
     ref = lce_predict(gen.flatbuffer, preprocess.apply(gen.meta["preprocessing"], images))
     assert np.max(np.abs(scores - ref)) <= 1e-6
+
+
+def test_float_convs_of_other_shapes_match_lce(tmp_path):
+    """Float convs the LeNets do not have: VALID padding with stride 2 and no pool
+    (positions grouped along rows, a short last group), SAME padding into a 3x3
+    max pool that crops the conv map (a pool window larger than one group)."""
+    import numpy as np
+
+    from bnnkit import preprocess
+    from bnnkit.build import make
+    from bnnkit.convert import convert_model
+    from bnnkit.emit import generate
+    from bnnkit.reference import lce_predict
+    from bnnkit.simulate import run_firmware
+    from bnnkit.tfenv import keras
+
+    keras.utils.set_random_seed(1)
+    init = keras.initializers.RandomNormal(stddev=0.3)
+    inp = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(5, 3, strides=2, padding="valid", activation="relu",
+                            bias_initializer=init)(inp)
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", bias_initializer=init)(x)
+    x = keras.layers.MaxPool2D(3)(x)
+    x = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(x))
+    tfl = tmp_path / "convs.tflite"
+    tfl.write_bytes(convert_model(keras.Model(inp, x)))
+    gen = generate(tfl, "host", tmp_path / "p")
+    calls = "\n".join(s for _, stmts in gen.program.calls for s in stmts)
+    assert calls.count("bnn_conv2d_f32(") == 2 and "NULL" in calls  # VALID: no scratch
+    images = np.random.default_rng(0).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    preds, scores, _ = run_firmware(gen, make(tmp_path / "p", gen.target), images, 300)
+    ref = lce_predict(tfl.read_bytes(), preprocess.apply(preprocess.UNIT_SCALE, images))
+    assert np.array_equal(preds, ref.argmax(1))
+    assert np.max(np.abs(scores - ref)) <= 1e-6

@@ -8,6 +8,7 @@
 #ifndef BNN_KERNELS_H
 #define BNN_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define BNN_WORDS(n) (((n) + 31) / 32)
