@@ -8,8 +8,7 @@
  * patch laid out like one output channel's weights, so each channel costs a
  * single popcount run over all its words. Positions whose patch cannot be
  * gathered (zero padding reaching outside the image, or a patch larger than
- * BCONV_PATCH_WORDS) are computed tap by tap, with whole kernel rows as one
- * run where they lie inside the image. */
+ * BCONV_PATCH_WORDS) are computed tap by tap. */
 #include "bnn_kernels.h"
 
 #define BCONV_PATCH_WORDS 64 /* 256 bytes of stack */
@@ -47,21 +46,11 @@ static int32_t bconv_at(const bnn_bconv2d_params *p, const uint32_t *in, const u
                         int32_t oy, int32_t ox, int32_t *inside_taps)
 {
     const int32_t n_words = BNN_WORDS(p->in_c);
-    const int32_t x_first = ox * p->stride_w - p->pad_left;
-    /* a kernel row whose taps are all inside and adjacent is one run of words in
-     * the input as in the weights: one popcount call instead of one per tap */
-    const int row_contiguous = p->dilation_w == 1 && x_first >= 0 && x_first + p->k_w <= p->in_w;
     int32_t ky, kx, accum = 0, taps = 0;
     for (ky = 0; ky < p->k_h; ky++) {
         const int32_t y = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-        if (row_contiguous && y >= 0 && y < p->in_h) {
-            accum += bnn_xor_popcount(in + (y * p->in_w + x_first) * n_words,
-                                      w + ky * p->k_w * n_words, p->k_w * n_words);
-            taps += p->k_w;
-            continue;
-        }
         for (kx = 0; kx < p->k_w; kx++) {
-            const int32_t x = x_first + kx * p->dilation_w;
+            const int32_t x = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
             const uint32_t *wk = w + (ky * p->k_w + kx) * n_words;
             if (y >= 0 && y < p->in_h && x >= 0 && x < p->in_w) {
                 accum += bnn_xor_popcount(in + (y * p->in_w + x) * n_words, wk, n_words);
@@ -79,6 +68,19 @@ static int32_t bconv_at(const bnn_bconv2d_params *p, const uint32_t *in, const u
     return accum;
 }
 
+/* Popcount accumulator of one output channel (weights `w`) at (oy, ox), from
+ * the gathered patch when there is one; *taps = the taps counted. */
+static int32_t channel_accum(const bnn_bconv2d_params *p, const uint32_t *in,
+                             const uint32_t *patch, const uint32_t *w, int32_t oy, int32_t ox,
+                             int32_t *taps)
+{
+    if (patch) {
+        *taps = p->k_h * p->k_w;
+        return bnn_xor_popcount(patch, w, p->k_h * p->k_w * BNN_WORDS(p->in_c));
+    }
+    return bconv_at(p, in, w, oy, ox, taps);
+}
+
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
                      const float *multiplier, const float *bias, float *out)
 {
@@ -87,15 +89,12 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
     int32_t oy, ox, oc;
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
-            const int gathered = gather_patch(p, in, oy, ox, patch);
+            const uint32_t *gathered = gather_patch(p, in, oy, ox, patch) ? patch : NULL;
             for (oc = 0; oc < p->out_c; oc++) {
-                int32_t taps = p->k_h * p->k_w, accum;
-                int32_t dot;
-                if (gathered)
-                    accum = bnn_xor_popcount(patch, weights + oc * tap_words, tap_words);
-                else
-                    accum = bconv_at(p, in, weights + oc * tap_words, oy, ox, &taps);
-                dot = taps * p->in_c - 2 * accum;
+                int32_t taps;
+                const int32_t accum = channel_accum(p, in, gathered, weights + oc * tap_words,
+                                                    oy, ox, &taps);
+                int32_t dot = taps * p->in_c - 2 * accum;
                 float v;
                 if (dot < p->clamp_min)
                     dot = p->clamp_min;
@@ -119,15 +118,13 @@ void bnn_bconv2d_bits(const bnn_bconv2d_params *p, const uint32_t *in, const uin
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
             uint32_t *o = out + (oy * p->out_w + ox) * out_words;
+            const uint32_t *gathered = gather_patch(p, in, oy, ox, patch) ? patch : NULL;
             for (oc = 0; oc < out_words; oc++)
                 o[oc] = 0u;
-            const int gathered = gather_patch(p, in, oy, ox, patch);
             for (oc = 0; oc < p->out_c; oc++) {
-                int32_t taps, accum;
-                if (gathered)
-                    accum = bnn_xor_popcount(patch, weights + oc * tap_words, tap_words);
-                else
-                    accum = bconv_at(p, in, weights + oc * tap_words, oy, ox, &taps);
+                int32_t taps;
+                const int32_t accum = channel_accum(p, in, gathered, weights + oc * tap_words,
+                                                    oy, ox, &taps);
                 if (accum > threshold[oc])
                     o[oc >> 5] |= 1u << (oc & 31);
             }

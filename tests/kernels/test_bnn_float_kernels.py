@@ -1,6 +1,7 @@
 """Float kernels (conv2d with fused pool, maxpool, fc, elementwise, softmax)
-against numpy references that round like TFLite: one float32 rounding per op,
-sums in the reference order."""
+against numpy references that round as LCE's interpreter does: one float32
+rounding per op, sums in order; the conv from its bias with one fused
+multiply-add per tap, as TFLite's optimized conv."""
 
 import ctypes
 
