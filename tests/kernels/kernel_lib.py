@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bnnkit.ops._numeric import fma_f32  # noqa: F401  (the references use it)
+
 KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
 FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-O2", "-shared", "-fPIC"]
 
@@ -23,22 +25,3 @@ def ptr(a: np.ndarray):
 
 def f32(v):
     return ctypes.c_float(v)
-
-
-def fma_f32(a, b, c) -> np.ndarray:
-    """float32 fused multiply-add, a * b + c rounded once (C's fmaf), exactly.
-
-    a * b is exact in float64; the float64 sum is made round-to-odd (its error
-    from TwoSum decides the last bit), which makes the final rounding to
-    float32 correct, since float64 carries more than 24 + 1 bits.
-    """
-    a, b, c = (np.asarray(v, np.float32).astype(np.float64) for v in (a, b, c))
-    prod = a * b
-    s = prod + c
-    bb = s - prod
-    err = (prod - (s - bb)) + (c - bb)  # exact: s + err == prod + c
-    bits = s.view(np.int64) if s.ndim else np.array(s).view(np.int64)
-    even = (bits & 1) == 0
-    nudge = (err != 0) & even
-    s = np.where(nudge, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
-    return s.astype(np.float32)

@@ -111,7 +111,7 @@ def test_conv2d(lib, h, ic, oc, k, stride, same, pool, relu, seed):
 
 
 def test_conv2d_scratch_size_matches_generator(lib):
-    from bnnkit.emit import CONV_GROUP
+    from bnnkit.ops.conv2d import GROUP as CONV_GROUP
 
     # (kernel, stride, pool) -> conv rows x columns of one group of CONV_GROUP positions
     for k, stride, pool, rows, cols in [(5, 1, 2, 2, 4), (3, 2, 1, 1, 8), (3, 1, 3, 3, 3),

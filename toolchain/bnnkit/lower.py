@@ -20,24 +20,18 @@ of 32-bit word k holds channel 32k+i; padding bits are 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import BnnkitError
 from .graph import Graph
-
-FLOAT_ELEMENTWISE = ("MUL", "ADD")
-
-
-@dataclass
-class Node:
-    kind: str  # conv2d, maxpool, fc, mul, add, quantize, dequantize, binary_dense, softmax, reshape
-    inputs: list  # activation tensor ids
-    outputs: list
-    params: dict = field(default_factory=dict)
-    consts: dict = field(default_factory=dict)  # name -> np.ndarray
-    name: str = ""
+from .ops import BY_TFLITE, Node
+from .ops._bits import pack_bits, words  # noqa: F401  (re-exported)
+from .ops.elementwise import strip_batch as _strip_batch
+from .ops.lce_bconv2d import INT32_MAX, INT32_MIN, LCE_CLAMPS  # noqa: F401
+from .ops.lce_bmaxpool import lce_padding as _lce_padding  # noqa: F401
+from .ops.threshold_encode import find_threshold_encodings
 
 
 @dataclass
@@ -50,243 +44,101 @@ class Lowered:
     names: dict  # tensor id -> name
 
 
-def words(n: int) -> int:
-    return (n + 31) // 32
-
-
-def pack_bits(signs_negative: np.ndarray) -> np.ndarray:
-    """Pack a boolean array (..., n) (True = -1) into uint32 words (..., ceil(n/32))."""
-    neg = np.asarray(signs_negative, dtype=bool)
-    n = neg.shape[-1]
-    padded = np.zeros(neg.shape[:-1] + (words(n) * 32,), dtype=np.uint64)
-    padded[..., :n] = neg
-    grouped = padded.reshape(neg.shape[:-1] + (words(n), 32))
-    weights = (np.uint64(1) << np.arange(32, dtype=np.uint64))
-    return (grouped * weights).sum(axis=-1).astype(np.uint32)
-
-
 # ------------------------------------------------------------------ pass 1
-
-def _strip_batch(shape):
-    shape = tuple(int(s) for s in shape)
-    return shape[1:] if len(shape) > 1 and shape[0] == 1 else shape
-
 
 def _const(graph: Graph, idx: int):
     return None if idx < 0 else graph.tensor(idx).data
 
 
+class LowerContext:
+    """What an op kind's ``lower`` sees of the graph while one op is lowered:
+    the op's description for messages, constants, and the activation tables."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.shapes, self.kinds, self.names = {}, {}, {}
+        self.problems = []
+        self.op = None
+        self.where = ""
+
+    def activation(self, idx: int) -> int:
+        t = self.graph.tensor(idx)
+        self.shapes[idx] = _strip_batch(t.shape)
+        self.kinds[idx] = "bits" if t.dtype == "int32" else "f32"
+        self.names[idx] = t.name
+        return idx
+
+    def const(self, idx: int):
+        return _const(self.graph, idx)
+
+    def problem(self, message: str):
+        """Record what this op cannot do; returns None for ``return ctx.problem(...)``."""
+        self.problems.append(f"{self.where}: {message}")
+        return None
+
+    def need_float(self, *idx) -> bool:
+        for i in idx:
+            if i >= 0 and self.graph.tensor(i).dtype != "float32":
+                t = self.graph.tensor(i)
+                self.problem(f"{t.dtype} tensor {t.name} (only float32 is supported)")
+                return False
+        return True
+
+    def node(self, kind: str, inputs: list, params: dict | None = None,
+             consts: dict | None = None, outputs: list | None = None) -> Node:
+        """A node of ``kind`` reading ``inputs`` and writing the op's outputs."""
+        return Node(kind, list(inputs), list(self.op.outputs if outputs is None else outputs),
+                    params or {}, consts or {}, self.where)
+
+
 def to_nodes(graph: Graph, source: str = "model") -> Lowered:
-    """One node per op. Everything unsupported is gathered into one error."""
+    """One node per op, each lowered by its op kind (:mod:`bnnkit.ops`).
+    Everything unsupported is gathered into one error."""
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise BnnkitError(f"{source}: bnnkit needs exactly one input and one output "
                           f"(has {len(graph.inputs)} and {len(graph.outputs)})")
-    problems = []
+    ctx = LowerContext(graph)
     nodes = []
-    shapes, kinds, names = {}, {}, {}
-
-    def activation(idx):
-        t = graph.tensor(idx)
-        shapes[idx] = _strip_batch(t.shape)
-        kinds[idx] = "bits" if t.dtype == "int32" else "f32"
-        names[idx] = t.name
-        return idx
 
     inp = graph.tensor(graph.inputs[0])
     if inp.dtype != "float32":
-        problems.append(f"input {inp.name} is {inp.dtype} (float32 needed)")
-    activation(graph.inputs[0])
+        ctx.problems.append(f"input {inp.name} is {inp.dtype} (float32 needed)")
+    ctx.activation(graph.inputs[0])
 
-    encodings = _find_threshold_encodings(graph)
+    encodings = find_threshold_encodings(graph, ctx.const)
     skip = {i for enc in encodings.values() for i in enc["ops"]}
     for op in graph.ops:
-        where = f"{op.type} -> {graph.tensor(op.outputs[0]).name}" if op.outputs else op.type
+        ctx.op = op
+        ctx.where = f"{op.type} -> {graph.tensor(op.outputs[0]).name}" if op.outputs else op.type
         if op.index in encodings:
             enc = encodings[op.index]
-            if enc["input"] not in shapes:
-                activation(enc["input"])
-            nodes.append(Node("threshold_encode", [enc["input"]], [activation(op.outputs[0])],
-                              {"planes": False}, {"lower": enc["lower"], "upper": enc["upper"]},
-                              where))
+            if enc["input"] not in ctx.shapes:
+                ctx.activation(enc["input"])
+            ctx.activation(op.outputs[0])
+            nodes.append(ctx.node("threshold_encode", [enc["input"]], {"planes": False},
+                                  {"lower": enc["lower"], "upper": enc["upper"]}))
             continue
         if op.index in skip:
             continue
-        out = [activation(i) for i in op.outputs]
+        for i in op.outputs:
+            ctx.activation(i)
         ins = op.inputs
         t0 = graph.tensor(ins[0]) if ins else None
-        if t0 is not None and t0.data is None and ins[0] not in shapes:
-            activation(ins[0])
-
-        def need_float(*idx):
-            for i in idx:
-                if i >= 0 and graph.tensor(i).dtype != "float32":
-                    problems.append(f"{where}: {graph.tensor(i).dtype} tensor "
-                                    f"{graph.tensor(i).name} (only float32 is supported)")
-                    return False
-            return True
-
-        if op.type == "CONV_2D":
-            if need_float(*ins, *op.outputs):
-                o = op.options
-                if (o.get("dilation_w", 1), o.get("dilation_h", 1)) != (1, 1):
-                    problems.append(f"{where}: dilated convolution")
-                    continue
-                if o["activation"] not in ("NONE", "RELU"):
-                    problems.append(f"{where}: fused activation {o['activation']}")
-                    continue
-                bias = _const(graph, ins[2]) if len(ins) > 2 else None
-                w = _const(graph, ins[1])
-                if w is None:
-                    problems.append(f"{where}: non-constant filter")
-                    continue
-                nodes.append(Node("conv2d", [ins[0]], out, {
-                    "stride": (o["stride_h"], o["stride_w"]), "padding": o["padding"],
-                    "relu": o["activation"] == "RELU", "pool": None},
-                    {"weights": w.astype(np.float32),
-                     "bias": (bias if bias is not None else np.zeros(w.shape[0])).astype(np.float32)},
-                    where))
-        elif op.type == "MAX_POOL_2D":
-            o = op.options
-            if need_float(*ins) and o["activation"] in ("NONE", "RELU"):
-                nodes.append(Node("maxpool", [ins[0]], out, {
-                    "filter": (o["filter_h"], o["filter_w"]), "stride": (o["stride_h"], o["stride_w"]),
-                    "padding": o["padding"], "relu": o["activation"] == "RELU"}, {}, where))
-            elif o["activation"] not in ("NONE", "RELU"):
-                problems.append(f"{where}: fused activation {o['activation']}")
-        elif op.type == "RESHAPE":
-            nodes.append(Node("reshape", [ins[0]], out, {}, {}, where))
-        elif op.type == "FULLY_CONNECTED":
-            o = op.options
-            w = _const(graph, ins[1])
-            if w is None or o["weights_format"] != 0:
-                problems.append(f"{where}: non-constant or shuffled weights")
-                continue
-            if o["activation"] not in ("NONE", "RELU"):
-                problems.append(f"{where}: fused activation {o['activation']}")
-                continue
-            if need_float(ins[0], ins[1]):
-                bias = _const(graph, ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
-                nodes.append(Node("fc", [ins[0]], out, {"relu": o["activation"] == "RELU"}, {
-                    "weights": w.astype(np.float32),
-                    "bias": (bias if bias is not None else np.zeros(w.shape[0])).astype(np.float32)},
-                    where))
-        elif op.type in FLOAT_ELEMENTWISE:
-            a, b = ins
-            if not need_float(a, b):
-                continue
-            ca, cb = _const(graph, a), _const(graph, b)
-            if ca is not None and cb is not None:
-                problems.append(f"{where}: both operands constant")
-                continue
-            x, c = (b, ca) if ca is not None else (a, cb)
-            if c is None:
-                shape_a, shape_b = _strip_batch(graph.tensor(a).shape), _strip_batch(graph.tensor(b).shape)
-                if shape_a != shape_b:
-                    problems.append(f"{where}: broadcasting two activations {shape_a} x {shape_b}")
-                    continue
-                nodes.append(Node(op.type.lower(), [a, b], out,
-                                  {"relu": op.options.get("activation") == "RELU"}, {}, where))
-                continue
-            xshape = _strip_batch(graph.tensor(x).shape)
-            c = np.asarray(c, np.float32).reshape(-1)
-            last = xshape[-1] if xshape else 1
-            if c.size not in (1, last):
-                problems.append(f"{where}: constant of {c.size} values does not broadcast on "
-                                f"the last axis of {xshape}")
-                continue
-            if x not in shapes:
-                activation(x)
-            nodes.append(Node(op.type.lower(), [x], out,
-                              {"relu": op.options.get("activation") == "RELU"},
-                              {"values": np.broadcast_to(c, (last,)).astype(np.float32).copy()},
-                              where))
-        elif op.type == "SOFTMAX":
-            if need_float(*ins):
-                nodes.append(Node("softmax", [ins[0]], out, {"beta": op.options["beta"]}, {}, where))
-        elif op.type == "LceBconv2d":
-            o = op.options
-            w = _const(graph, ins[1])
-            if w is None or graph.tensor(ins[1]).dtype != "int32":
-                problems.append(f"{where}: filter must be a constant bit-packed int32 tensor")
-                continue
-            if graph.tensor(ins[0]).dtype != "int32":
-                problems.append(f"{where}: float input (LCE bit-packs it first in converted models)")
-                continue
-            act = int(o.get("fused_activation_function", 0))
-            if act not in LCE_CLAMPS:
-                problems.append(f"{where}: fused activation {act}")
-                continue
-            out_bits = graph.tensor(op.outputs[0]).dtype == "int32"
-            consts = {"weights": w.view(np.uint32)}
-            if out_bits:
-                consts["threshold"] = _const(graph, ins[4]).astype(np.int32)
-            else:
-                consts["multiplier"] = _const(graph, ins[2]).astype(np.float32)
-                consts["bias"] = _const(graph, ins[3]).astype(np.float32)
-            nodes.append(Node("bconv2d", [ins[0]], out, {
-                "channels_in": int(o["channels_in"]), "out_channels": int(w.shape[0]),
-                "kernel": (int(w.shape[1]), int(w.shape[2])),
-                "stride": (int(o["stride_height"]), int(o["stride_width"])),
-                "dilation": (int(o["dilation_height_factor"]), int(o["dilation_width_factor"])),
-                "padding": "SAME" if _lce_padding(o["padding"]) == "SAME" else "VALID",
-                "one_padding": int(o.get("pad_values", 0)) == 1, "clamp": LCE_CLAMPS[act],
-                "output": "bits" if out_bits else "float"}, consts, where))
-        elif op.type == "LceBMaxPool2d":
-            o = op.options
-            nodes.append(Node("bmaxpool", [ins[0]], out, {
-                "filter": (int(o["filter_height"]), int(o["filter_width"])),
-                "stride": (int(o["stride_height"]), int(o["stride_width"])),
-                "padding": _lce_padding(o["padding"])}, {}, where))
-        elif op.type == "LceQuantize":
-            if need_float(ins[0]):
-                nodes.append(Node("quantize", [ins[0]], out, {}, {}, where))
-        elif op.type == "LceDequantize":
-            nodes.append(Node("dequantize", [ins[0]], out, {}, {}, where))
-        else:
-            problems.append(f"{where}: op {op.type} is not supported")
-    if problems:
-        raise BnnkitError(f"{source}: unsupported: " + "; ".join(problems))
-    return Lowered(nodes, shapes, kinds, graph.inputs[0], graph.outputs[0], names)
-
-
-def _find_threshold_encodings(graph: Graph) -> dict:
-    """``CAST(LOGICAL_AND(GREATER_EQUAL(x, lo), LESS(x, hi)))`` to float32: the
-    :class:`bnnkit.layers.ThresholdEncoding` layer as LCE converts it. Returns
-    {index of the CAST: {input, lower, upper, ops}}."""
-    producer = {t: op for op in graph.ops for t in op.outputs}
-    found = {}
-    for cast in graph.ops:
-        if cast.type != "CAST" or graph.tensor(cast.outputs[0]).dtype != "float32":
+        if t0 is not None and t0.data is None and ins[0] not in ctx.shapes:
+            ctx.activation(ins[0])
+        kind = BY_TFLITE.get(op.type)
+        if kind is None:
+            ctx.problem(f"op {op.type} is not supported")
             continue
-        land = producer.get(cast.inputs[0])
-        if land is None or land.type != "LOGICAL_AND":
-            continue
-        parts = {producer[t].type: producer[t] for t in land.inputs if t in producer}
-        ge, lt = parts.get("GREATER_EQUAL"), parts.get("LESS")
-        if ge is None or lt is None or ge.inputs[0] != lt.inputs[0]:
-            continue
-        lo, hi = _const(graph, ge.inputs[1]), _const(graph, lt.inputs[1])
-        if lo is None or hi is None or lo.shape != hi.shape:
-            continue
-        found[cast.index] = {"input": ge.inputs[0], "lower": lo.astype(np.float32).reshape(-1),
-                             "upper": hi.astype(np.float32).reshape(-1),
-                             "ops": {ge.index, lt.index, land.index}}
-    return found
+        node = kind.lower(ctx, op)
+        if node is not None:
+            nodes.append(node)
+    if ctx.problems:
+        raise BnnkitError(f"{source}: unsupported: " + "; ".join(ctx.problems))
+    return Lowered(nodes, ctx.shapes, ctx.kinds, graph.inputs[0], graph.outputs[0], ctx.names)
 
 
 # ------------------------------------------------------------------ helpers
-
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-# LCE's fused_activation_function enum -> clamp of the +-1 dot product
-LCE_CLAMPS = {0: (INT32_MIN, INT32_MAX), 1: (0, INT32_MAX), 2: (-1, 1), 3: (0, 6)}
-
-
-def _lce_padding(value) -> str:
-    """LCE stores padding as TFLite's enum (0 SAME, 1 VALID) or as a string."""
-    if isinstance(value, str):
-        return value.upper()
-    return {0: "SAME", 1: "VALID"}.get(int(value), "?")
-
 
 def _consumers(nodes, tensor):
     return [n for n in nodes if tensor in n.inputs]

@@ -1,0 +1,38 @@
+"""Window geometry shared by convolutions and pools (TFLite's SAME/VALID rules)."""
+
+from __future__ import annotations
+
+
+def same_pad(in_size: int, k: int, stride: int, out_size: int) -> int:
+    """Leading padding of TFLite's SAME: half the total, rounded down.
+
+    Example:
+        >>> same_pad(28, 5, 1, 28)
+        2
+    """
+    total = max((out_size - 1) * stride + k - in_size, 0)
+    return total // 2
+
+
+def out_size(in_size: int, k: int, stride: int, padding: str, dilation: int = 1) -> int:
+    """Output length along one axis: ``out_size(28, 2, 2, 'VALID') == 14``."""
+    eff = (k - 1) * dilation + 1
+    if padding == "SAME":
+        return -(-in_size // stride)
+    return (in_size - eff) // stride + 1
+
+
+def pool_geometry(low, n) -> str:
+    """in_h, in_w, channels, filter, stride, padding, out size: the fields the
+    float and binary max-pool parameter structs share, as C initializers."""
+    h, w, c = low.shapes[n.inputs[0]]
+    oh, ow = low.shapes[n.outputs[0]][:2]
+    if low.kinds[n.inputs[0]] == "bits":
+        c *= 32  # packed words: BNN_WORDS() of this gives the same word count back
+    fh, fw = n.params["filter"]
+    sh, sw = n.params["stride"]
+    if n.params["padding"] == "SAME":
+        pt, pl = same_pad(h, fh, sh, oh), same_pad(w, fw, sw, ow)
+    else:
+        pt = pl = 0
+    return f"{h}, {w}, {c}, {fh}, {fw}, {sh}, {sw}, {pt}, {pl}, {oh}, {ow}"

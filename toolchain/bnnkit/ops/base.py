@@ -1,0 +1,124 @@
+"""What every op kind provides, and the registry that finds them.
+
+An op kind is one class in one module of this package. It says:
+
+- ``tflite``: the TFLite op names (builtin or LCE custom) it lowers;
+- :meth:`OpKind.lower`: how such an op is recognised and validated, returning a
+  :class:`Node` (or ``None`` after calling ``ctx.problem`` with what it cannot do);
+- :meth:`OpKind.output_shape`: the output shape it computes from its inputs, checked
+  against the flatbuffer's claim so that no shape read from a file sizes a buffer
+  the kernel then overruns;
+- :meth:`OpKind.emit`: the C statements of one call, with :meth:`kernel_files`;
+- :meth:`OpKind.cost`: MACs, binary ops and constant bytes (the analyze report);
+- :meth:`OpKind.reference`: numpy of exactly what the C computes.
+
+Example (a new op kind, complete)::
+
+    @register
+    class Abs(OpKind):
+        kind = "abs"
+        tflite = ("ABS",)
+        files = ("bnn_abs_f32.c",)
+
+        def lower(self, ctx, op):
+            return ctx.node(self.kind, op) if ctx.need_float(op) else None
+
+        def emit(self, b, i, node):
+            return [f"bnn_abs_f32({b.buf(node.inputs[0])}, {b.size(node.outputs[0])}, "
+                    f"{b.buf(node.outputs[0])});"]
+
+        def reference(self, node, inputs, low):
+            return np.abs(inputs[0])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import BnnkitError
+
+
+@dataclass
+class Node:
+    """One kernel call of the lowered network."""
+
+    kind: str  # an OpKind.kind
+    inputs: list  # activation tensor ids
+    outputs: list
+    params: dict = field(default_factory=dict)
+    consts: dict = field(default_factory=dict)  # name -> np.ndarray
+    name: str = ""
+
+
+@dataclass
+class Cost:
+    """What one node costs: multiply-accumulates (float or int8), binary
+    operations (XOR+popcount per +-1 product) and bytes of constants."""
+
+    macs: int = 0
+    bops: int = 0
+    const_bytes: int = 0
+
+
+def prod(shape) -> int:
+    return int(np.prod(shape)) if len(shape) else 1
+
+
+class OpKind:
+    kind: str = ""
+    kinds: tuple = ()  # more node kinds served by the same class (e.g. mul and add)
+    tflite: tuple = ()
+    files: tuple = ()  # kernel .c files under firmware/kernels
+
+    def lower(self, ctx, op):
+        """Recognise one TFLite op; return a Node, or None after ``ctx.problem``."""
+        ctx.problem(f"op {op.type} is not supported")
+        return None
+
+    def output_shape(self, node, low):
+        """The output shape this node computes (None: trust the flatbuffer)."""
+        return None
+
+    def kernel_files(self, node) -> list:
+        return list(self.files)
+
+    def scratch_bytes(self, b, node) -> int:
+        """Bytes of arena scratch the call needs while it runs (0: none)."""
+        return 0
+
+    def emit(self, b, i, node) -> list:
+        raise NotImplementedError(self.kind)
+
+    def cost(self, node, low) -> Cost:
+        return Cost(const_bytes=sum(int(np.asarray(v).size) * 4 for v in node.consts.values()))
+
+    def reference(self, node, inputs, low):
+        """numpy: the node's output from its input arrays, as the C computes it."""
+        raise NotImplementedError(self.kind)
+
+
+REGISTRY: dict = {}  # node kind -> OpKind instance
+BY_TFLITE: dict = {}  # TFLite op name -> OpKind instance
+
+
+def register(cls):
+    """Class decorator: make an OpKind known by its kinds and TFLite names."""
+    inst = cls()
+    for k in (cls.kind, *cls.kinds):
+        if k in REGISTRY:
+            raise RuntimeError(f"op kind {k} registered twice")
+        REGISTRY[k] = inst
+    for name in cls.tflite:
+        if name in BY_TFLITE:
+            raise RuntimeError(f"TFLite op {name} registered twice")
+        BY_TFLITE[name] = inst
+    return cls
+
+
+def op_kind(kind: str) -> OpKind:
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        raise BnnkitError(f"internal: no op kind {kind!r}") from None

@@ -1,0 +1,153 @@
+"""CONV_2D, float32: bias + one fused multiply-add per tap in (ky, kx, ic) order,
+optional ReLU, optionally fused with the max pool after it (``fuse_conv_pool``)
+and optionally reading a threshold encoding's bit-planes (``fuse_encode_conv``).
+Kernels: bnn_conv2d_f32.c, bnn_conv2d_planes_f32.c."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BnnkitError
+from ._geometry import same_pad
+from ._numeric import fma_f32
+from .base import Cost, OpKind, prod, register
+
+OC_BLOCK = 8  # BNN_CONV_OC_BLOCK in bnn_kernels.h
+GROUP = 8  # BNN_CONV_GROUP in bnn_kernels.h
+
+
+def geometry(low, n, encoded_shape=None):
+    """Shapes, strides, padding and pool of a conv2d node, as bnn_conv2d_params wants."""
+    if n.params.get("planes"):
+        h, w, c = (encoded_shape or {})[n.inputs[0]]
+    else:
+        h, w, c = low.shapes[n.inputs[0]]
+    oc, kh, kw, ic = n.consts["weights"].shape
+    sh, sw = n.params["stride"]
+    pool = n.params["pool"] or (1, 1)
+    oh, ow, _ = low.shapes[n.outputs[0]]
+    ch, cw = oh * pool[0], ow * pool[1]
+    if n.params["padding"] == "SAME":
+        conv_h, conv_w = -(-h // sh), -(-w // sw)
+        pt, pl = same_pad(h, kh, sh, conv_h), same_pad(w, kw, sw, conv_w)
+        padded = (conv_h - 1) * sh + kh > h or (conv_w - 1) * sw + kw > w
+    else:
+        conv_h, conv_w = (h - kh) // sh + 1, (w - kw) // sw + 1
+        pt = pl = 0
+        padded = False
+    if (ch, cw) != (conv_h // pool[0] * pool[0], conv_w // pool[1] * pool[1]) or ic != c:
+        raise BnnkitError(f"{n.name}: inconsistent convolution shapes")
+    return dict(h=h, w=w, c=c, oc=oc, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pl=pl,
+                conv_h=conv_h, conv_w=conv_w, pool=pool, padded=padded)
+
+
+@register
+class Conv2D(OpKind):
+    kind = "conv2d"
+    tflite = ("CONV_2D",)
+    files = ("bnn_conv2d_f32.c",)
+
+    def lower(self, ctx, op):
+        ins = op.inputs
+        if not ctx.need_float(*ins, *op.outputs):
+            return None
+        o = op.options
+        if (o.get("dilation_w", 1), o.get("dilation_h", 1)) != (1, 1):
+            return ctx.problem("dilated convolution")
+        if o["activation"] not in ("NONE", "RELU"):
+            return ctx.problem(f"fused activation {o['activation']}")
+        bias = ctx.const(ins[2]) if len(ins) > 2 else None
+        w = ctx.const(ins[1])
+        if w is None:
+            return ctx.problem("non-constant filter")
+        return ctx.node(self.kind, [ins[0]], {
+            "stride": (o["stride_h"], o["stride_w"]), "padding": o["padding"],
+            "relu": o["activation"] == "RELU", "pool": None},
+            {"weights": w.astype(np.float32),
+             "bias": (bias if bias is not None else np.zeros(w.shape[0])).astype(np.float32)})
+
+    def kernel_files(self, node):
+        if node is not None and node.params.get("planes"):
+            return ["bnn_conv2d_planes_f32.c"]
+        return list(self.files)
+
+    def scratch_bytes(self, b, n) -> int:
+        """Bytes of zero-padded input window bnn_conv2d_f32 needs (0: none).
+
+        Mirrors bnn_conv2d_f32_scratch_floats(): a group of GROUP positions
+        is as many whole pool windows side by side as fit (a run along a row
+        without pooling), or a part of one larger window."""
+        if n.params.get("planes"):
+            return 0
+        g = geometry(b.low, n)
+        if not g["padded"]:
+            return 0
+        pool_h, pool_w = g["pool"]
+        windows = max(GROUP // (pool_h * pool_w), 1)  # whole pool windows per group
+        span_w = windows * pool_w
+        return 4 * ((g["kh"] + (pool_h - 1) * g["sh"]) * (g["kw"] + (span_w - 1) * g["sw"])
+                    * g["c"])
+
+    def emit(self, b, i, n):
+        g = geometry(b.low, n, b.encoded_shape)
+        oc, kh, kw, ic = n.consts["weights"].shape
+        padded_oc = -(-oc // OC_BLOCK) * OC_BLOCK
+        hwio = np.zeros((kh, kw, ic, padded_oc), np.float32)
+        hwio[..., :oc] = n.consts["weights"].transpose(1, 2, 3, 0)
+        bias = np.zeros(padded_oc, np.float32)
+        bias[:oc] = n.consts["bias"]
+        wn = b.const("conv_w", "float", hwio,
+                     f"{n.name} filter [{kh}][{kw}][{ic}][{padded_oc}] HWIO, O padded")
+        bn = b.const("conv_b", "float", bias, f"{n.name} bias [{padded_oc}], padded")
+        pname = f"conv_p{i:02d}"
+        pool = g["pool"]
+        b.param(f"static const bnn_conv2d_params {pname} = {{{g['h']}, {g['w']}, {g['c']}, "
+                f"{oc}, {kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
+                f"{g['conv_w']}, {pool[0]}, {pool[1]}, {int(n.params['relu'])}}};")
+        src, dst = b.buf(n.inputs[0]), b.buf(n.outputs[0])
+        if n.params.get("planes"):
+            return [f"bnn_conv2d_planes_f32(&{pname}, {src}, {wn}, {bn}, {dst});"]
+        return [f"bnn_conv2d_f32(&{pname}, {src}, {wn}, {bn}, {b.scratch(i)}, {dst});"]
+
+    def cost(self, n, low):
+        oc, kh, kw, ic = n.consts["weights"].shape
+        pool = n.params["pool"] or (1, 1)
+        positions = prod(low.shapes[n.outputs[0]][:2]) * pool[0] * pool[1]
+        return Cost(macs=positions * oc * kh * kw * ic,
+                    const_bytes=4 * (n.consts["weights"].size + n.consts["bias"].size))
+
+    def reference(self, n, inputs, low):
+        x = inputs[0]
+        if n.params.get("planes"):
+            raise NotImplementedError("planes: see threshold_encode + conv2d on floats")
+        return conv_reference(x, n.consts["weights"], n.consts["bias"], n.params["stride"],
+                              n.params["padding"], n.params["relu"], n.params["pool"])
+
+
+def conv_reference(x, w, b, stride, padding, relu, pool=None):
+    """TFLite's optimized float conv as LCE runs it: from the bias, one fused
+    multiply-add per tap in (ky, kx, ic) order, zero padding; then ReLU and a
+    non-overlapping max pool. x: (H, W, C), w: OHWI."""
+    h, wd, ic = x.shape
+    oc, kh, kw, _ = w.shape
+    sh, sw = stride
+    if padding == "SAME":
+        oh, ow = -(-h // sh), -(-wd // sw)
+        pt, pl = same_pad(h, kh, sh, oh), same_pad(wd, kw, sw, ow)
+    else:
+        oh, ow, pt, pl = (h - kh) // sh + 1, (wd - kw) // sw + 1, 0, 0
+    xp = np.zeros((h + kh + sh * oh, wd + kw + sw * ow, ic), np.float32)
+    xp[pt:pt + h, pl:pl + wd] = x
+    acc = np.broadcast_to(np.asarray(b, np.float32), (oh, ow, oc)).copy()
+    for ky in range(kh):
+        for kx in range(kw):
+            win = xp[ky:ky + sh * oh:sh, kx:kx + sw * ow:sw]
+            for c in range(ic):
+                acc = fma_f32(win[..., c:c + 1], w[:, ky, kx, c], acc)
+    if relu:
+        acc = np.maximum(acc, np.float32(0))
+    if pool:
+        ph, pw = pool
+        acc = acc[:oh // ph * ph, :ow // pw * pw]
+        acc = acc.reshape(oh // ph, ph, ow // pw, pw, oc).max(axis=(1, 3))
+    return acc.astype(np.float32)

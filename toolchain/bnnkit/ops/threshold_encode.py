@@ -1,0 +1,60 @@
+"""Threshold encoding (paper 001): ``CAST(LOGICAL_AND(GREATER_EQUAL(x, lo),
+LESS(x, hi)))`` to float32, as LCE converts :class:`bnnkit.layers.ThresholdEncoding`.
+As 0/1 floats, or as bit-planes read by the conv after it (``fuse_encode_conv``)
+(bnn_threshold_encode.c)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import OpKind, prod, register
+
+
+def find_threshold_encodings(graph, const) -> dict:
+    """{index of the CAST: {input, lower, upper, ops}} for every encoding in graph."""
+    producer = {t: op for op in graph.ops for t in op.outputs}
+    found = {}
+    for cast in graph.ops:
+        if (cast.type != "CAST" or not cast.outputs or not cast.inputs
+                or graph.tensor(cast.outputs[0]).dtype != "float32"):
+            continue
+        land = producer.get(cast.inputs[0])
+        if land is None or land.type != "LOGICAL_AND":
+            continue
+        parts = {producer[t].type: producer[t] for t in land.inputs if t in producer}
+        ge, lt = parts.get("GREATER_EQUAL"), parts.get("LESS")
+        if ge is None or lt is None or ge.inputs[0] != lt.inputs[0]:
+            continue
+        lo, hi = const(ge.inputs[1]), const(lt.inputs[1])
+        if lo is None or hi is None or lo.shape != hi.shape:
+            continue
+        found[cast.index] = {"input": ge.inputs[0], "lower": lo.astype(np.float32).reshape(-1),
+                             "upper": hi.astype(np.float32).reshape(-1),
+                             "ops": {ge.index, lt.index, land.index}}
+    return found
+
+
+@register
+class ThresholdEncode(OpKind):
+    kind = "threshold_encode"
+    files = ("bnn_threshold_encode.c",)
+
+    def emit(self, b, i, n):
+        shape = b.low.shapes[n.inputs[0]]
+        pixels = prod(shape)
+        channels = n.consts["lower"].size
+        lo = b.const("enc_lo", "float", n.consts["lower"], f"{n.name}: channel lower bounds")
+        hi = b.const("enc_hi", "float", n.consts["upper"], f"{n.name}: channel upper bounds")
+        if n.params["planes"]:
+            b.encoded_shape[n.outputs[0]] = tuple(shape[:2]) + (channels,)
+            return [f"bnn_threshold_encode_planes({b.buf(n.inputs[0])}, {pixels}, {lo}, {hi}, "
+                    f"{channels}, {b.buf(n.outputs[0])});"]
+        return [f"bnn_threshold_encode_f32({b.buf(n.inputs[0])}, {pixels}, {lo}, {hi}, "
+                f"{channels}, {b.buf(n.outputs[0])});"]
+
+    def reference(self, n, inputs, low):
+        x = inputs[0].astype(np.float32)[..., :1]
+        hit = (x >= n.consts["lower"]) & (x < n.consts["upper"])
+        if n.params["planes"]:
+            raise NotImplementedError("planes are an in-memory layout of the same values")
+        return hit.astype(np.float32)
