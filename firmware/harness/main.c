@@ -2,9 +2,10 @@
  *
  *   main [IMAGES [PREDICTIONS]]   (defaults: images.bin, predictions.txt)
  *
- * IMAGES holds N * BNN_INPUT_PIXELS bytes of uint8 pixels. Each output line is
+ * IMAGES holds N inputs of BNN_INPUT_SIZE bnn_input_t each (uint8 pixels, or
+ * float32 for models that take their own input). Each output line is
  * "predicted_class score0 score1 ..." with each score as the 8 hex digits of
- * its IEEE-754 bits (exact). Images are read BATCH at a time (on the Cortex-M4
+ * its IEEE-754 bits (exact; for a bit-packed output, the words themselves). Images are read BATCH at a time (on the Cortex-M4
  * through semihosting). Lines starting with '#' report measurements. */
 #include <stdio.h>
 #include <string.h>
@@ -12,10 +13,10 @@
 #include "board.h"
 #include "model.h"
 
-#define BATCH 32
+#define BATCH (BNN_INPUT_SIZE * sizeof(bnn_input_t) > 4096 ? 1 : 32) /* inputs per read */
 
-static uint8_t images[BATCH][BNN_INPUT_PIXELS];
-static float scores[BNN_OUTPUT_SIZE];
+static bnn_input_t images[BATCH][BNN_INPUT_SIZE];
+static bnn_output_t scores[BNN_OUTPUT_SIZE];
 
 /* Calls that bracket one inference, so an emulator can count what lies between. */
 void bnn_marker_begin(void) BNN_NOINLINE;
@@ -23,10 +24,10 @@ void bnn_marker_end(void) BNN_NOINLINE;
 void bnn_marker_begin(void) { BNN_BARRIER(); }
 void bnn_marker_end(void) { BNN_BARRIER(); }
 
-static uint32_t float_bits(float f)
+static uint32_t output_bits(bnn_output_t v)
 {
     uint32_t u;
-    memcpy(&u, &f, sizeof u);
+    memcpy(&u, &v, sizeof u);
     return u;
 }
 
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
         printf("error: cannot write %s\n", out_path);
         board_exit(3);
     }
-    while ((got = fread(images, BNN_INPUT_PIXELS, BATCH, in)) > 0) {
+    while ((got = fread(images, sizeof images[0], BATCH, in)) > 0) {
         size_t b;
         for (b = 0; b < got; b++) {
             int32_t k, best = 0;
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
                     best = k;
             fprintf(out, "%ld", (long)best);
             for (k = 0; k < BNN_OUTPUT_SIZE; k++)
-                fprintf(out, " %08lx", (unsigned long)float_bits(scores[k]));
+                fprintf(out, " %08lx", (unsigned long)output_bits(scores[k]));
             fprintf(out, "\n");
             n_images++;
         }

@@ -34,8 +34,9 @@ def make(project: Path, target: Target, timeout: float = 300) -> Path:
     return project / ("model.elf" if target.name == "cortex-m4" else "model")
 
 
-def write_images(path: Path, images: np.ndarray) -> None:
-    np.ascontiguousarray(images, dtype=np.uint8).tofile(path)
+def write_images(path: Path, images: np.ndarray, dtype=np.uint8) -> None:
+    """The harness's input file: raw uint8 pixels or float32 values, back to back."""
+    np.ascontiguousarray(images, dtype=dtype).tofile(path)
 
 
 def parse_predictions(path: Path, n_out: int) -> RunResult:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from .errors import BnnkitError
-from .preprocess import UNIT_SCALE
+from . import preprocess
 
 
 def sidecar_path(model_path: str | Path) -> Path:
@@ -18,19 +18,24 @@ def sidecar_path(model_path: str | Path) -> Path:
 
 
 def load(model_path: str | Path, required: bool = False) -> dict:
-    """Read the sidecar of ``model_path``; without one, assume a Fashion-MNIST
-    model fed pixels scaled to 0..1 (Larq's usual) unless ``required``."""
+    """Read the sidecar of ``model_path``. Without one (and not ``required``) the
+    model takes its own float32 input, unchanged, and knows no dataset."""
     path = sidecar_path(model_path)
     if not path.is_file():
         if required:
             raise BnnkitError(f"{path}: sidecar not found (it is written by 'bnnkit train')")
-        return {"dataset": "fashion-mnist", "preprocessing": UNIT_SCALE, "assumed": True}
+        return {"preprocessing": dict(preprocess.FLOAT_INPUT), "assumed": True}
     try:
         meta = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BnnkitError(f"{path}: corrupt sidecar ({exc})") from None
     if not isinstance(meta, dict) or "preprocessing" not in meta:
         raise BnnkitError(f"{path}: sidecar has no 'preprocessing' entry")
+    preprocess.check(meta["preprocessing"], str(path))
+    names = meta.get("class_names")
+    if names is not None and (not isinstance(names, list)
+                              or not all(isinstance(n, str) for n in names)):
+        raise BnnkitError(f"{path}: 'class_names' must be a list of strings")
     return meta
 
 

@@ -1,24 +1,80 @@
-"""How raw uint8 pixels become model input, recorded in each model's sidecar.
+"""How raw input becomes model input, recorded in each model's sidecar.
 
-One float32 multiply per pixel: ``x = float32(pixel) * float32(scale)``. The
-generated C does the very same operation, so desktop and device see bit-identical
-inputs. Threshold encodings (``bnnkit.layers.ThresholdEncoding``) live inside the
-model and take ``scale = 1`` (raw 0..255 values).
+Two kinds:
+
+- ``scale``: uint8 pixels, ``x = float32(pixel) * float32(scale) [+ float32(offset)]``
+  (one float32 rounding per operation). The generated C does the very same
+  operations, so desktop and device see bit-identical inputs. Threshold encodings
+  (``bnnkit.layers.ThresholdEncoding``) live inside the model and take ``scale = 1``
+  (raw 0..255 values).
+- ``none``: the model's own float32 input, passed through unchanged. This is what a
+  model without a sidecar gets: bnnkit does not guess how its inputs were made.
+
+Example:
+    >>> spec = uint8_scale(1 / 255)
+    >>> apply(spec, np.array([[0, 255]], np.uint8), (2,)).tolist()
+    [[0.0, 1.0]]
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from .errors import BnnkitError
 
 UNIT_SCALE = {"kind": "scale", "scale": float(np.float32(1.0 / 255.0)), "input_dtype": "uint8",
               "description": "x = float32(pixel) * float32(1/255), pixels 0..255 -> 0..1"}
 RAW_PIXELS = {"kind": "scale", "scale": 1.0, "input_dtype": "uint8",
               "description": "x = float32(pixel), raw 0..255 (the model encodes it)"}
+FLOAT_INPUT = {"kind": "none", "input_dtype": "float32",
+               "description": "the model's own float32 input, unchanged"}
 
 
-def apply(spec: dict, images: np.ndarray) -> np.ndarray:
-    """Apply ``spec`` to uint8 ``images`` (N, 28, 28) -> float32 (N, 28, 28, 1)."""
-    if spec.get("kind") != "scale":
+def uint8_scale(scale: float, offset: float = 0.0) -> dict:
+    """A ``scale`` spec for uint8 input: x = pixel * scale + offset in float32."""
+    for what, v in (("scale", scale), ("offset", offset)):
+        if not math.isfinite(v):
+            raise BnnkitError(f"--{what} {v} is not a finite number")
+    s, o = float(np.float32(scale)), float(np.float32(offset))
+    spec = {"kind": "scale", "scale": s, "input_dtype": "uint8",
+            "description": f"x = float32(pixel) * {s!r}" + (f" + {o!r}" if o else "")}
+    if o:
+        spec["offset"] = o
+    return spec
+
+
+def check(spec, source: str) -> dict:
+    """Validate a spec read from a sidecar; a clear error names ``source``."""
+    if not isinstance(spec, dict) or spec.get("kind") not in ("scale", "none"):
+        raise BnnkitError(f"{source}: 'preprocessing' must be an object with kind 'scale' or "
+                          "'none'")
+    if spec["kind"] == "scale":
+        for key in ("scale", "offset"):
+            v = spec.get(key, 0.0 if key == "offset" else None)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise BnnkitError(f"{source}: preprocessing {key} must be a finite number "
+                                  f"(got {v!r})")
+    return spec
+
+
+def is_uint8(spec: dict) -> bool:
+    return spec.get("kind") == "scale"
+
+
+def apply(spec: dict, images: np.ndarray, input_shape: tuple | None = None) -> np.ndarray:
+    """Model input from raw ``images`` (N, ...): uint8 pixels scaled as ``spec``
+    says, or float32 passed through. Reshaped to (N,) + ``input_shape`` when given
+    (default: a trailing channel axis, the 28x28 datasets' layout)."""
+    if spec.get("kind") == "none":
+        x = np.asarray(images, np.float32)
+    elif spec.get("kind") == "scale":
+        x = images.astype(np.float32) * np.float32(spec["scale"])
+        if spec.get("offset"):
+            x = x + np.float32(spec["offset"])
+    else:
         raise ValueError(f"unknown preprocessing {spec.get('kind')!r}")
-    x = images.astype(np.float32) * np.float32(spec["scale"])
-    return x[..., np.newaxis]
+    if input_shape is not None:
+        return x.reshape((len(x),) + tuple(input_shape))
+    return x[..., np.newaxis] if spec.get("kind") == "scale" else x

@@ -46,7 +46,7 @@ def run_firmware(gen, exe: Path, images: np.ndarray, timeout: float, progress=No
     for start in range(0, len(images), CHUNK):
         chunk = images[start:start + CHUNK]
         out_file.unlink(missing_ok=True)
-        write_images(img_file, chunk)
+        write_images(img_file, chunk, gen.input_dtype)
         if gen.target.name == "host":
             run_host(exe, img_file, out_file, timeout)
         else:
@@ -61,6 +61,43 @@ def run_firmware(gen, exe: Path, images: np.ndarray, timeout: float, progress=No
         if progress:
             progress.update(len(chunk))
     return np.concatenate(preds), np.concatenate(scores), stats
+
+
+def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None,
+                      timeout: float = 600, input_spec: dict | None = None):
+    """Run ``x`` (N inputs, as the generated API takes them: uint8 pixels or the
+    model's float32 input) through the generated C on ``target`` and through LCE's
+    interpreter. Returns ``(c_outputs, lce_outputs, generated)``, both (N, outputs)
+    (float32 scores, or uint32 words for a bit-packed output).
+
+    Example:
+        >>> x = np.random.default_rng(0).uniform(-1, 1, (20, 32, 32, 3)).astype(np.float32)
+        >>> c, ref, gen = compare_on_inputs("quicknet.tflite", x)  # doctest: +SKIP
+        >>> float(np.max(np.abs(c - ref)))                         # doctest: +SKIP
+        0.0
+    """
+    from .reference import lce_predict
+
+    model = Path(model)
+    tmp = None
+    if build_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="bnnkit-cmp-")
+        build_dir = tmp.name
+    try:
+        gen = generate(model, target, Path(build_dir) / f"{model.stem}-{target}",
+                       input_spec=input_spec)
+        exe = make(gen.out_dir, gen.target)
+        _, scores, _ = run_firmware(gen, exe, x, timeout)
+        spec = gen.meta["preprocessing"]
+        shape = gen.input_shape
+        ref = lce_predict(gen.flatbuffer, preprocess.apply(spec, x, shape))
+        ref = ref.reshape(len(x), -1)
+        if gen.output_bits:
+            return scores.view(np.uint32), ref.astype(np.int32).view(np.uint32), gen
+        return scores, ref.astype(np.float32), gen
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
 
 
 def simulate(model, target: str = "host", dataset: str | None = None, limit: int | None = None,
@@ -83,7 +120,10 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
         gen = generate(model, target, project, flash_kib, ram_kib)
         exe = make(project, gen.target)
         meta = gen.meta
-        dataset = dataset or meta.get("dataset", "fashion-mnist")
+        dataset = dataset or meta.get("dataset")
+        if dataset is None:
+            raise BnnkitError(f"{model}: no sidecar names the model's dataset; pass --dataset "
+                              "(or 'bnnkit validate' your own data)")
         test = datamod.load(dataset, "test", data_dir).limit(limit)
         n = len(test.labels)
         if n == 0:
