@@ -152,6 +152,18 @@ def _builtin_options(op_type: str, table: _Table | None) -> dict:
         return {"activation": ACTIVATIONS.get(s(0, "b"), "?")}
     if op_type == "RESHAPE":
         return {"new_shape": table.vector(0, "i")}
+    if op_type == "CONCATENATION":
+        return {"axis": s(0, "i"), "activation": ACTIVATIONS.get(s(1, "b"), "?")}
+    if op_type in ("SPLIT", "SPLIT_V"):
+        return {"num_splits": s(0, "i")}
+    if op_type in ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD"):
+        return {"keep_dims": bool(s(0, "B"))}
+    if op_type == "LEAKY_RELU":
+        return {"alpha": s(0, "f", 0.0)}
+    if op_type == "SQUEEZE":
+        return {"squeeze_dims": table.vector(0, "i")}
+    if op_type == "GATHER":
+        return {"axis": s(0, "i"), "batch_dims": s(1, "i")}
     return {}
 
 
