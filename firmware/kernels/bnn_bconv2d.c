@@ -1,84 +1,112 @@
-/* LceBconv2d: binary 2-D convolution by XOR + popcount, LCE semantics.
- * For float output the +-1 dot product of the taps inside the image is exact
- * (zero padding: outside taps contribute nothing; one padding: they read +1),
- * then clamped by the fused activation, then * multiplier + bias in float32.
- * For bit output, the popcount accumulator is compared with LCE's thresholds.
+/* LceBconv2d: binary 2-D convolution by XOR + popcount, LCE's arithmetic.
+ *
+ * The accumulator is LCE's: the popcount of input ^ weights over all k_h*k_w
+ * taps, a tap outside the image reading bits 0 (+1), as LCE's im2col pads.
+ * Float output (LCE's output transform and zero-padding correction):
+ *   x = clamp(2 * accum, clamp_min, clamp_max)       (clamps in this domain)
+ *   v = (float)x * multiplier[c] + bias[c]           (multiplier = -m, bias = b + K*m)
+ *   zero padding only: v += multiplier[c] * (float)corr, corr = sum over the
+ *   outside taps of (in_c - 2 * popcount(w_tap)), which removes their +1s.
+ * Bit output: bit c = accum > threshold[c].
  *
  * Speed: the taps of one output position are gathered once into a contiguous
  * patch laid out like one output channel's weights, so each channel costs a
- * single popcount run over all its words. Positions whose patch cannot be
- * gathered (zero padding reaching outside the image, or a patch larger than
- * BCONV_PATCH_WORDS) are computed tap by tap. */
+ * single popcount run over all its words. Patches larger than
+ * BCONV_PATCH_WORDS are counted tap by tap. */
 #include "bnn_kernels.h"
 
 #define BCONV_PATCH_WORDS 64 /* 256 bytes of stack */
 
+static int32_t tap_y(const bnn_bconv2d_params *p, int32_t oy, int32_t ky)
+{
+    return oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+}
+
+static int32_t tap_x(const bnn_bconv2d_params *p, int32_t ox, int32_t kx)
+{
+    return ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+}
+
+static int tap_inside(const bnn_bconv2d_params *p, int32_t y, int32_t x)
+{
+    return y >= 0 && y < p->in_h && x >= 0 && x < p->in_w;
+}
+
 /* Gather the taps of output (oy, ox) into `patch` ([k_h][k_w][words], outside
- * taps as +1 = bits 0 under one padding); 0 if it cannot be done. */
+ * taps as bits 0); 0 if the patch is too large. *outside = any tap outside. */
 static int gather_patch(const bnn_bconv2d_params *p, const uint32_t *in, int32_t oy, int32_t ox,
-                        uint32_t *patch)
+                        uint32_t *patch, int *outside)
 {
     const int32_t n_words = BNN_WORDS(p->in_c);
     int32_t ky, kx, i;
+    *outside = 0;
+    for (ky = 0; ky < p->k_h; ky++)
+        for (kx = 0; kx < p->k_w; kx++)
+            if (!tap_inside(p, tap_y(p, oy, ky), tap_x(p, ox, kx)))
+                *outside = 1;
     if (p->k_h * p->k_w * n_words > BCONV_PATCH_WORDS)
         return 0;
     for (ky = 0; ky < p->k_h; ky++) {
-        const int32_t y = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+        const int32_t y = tap_y(p, oy, ky);
         for (kx = 0; kx < p->k_w; kx++) {
-            const int32_t x = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+            const int32_t x = tap_x(p, ox, kx);
             uint32_t *dst = patch + (ky * p->k_w + kx) * n_words;
-            if (y >= 0 && y < p->in_h && x >= 0 && x < p->in_w) {
+            if (tap_inside(p, y, x)) {
                 const uint32_t *src = in + (y * p->in_w + x) * n_words;
                 for (i = 0; i < n_words; i++)
                     dst[i] = src[i];
-            } else if (p->one_padding) {
+            } else {
                 for (i = 0; i < n_words; i++)
                     dst[i] = 0u;
-            } else {
-                return 0;
             }
         }
     }
     return 1;
 }
 
-static int32_t bconv_at(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *w,
-                        int32_t oy, int32_t ox, int32_t *inside_taps)
+/* LCE's accumulator of one output channel (weights `w`) at (oy, ox), from the
+ * gathered patch when there is one, else tap by tap. */
+static int32_t channel_accum(const bnn_bconv2d_params *p, const uint32_t *in,
+                             const uint32_t *patch, const uint32_t *w, int32_t oy, int32_t ox)
 {
+    static const uint32_t zeros[1] = {0u};
     const int32_t n_words = BNN_WORDS(p->in_c);
-    int32_t ky, kx, accum = 0, taps = 0;
+    int32_t ky, kx, i, accum = 0;
+    if (patch)
+        return bnn_xor_popcount(patch, w, p->k_h * p->k_w * n_words);
     for (ky = 0; ky < p->k_h; ky++) {
-        const int32_t y = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+        const int32_t y = tap_y(p, oy, ky);
         for (kx = 0; kx < p->k_w; kx++) {
-            const int32_t x = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+            const int32_t x = tap_x(p, ox, kx);
             const uint32_t *wk = w + (ky * p->k_w + kx) * n_words;
-            if (y >= 0 && y < p->in_h && x >= 0 && x < p->in_w) {
+            if (tap_inside(p, y, x))
                 accum += bnn_xor_popcount(in + (y * p->in_w + x) * n_words, wk, n_words);
-                taps++;
-            } else if (p->one_padding) {
-                static const uint32_t plus_one[1] = {0u};
-                int32_t i;
+            else
                 for (i = 0; i < n_words; i++)
-                    accum += bnn_xor_popcount(plus_one, wk + i, 1);
-                taps++;
-            }
+                    accum += bnn_xor_popcount(zeros, wk + i, 1);
         }
     }
-    *inside_taps = taps;
     return accum;
 }
 
-/* Popcount accumulator of one output channel (weights `w`) at (oy, ox), from
- * the gathered patch when there is one; *taps = the taps counted. */
-static int32_t channel_accum(const bnn_bconv2d_params *p, const uint32_t *in,
-                             const uint32_t *patch, const uint32_t *w, int32_t oy, int32_t ox,
-                             int32_t *taps)
+/* Zero padding: sum over the outside taps of the +-1 dot product that reading
+ * them as +1 added (in_c - 2 * popcount of the tap's weights). */
+static int32_t outside_correction(const bnn_bconv2d_params *p, const uint32_t *w, int32_t oy,
+                                  int32_t ox)
 {
-    if (patch) {
-        *taps = p->k_h * p->k_w;
-        return bnn_xor_popcount(patch, w, p->k_h * p->k_w * BNN_WORDS(p->in_c));
-    }
-    return bconv_at(p, in, w, oy, ox, taps);
+    static const uint32_t zeros[1] = {0u};
+    const int32_t n_words = BNN_WORDS(p->in_c);
+    int32_t ky, kx, i, corr = 0;
+    for (ky = 0; ky < p->k_h; ky++)
+        for (kx = 0; kx < p->k_w; kx++)
+            if (!tap_inside(p, tap_y(p, oy, ky), tap_x(p, ox, kx))) {
+                const uint32_t *wk = w + (ky * p->k_w + kx) * n_words;
+                int32_t pc = 0;
+                for (i = 0; i < n_words; i++)
+                    pc += bnn_xor_popcount(zeros, wk + i, 1);
+                corr += p->in_c - 2 * pc;
+            }
+    return corr;
 }
 
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
@@ -89,19 +117,23 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
     int32_t oy, ox, oc;
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
-            const uint32_t *gathered = gather_patch(p, in, oy, ox, patch) ? patch : NULL;
+            int outside;
+            const uint32_t *gathered = gather_patch(p, in, oy, ox, patch, &outside) ? patch : NULL;
+            const int correct = outside && !p->one_padding;
             for (oc = 0; oc < p->out_c; oc++) {
-                int32_t taps;
-                const int32_t accum = channel_accum(p, in, gathered, weights + oc * tap_words,
-                                                    oy, ox, &taps);
-                int32_t dot = taps * p->in_c - 2 * accum;
+                const uint32_t *w = weights + oc * tap_words;
+                int32_t x = 2 * channel_accum(p, in, gathered, w, oy, ox);
                 float v;
-                if (dot < p->clamp_min)
-                    dot = p->clamp_min;
-                if (dot > p->clamp_max)
-                    dot = p->clamp_max;
-                v = (float)dot * multiplier[oc];
+                if (x < p->clamp_min)
+                    x = p->clamp_min;
+                if (x > p->clamp_max)
+                    x = p->clamp_max;
+                v = (float)x * multiplier[oc];
                 v = v + bias[oc];
+                if (correct) {
+                    const float c = multiplier[oc] * (float)outside_correction(p, w, oy, ox);
+                    v = v + c;
+                }
                 out[(oy * p->out_w + ox) * p->out_c + oc] = v;
             }
         }
@@ -118,13 +150,13 @@ void bnn_bconv2d_bits(const bnn_bconv2d_params *p, const uint32_t *in, const uin
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
             uint32_t *o = out + (oy * p->out_w + ox) * out_words;
-            const uint32_t *gathered = gather_patch(p, in, oy, ox, patch) ? patch : NULL;
+            int outside;
+            const uint32_t *gathered = gather_patch(p, in, oy, ox, patch, &outside) ? patch : NULL;
             for (oc = 0; oc < out_words; oc++)
                 o[oc] = 0u;
             for (oc = 0; oc < p->out_c; oc++) {
-                int32_t taps;
                 const int32_t accum = channel_accum(p, in, gathered, weights + oc * tap_words,
-                                                    oy, ox, &taps);
+                                                    oy, ox);
                 if (accum > threshold[oc])
                     o[oc >> 5] |= 1u << (oc & 31);
             }

@@ -85,19 +85,21 @@ void bnn_binary_dense_bits(const uint32_t *in, int32_t n_in, const uint32_t *wei
 void bnn_softmax_f32(const float *in, int32_t n, float beta, float *out);
 
 /* LceBconv2d: binary convolution over bit-packed NHWC input and OHWI weights
- * packed along I (BNN_WORDS(in_c) words per tap). accum = popcount of
- * input ^ weights over the taps; one_padding: outside taps read as +1 (bits 0,
- * LCE's pad_values=1); otherwise they contribute 0 (zero padding, exact). */
+ * packed along I (BNN_WORDS(in_c) words per tap), with LCE's arithmetic:
+ * accum = popcount of input ^ weights over all taps, outside taps read as +1
+ * (bits 0); one_padding = 0 (zero padding) removes their contribution from a
+ * float output with LCE's correction (see bnn_bconv2d.c). */
 typedef struct {
     int32_t in_h, in_w, in_c;
     int32_t out_c, k_h, k_w;
     int32_t stride_h, stride_w, dilation_h, dilation_w;
     int32_t pad_top, pad_left, out_h, out_w;
     int32_t one_padding;
-    int32_t clamp_min, clamp_max; /* fused activation on the +-1 dot product */
+    int32_t clamp_min, clamp_max; /* fused activation, on 2 * accum (LCE's domain) */
 } bnn_bconv2d_params;
 
-/* out = (float)clamp(dot) * multiplier[c] + bias[c], dot in {-K..K}. */
+/* out = (float)clamp(2 * accum) * multiplier[c] + bias[c] (+ the zero-padding
+ * correction), with LCE's multiplier = -m and bias = b + K*m. */
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
                      const float *multiplier, const float *bias, float *out);
 /* bit c = accum > threshold[c] (LCE's bitpacked output; one or no padding). */

@@ -42,31 +42,73 @@ def _reference_dot(x_pm1, w_pm1, stride, pad, out_hw, pad_value):
     return out
 
 
+def _node(h, ic, oc, k, stride, same, one_padding, clamp, w_neg, consts, output="float",
+          dilation=1):
+    """A lowered bconv2d node and the shapes around it, as the op module sees them."""
+    from types import SimpleNamespace
+
+    from bnnkit.ops import Node
+    from bnnkit.ops.lce_bconv2d import accum_clamp
+
+    eff = (k - 1) * dilation + 1
+    out_hw = -(-h // stride) if same else (h - eff) // stride + 1
+    node = Node("bconv2d", [0], [1], {
+        "channels_in": ic, "out_channels": oc, "kernel": (k, k), "stride": (stride, stride),
+        "dilation": (dilation, dilation), "padding": "SAME" if same else "VALID",
+        "one_padding": one_padding, "clamp": accum_clamp(clamp, k * k * ic), "output": output},
+        dict(consts, weights=pack_bits(w_neg)))
+    out_c = words(oc) if output == "bits" else oc
+    low = SimpleNamespace(shapes={0: (h, h, words(ic)), 1: (out_hw, out_hw, out_c)},
+                          kinds={0: "bits", 1: output})
+    return node, low
+
+
+def _params(node, low, h):
+    from bnnkit.ops.lce_bconv2d import LceBconv2d
+
+    p = node.params
+    (oh, ow), (pt, pl) = low.shapes[1][:2], LceBconv2d().pads(node, low)
+    return BconvParams(h, h, p["channels_in"], p["out_channels"], *p["kernel"], *p["stride"],
+                       *p["dilation"], pt, pl, oh, ow, int(p["one_padding"]), *p["clamp"])
+
+
 @settings(max_examples=40, deadline=None)
 @given(h=st.integers(3, 8), oc=st.integers(1, 40), k=st.integers(1, 3),
        # past 64 words a 3x3 patch is not gathered: the tap-by-tap path
        ic=st.one_of(st.integers(1, 70), st.integers(230, 260)),
        stride=st.integers(1, 2), same=st.booleans(), one_padding=st.booleans(),
-       relu=st.booleans(), seed=st.integers(0, 2**31))
-def test_bconv2d_float(lib, h, ic, oc, k, stride, same, one_padding, relu, seed):
+       relu=st.booleans(), dilation=st.integers(1, 2), seed=st.integers(0, 2**31))
+def test_bconv2d_float(lib, h, ic, oc, k, stride, same, one_padding, relu, dilation, seed):
+    """LCE's float output transform, zero-padding correction included, against
+    the op module's reference; the reference against an independent +-1 conv."""
+    from bnnkit.ops.lce_bconv2d import LceBconv2d, output_transform
+
+    if not same and (k - 1) * dilation + 1 > h:
+        return
     rng = np.random.default_rng(seed)
     x_neg = rng.random((h, h, ic)) < 0.5
     w_neg = rng.random((oc, k, k, ic)) < 0.5
-    mul = rng.normal(size=oc).astype(np.float32)
-    bias = rng.normal(size=oc).astype(np.float32)
-    out_hw, pad = _geometry(h, k, stride, same)
-    pad_value = 1 if one_padding else 0
-    dot = _reference_dot(np.where(x_neg, -1, 1), np.where(w_neg, -1, 1), stride, pad,
-                         (out_hw, out_hw), pad_value)
-    if relu:
-        dot = np.maximum(dot, 0)
-    expected = (dot.astype(np.float32) * mul).astype(np.float32) + bias
-    p = BconvParams(h, h, ic, oc, k, k, stride, stride, 1, 1, pad, pad, out_hw, out_hw,
-                    int(one_padding), 0 if relu else -2**31, 2**31 - 1)
-    out = np.zeros((out_hw, out_hw, oc), np.float32)
-    lib.bnn_bconv2d_f32(ctypes.byref(p), ptr(pack_bits(x_neg)), ptr(pack_bits(w_neg)), ptr(mul),
-                        ptr(bias), ptr(out))
+    m = rng.normal(size=oc).astype(np.float32)
+    b = rng.normal(size=oc).astype(np.float32)
+    mul, bias = output_transform(m, b, k * k * ic)
+    clamp = (0, 2**31 - 1) if relu else (-2**31, 2**31 - 1)
+    node, low = _node(h, ic, oc, k, stride, same, one_padding, clamp, w_neg,
+                      {"multiplier": mul, "bias": bias}, dilation=dilation)
+    expected = LceBconv2d().reference(node, [pack_bits(x_neg)], low)
+    out = np.full(low.shapes[1], np.nan, np.float32)
+    lib.bnn_bconv2d_f32(ctypes.byref(_params(node, low, h)), ptr(pack_bits(x_neg)),
+                        ptr(node.consts["weights"]), ptr(mul), ptr(bias), ptr(out))
     np.testing.assert_array_equal(out, expected)
+    # LCE clamps before its zero-padding correction (and refuses that combination)
+    if dilation == 1 and not (relu and same and not one_padding):
+        # the reference is the +-1 convolution, up to float rounding
+        out_hw, pad = _geometry(h, k, stride, same)
+        dot = _reference_dot(np.where(x_neg, -1, 1), np.where(w_neg, -1, 1), stride, pad,
+                             (out_hw, out_hw), 1 if one_padding else 0)
+        if relu:
+            dot = np.maximum(dot, 0)
+        math = dot * m.astype(np.float64) + b
+        np.testing.assert_allclose(expected, math, rtol=1e-5, atol=1e-4 * (1 + np.abs(m).max()))
 
 
 @settings(max_examples=40, deadline=None)
@@ -109,3 +151,27 @@ def test_bmaxpool(lib, h, c, f, same, seed):
     out = np.zeros((out_hw, out_hw, words(c)), np.uint32)
     lib.bnn_bmaxpool(ctypes.byref(p), ptr(pack_bits(x_neg)), ptr(out))
     np.testing.assert_array_equal(out, pack_bits(ref < 0))
+
+
+def test_bconv2d_float_bit_exact_with_lce(tmp_path):
+    """Larq's QuantConv2D (zero and one padding, SAME and VALID, with its batch
+    norm fused) through LCE: the generated C gives LCE's interpreter's bytes."""
+    from bnnkit.convert import convert_model
+    from bnnkit.public_models import randomize_batch_norms
+    from bnnkit.simulate import compare_on_inputs
+    from bnnkit.tfenv import keras, lq
+
+    for pad_values, padding, ic, oc, k, stride in ((0.0, "same", 16, 20, 3, 1),
+                                                   (1.0, "same", 3, 40, 3, 2),
+                                                   (0.0, "valid", 70, 8, 5, 1)):
+        inp = keras.Input((9, 9, ic))
+        x = lq.layers.QuantConv2D(oc, k, strides=stride, padding=padding, pad_values=pad_values,
+                                  input_quantizer="ste_sign", kernel_quantizer="ste_sign",
+                                  use_bias=False)(inp)
+        x = keras.layers.BatchNormalization()(x)
+        model = randomize_batch_norms(keras.Model(inp, x), seed=ic)
+        path = tmp_path / f"bconv_{ic}.tflite"
+        path.write_bytes(convert_model(model))
+        xs = np.random.default_rng(ic).uniform(-1, 1, (20, 9, 9, ic)).astype(np.float32)
+        c, ref, _ = compare_on_inputs(path, xs, build_dir=tmp_path)
+        np.testing.assert_array_equal(c, ref)

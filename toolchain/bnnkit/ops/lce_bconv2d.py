@@ -16,6 +16,26 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 LCE_CLAMPS = {0: (INT32_MIN, INT32_MAX), 1: (0, INT32_MAX), 2: (-1, 1), 3: (0, 6)}
 
 
+def output_transform(multiplier, bias, k: int):
+    """LCE's float output transform constants (its bconv2d OneTimeSetup): the
+    multiplier -m and the bias b + K*m, computed in double and stored as float.
+
+    Example:
+        >>> [v.tolist() for v in output_transform(np.float32([0.5]), np.float32([1.0]), 9)]
+        [[-0.5], [5.5]]
+    """
+    m = np.asarray(multiplier, np.float32).astype(np.float64)
+    b = np.asarray(bias, np.float32).astype(np.float64)
+    return (-m).astype(np.float32), (b + np.float64(k) * m).astype(np.float32)
+
+
+def accum_clamp(nominal, k: int):
+    """A clamp of the +-1 dot product (LCE's fused activation) as LCE applies it:
+    on x = 2 * popcount, where dot = K - x. ``accum_clamp((0, INT32_MAX), 9) == (0, 9)``."""
+    lo, hi = max(nominal[0], -k), min(nominal[1], k)
+    return (-hi + k, -lo + k)
+
+
 @register
 class LceBconv2d(OpKind):
     kind = "bconv2d"
@@ -24,28 +44,56 @@ class LceBconv2d(OpKind):
 
     def lower(self, ctx, op):
         ins, o = op.inputs, op.options
+        if len(ins) < 5 or len(op.outputs) != 1:
+            return ctx.problem(f"{len(ins)} inputs and {len(op.outputs)} outputs (5 and 1 needed)")
         w = ctx.const(ins[1])
-        if w is None or ctx.graph.tensor(ins[1]).dtype != "int32":
-            return ctx.problem("filter must be a constant bit-packed int32 tensor")
+        if w is None or ctx.graph.tensor(ins[1]).dtype != "int32" or w.ndim != 4:
+            return ctx.problem("filter must be a constant bit-packed 4-D int32 tensor")
+        missing = [k for k in ("channels_in", "stride_height", "stride_width", "padding",
+                               "dilation_height_factor", "dilation_width_factor") if k not in o]
+        if missing:
+            return ctx.problem(f"options lack {', '.join(missing)}")
+        if int(o["channels_in"]) < 1 or w.shape[3] != (int(o["channels_in"]) + 31) // 32:
+            return ctx.problem(f"channels_in {o['channels_in']} does not match the filter's "
+                               f"{w.shape[3]} words")
+        if min(int(o[k]) for k in missing or ("stride_height", "stride_width",
+                                               "dilation_height_factor",
+                                               "dilation_width_factor")) < 1:
+            return ctx.problem("strides and dilations must be positive")
         if ctx.graph.tensor(ins[0]).dtype != "int32":
             return ctx.problem("float input (LCE bit-packs it first in converted models)")
         act = int(o.get("fused_activation_function", 0))
         if act not in LCE_CLAMPS:
             return ctx.problem(f"fused activation {act}")
         out_bits = ctx.graph.tensor(op.outputs[0]).dtype == "int32"
+        one_padding = int(o.get("pad_values", 0)) == 1
+        same = lce_padding(o["padding"]) == "SAME"
         consts = {"weights": w.view(np.uint32)}
+        k = int(w.shape[1]) * int(w.shape[2]) * int(o["channels_in"])
         if out_bits:
-            consts["threshold"] = ctx.const(ins[4]).astype(np.int32)
+            if same and not one_padding:
+                return ctx.problem("bit-packed output with zero padding (LCE's optimized kernel "
+                                   "refuses it too)")
+            thr = ctx.const(ins[4])
+            if thr is None or thr.size != w.shape[0]:
+                return ctx.problem("bit-packed output needs one constant threshold per channel")
+            consts["threshold"] = thr.astype(np.int32).reshape(-1)
         else:
-            consts["multiplier"] = ctx.const(ins[2]).astype(np.float32)
-            consts["bias"] = ctx.const(ins[3]).astype(np.float32)
+            if same and not one_padding and act != 0:
+                return ctx.problem("zero padding with a fused activation (LCE's optimized "
+                                   "kernel refuses it too)")
+            m, bias = ctx.const(ins[2]), ctx.const(ins[3])
+            if m is None or bias is None or m.size != w.shape[0] or bias.size != w.shape[0]:
+                return ctx.problem("float output needs a constant multiplier and bias per channel")
+            consts["multiplier"], consts["bias"] = output_transform(m.reshape(-1),
+                                                                   bias.reshape(-1), k)
         return ctx.node(self.kind, [ins[0]], {
             "channels_in": int(o["channels_in"]), "out_channels": int(w.shape[0]),
             "kernel": (int(w.shape[1]), int(w.shape[2])),
             "stride": (int(o["stride_height"]), int(o["stride_width"])),
             "dilation": (int(o["dilation_height_factor"]), int(o["dilation_width_factor"])),
             "padding": "SAME" if lce_padding(o["padding"]) == "SAME" else "VALID",
-            "one_padding": int(o.get("pad_values", 0)) == 1, "clamp": LCE_CLAMPS[act],
+            "one_padding": one_padding, "clamp": accum_clamp(LCE_CLAMPS[act], k),
             "output": "bits" if out_bits else "float"}, consts)
 
     def pads(self, n, low):
@@ -98,26 +146,29 @@ class LceBconv2d(OpKind):
         pt, pl = self.pads(n, low)
         x = np.where(unpack_bits(inputs[0], ic), -1, 1).reshape(h, w, ic)
         wts = np.where(unpack_bits(n.consts["weights"], ic), -1, 1)  # (oc, kh, kw, ic)
-        pad_value = 1 if n.params["one_padding"] else 0
-        xp = np.full((h + (kh - 1) * dh + sh * oh + 1, w + (kw - 1) * dw + sw * ow + 1, ic),
-                     pad_value, np.int64)
-        xp[pt:pt + h, pl:pl + w] = x
-        inside = np.zeros(xp.shape[:2], np.int64)
-        inside[pt:pt + h, pl:pl + w] = 1
-        dot = np.zeros((oh, ow, oc), np.int64)
-        taps = np.zeros((oh, ow, 1), np.int64)
-        for ky in range(kh):
-            for kx in range(kw):
-                ys, xs = ky * dh, kx * dw
-                win = xp[ys:ys + sh * oh:sh, xs:xs + sw * ow:sw]
-                dot += win @ wts[:, ky, kx, :].T
-                taps += inside[ys:ys + sh * oh:sh, xs:xs + sw * ow:sw, None]
+        dots = {}
+        for pad_value in (0, 1):  # outside taps as 0 (zero padding) or +1 (LCE's im2col)
+            xp = np.full((h + (kh - 1) * dh + sh * oh + 1, w + (kw - 1) * dw + sw * ow + 1, ic),
+                         pad_value, np.int64)
+            xp[pt:pt + h, pl:pl + w] = x
+            dot = np.zeros((oh, ow, oc), np.int64)
+            for ky in range(kh):
+                for kx in range(kw):
+                    win = xp[ky * dh:ky * dh + sh * oh:sh, kx * dw:kx * dw + sw * ow:sw]
+                    dot += win @ wts[:, ky, kx, :].T
+            dots[pad_value] = dot
         lo, hi = n.params["clamp"]
+        accum = (kh * kw * ic - dots[1]) // 2
         if n.params["output"] == "bits":
-            # LCE's accumulator: popcount over all taps (outside taps read +1 = bits 0)
-            k = kh * kw * ic if n.params["one_padding"] else taps * ic
-            popcount = (k - dot) // 2
-            return pack_bits(popcount > n.consts["threshold"])
-        dot = np.clip(dot, lo, hi)
-        v = (dot.astype(np.float32) * n.consts["multiplier"]).astype(np.float32)
-        return (v + n.consts["bias"]).astype(np.float32)
+            return pack_bits(accum > n.consts["threshold"])
+        xs = np.clip(2 * accum, lo, hi)
+        mul, bias = n.consts["multiplier"], n.consts["bias"]
+        v = ((xs.astype(np.float32) * mul).astype(np.float32) + bias).astype(np.float32)
+        if not n.params["one_padding"]:
+            corr = (dots[1] - dots[0]).astype(np.float32)  # what the outside +1s added
+            inside = np.zeros((h + (kh - 1) * dh + sh * oh + 1, w + (kw - 1) * dw + sw * ow + 1))
+            inside[pt:pt + h, pl:pl + w] = 1
+            taps = sum(inside[ky * dh:ky * dh + sh * oh:sh, kx * dw:kx * dw + sw * ow:sw]
+                       for ky in range(kh) for kx in range(kw))
+            v = np.where((taps < kh * kw)[..., None], (v + (mul * corr).astype(np.float32)), v)
+        return v.astype(np.float32)
