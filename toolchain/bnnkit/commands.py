@@ -85,6 +85,22 @@ def inspect(file):
 TARGET_CHOICE = click.Choice(["host", "cortex-m4", "arm64"])
 
 
+def input_spec_from_options(input_kind, scale, offset):
+    """--input/--scale/--offset as a preprocessing spec (None: the sidecar decides)."""
+    from . import preprocess
+    from .errors import BnnkitError
+
+    if input_kind is None:
+        if scale is not None or offset:
+            raise BnnkitError("--scale and --offset need --input uint8")
+        return None
+    if input_kind == "float32":
+        if scale is not None or offset:
+            raise BnnkitError("--scale and --offset only apply to --input uint8")
+        return dict(preprocess.FLOAT_INPUT)
+    return preprocess.uint8_scale(1 / 255 if scale is None else scale, offset)
+
+
 @main.command("gen-firmware")
 @click.argument("model", type=click.Path())
 @click.option("--target", type=TARGET_CHOICE, default="host", show_default=True,
@@ -94,8 +110,15 @@ TARGET_CHOICE = click.Choice(["host", "cortex-m4", "arm64"])
               help="Project directory (default: build/MODEL-TARGET).")
 @click.option("--flash-kib", type=int, help="Flash budget (cortex-m4 default: 1024 KiB).")
 @click.option("--ram-kib", type=int, help="RAM budget (cortex-m4 default: 128 KiB).")
+@click.option("--input", "input_kind", type=click.Choice(["uint8", "float32"]),
+              help="What bnn_model_run takes. Default: the sidecar's preprocessing (uint8 pixels "
+                   "for models bnnkit trained), else the model's own float32 input.")
+@click.option("--scale", type=float, default=None,
+              help="With --input uint8: x = pixel * SCALE + OFFSET in float32 (default 1/255).")
+@click.option("--offset", type=float, default=0.0, show_default=True,
+              help="With --input uint8: added after the scale.")
 @friendly_errors
-def gen_firmware(model, target, output, flash_kib, ram_kib):
+def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, offset):
     """Generate a self-contained C project for MODEL (.tflite, or .h5 converted on the way).
 
     \b
@@ -103,11 +126,18 @@ def gen_firmware(model, target, output, flash_kib, ram_kib):
     thresholds, float weights), model.c (kernel calls over one static arena), the
     runtime kernels it uses, a harness main.c, board support and a Makefile:
     'make -C DIR' builds it with nothing of bnnkit installed.
+
+    \b
+    bnn_model_run takes what the model's sidecar says (uint8 pixels, scaled
+    inside), or else the model's own float32 input tensor. For example, a model
+    trained on images scaled to [-1, 1] takes pixels with:
+      bnnkit gen-firmware net.tflite --input uint8 --scale 0.00784313725 --offset -1
     """
     from .emit import generate
 
     out = Path(output) if output else Path("build") / f"{Path(model).stem}-{target}"
-    gen = generate(model, target, out, flash_kib, ram_kib)
+    gen = generate(model, target, out, flash_kib, ram_kib,
+                   input_spec=input_spec_from_options(input_kind, scale, offset))
     click.echo(f"wrote {out}/ for {target}: {len(gen.program.calls)} kernel calls, "
                f"{gen.model_bytes:,} bytes of model constants, "
                f"{gen.program.arena_bytes:,} bytes of arena")

@@ -178,7 +178,8 @@ def fuse_binary_dense(low: Lowered) -> Lowered:
             fc.inputs = [bits]
             fc.consts = {"weights": pack_bits(negative), "scale": scale, "bias": fc.consts["bias"]}
             fc.params.update(n_in=n_in, n_out=len(scale), output="float")
-        if fused_all and len(fcs) == len(users):
+        # a dequantize that is the model's output (or feeds others) stays
+        if fused_all and fcs and len(fcs) == len(users) and deq.outputs[0] != low.output:
             nodes.remove(deq)
     return low
 
