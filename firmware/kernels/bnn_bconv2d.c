@@ -109,32 +109,50 @@ static int32_t outside_correction(const bnn_bconv2d_params *p, const uint32_t *w
     return corr;
 }
 
+/* One float output of channel oc at conv position (cy, cx). */
+static float float_output(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *patch,
+                          int outside, const uint32_t *w, const float *multiplier,
+                          const float *bias, int32_t oc, int32_t cy, int32_t cx)
+{
+    int32_t x = 2 * channel_accum(p, in, patch, w, cy, cx);
+    float v;
+    if (x < p->clamp_min)
+        x = p->clamp_min;
+    if (x > p->clamp_max)
+        x = p->clamp_max;
+    v = (float)x * multiplier[oc];
+    v = v + bias[oc];
+    if (outside && !p->one_padding) {
+        const float c = multiplier[oc] * (float)outside_correction(p, w, cy, cx);
+        v = v + c;
+    }
+    return v;
+}
+
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
                      const float *multiplier, const float *bias, float *out)
 {
     const int32_t tap_words = p->k_h * p->k_w * BNN_WORDS(p->in_c);
     uint32_t patch[BCONV_PATCH_WORDS];
-    int32_t oy, ox, oc;
+    int32_t oy, ox, oc, py, px;
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
-            int outside;
-            const uint32_t *gathered = gather_patch(p, in, oy, ox, patch, &outside) ? patch : NULL;
-            const int correct = outside && !p->one_padding;
-            for (oc = 0; oc < p->out_c; oc++) {
-                const uint32_t *w = weights + oc * tap_words;
-                int32_t x = 2 * channel_accum(p, in, gathered, w, oy, ox);
-                float v;
-                if (x < p->clamp_min)
-                    x = p->clamp_min;
-                if (x > p->clamp_max)
-                    x = p->clamp_max;
-                v = (float)x * multiplier[oc];
-                v = v + bias[oc];
-                if (correct) {
-                    const float c = multiplier[oc] * (float)outside_correction(p, w, oy, ox);
-                    v = v + c;
+            float *o = out + (oy * p->out_w + ox) * p->out_c;
+            /* a fused max pool: the window's conv outputs, max taken as they come */
+            for (py = 0; py < p->pool_h; py++) {
+                for (px = 0; px < p->pool_w; px++) {
+                    const int32_t cy = oy * p->pool_h + py, cx = ox * p->pool_w + px;
+                    int outside;
+                    const uint32_t *gathered =
+                        gather_patch(p, in, cy, cx, patch, &outside) ? patch : NULL;
+                    for (oc = 0; oc < p->out_c; oc++) {
+                        const float v = float_output(p, in, gathered, outside,
+                                                     weights + oc * tap_words, multiplier, bias,
+                                                     oc, cy, cx);
+                        if ((py == 0 && px == 0) || v > o[oc])
+                            o[oc] = v;
+                    }
                 }
-                out[(oy * p->out_w + ox) * p->out_c + oc] = v;
             }
         }
     }
@@ -146,20 +164,29 @@ void bnn_bconv2d_bits(const bnn_bconv2d_params *p, const uint32_t *in, const uin
     const int32_t tap_words = p->k_h * p->k_w * BNN_WORDS(p->in_c);
     const int32_t out_words = BNN_WORDS(p->out_c);
     uint32_t patch[BCONV_PATCH_WORDS];
-    int32_t oy, ox, oc;
+    int32_t oy, ox, oc, py, px;
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
             uint32_t *o = out + (oy * p->out_w + ox) * out_words;
-            int outside;
-            const uint32_t *gathered = gather_patch(p, in, oy, ox, patch, &outside) ? patch : NULL;
+            /* a fused binary max pool: AND of the window's bits (bit 1 = -1) */
             for (oc = 0; oc < out_words; oc++)
-                o[oc] = 0u;
-            for (oc = 0; oc < p->out_c; oc++) {
-                const int32_t accum = channel_accum(p, in, gathered, weights + oc * tap_words,
-                                                    oy, ox);
-                if (accum > threshold[oc])
-                    o[oc >> 5] |= 1u << (oc & 31);
+                o[oc] = 0xFFFFFFFFu;
+            for (py = 0; py < p->pool_h; py++) {
+                for (px = 0; px < p->pool_w; px++) {
+                    const int32_t cy = oy * p->pool_h + py, cx = ox * p->pool_w + px;
+                    int outside;
+                    const uint32_t *gathered =
+                        gather_patch(p, in, cy, cx, patch, &outside) ? patch : NULL;
+                    for (oc = 0; oc < p->out_c; oc++) {
+                        const int32_t accum = channel_accum(p, in, gathered,
+                                                            weights + oc * tap_words, cy, cx);
+                        if (accum <= threshold[oc])
+                            o[oc >> 5] &= ~(1u << (oc & 31));
+                    }
+                }
             }
+            if (p->out_c & 31)
+                o[out_words - 1] &= (1u << (p->out_c & 31)) - 1u; /* padding bits 0 */
         }
     }
 }

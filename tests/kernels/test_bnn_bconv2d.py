@@ -13,7 +13,7 @@ class BconvParams(ctypes.Structure):
     _fields_ = [(n, ctypes.c_int32) for n in (
         "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "dilation_h",
         "dilation_w", "pad_top", "pad_left", "out_h", "out_w", "one_padding", "clamp_min",
-        "clamp_max")]
+        "clamp_max", "pool_h", "pool_w")]
 
 
 class BpoolParams(ctypes.Structure):
@@ -43,7 +43,7 @@ def _reference_dot(x_pm1, w_pm1, stride, pad, out_hw, pad_value):
 
 
 def _node(h, ic, oc, k, stride, same, one_padding, clamp, w_neg, consts, output="float",
-          dilation=1):
+          dilation=1, pool=None):
     """A lowered bconv2d node and the shapes around it, as the op module sees them."""
     from types import SimpleNamespace
 
@@ -55,10 +55,11 @@ def _node(h, ic, oc, k, stride, same, one_padding, clamp, w_neg, consts, output=
     node = Node("bconv2d", [0], [1], {
         "channels_in": ic, "out_channels": oc, "kernel": (k, k), "stride": (stride, stride),
         "dilation": (dilation, dilation), "padding": "SAME" if same else "VALID",
-        "one_padding": one_padding, "clamp": accum_clamp(clamp, k * k * ic), "output": output},
-        dict(consts, weights=pack_bits(w_neg)))
+        "one_padding": one_padding, "clamp": accum_clamp(clamp, k * k * ic), "output": output,
+        "pool": pool, "conv_out": (out_hw, out_hw)}, dict(consts, weights=pack_bits(w_neg)))
     out_c = words(oc) if output == "bits" else oc
-    low = SimpleNamespace(shapes={0: (h, h, words(ic)), 1: (out_hw, out_hw, out_c)},
+    pooled = out_hw // pool[0] if pool else out_hw
+    low = SimpleNamespace(shapes={0: (h, h, words(ic)), 1: (pooled, pooled, out_c)},
                           kinds={0: "bits", 1: output})
     return node, low
 
@@ -69,7 +70,8 @@ def _params(node, low, h):
     p = node.params
     (oh, ow), (pt, pl) = low.shapes[1][:2], LceBconv2d().pads(node, low)
     return BconvParams(h, h, p["channels_in"], p["out_channels"], *p["kernel"], *p["stride"],
-                       *p["dilation"], pt, pl, oh, ow, int(p["one_padding"]), *p["clamp"])
+                       *p["dilation"], pt, pl, oh, ow, int(p["one_padding"]), *p["clamp"],
+                       *(p["pool"] or (1, 1)))
 
 
 @settings(max_examples=40, deadline=None)
@@ -126,7 +128,7 @@ def test_bconv2d_bits(lib, h, ic, oc, k, same, seed):
     accum = (k * k * ic - dot) // 2
     thr = rng.integers(0, k * k * ic + 1, oc).astype(np.int32)
     p = BconvParams(h, h, ic, oc, k, k, 1, 1, 1, 1, pad, pad, out_hw, out_hw, 1,
-                    -2**31, 2**31 - 1)
+                    -2**31, 2**31 - 1, 1, 1)
     out = np.zeros((out_hw, out_hw, words(oc)), np.uint32)
     lib.bnn_bconv2d_bits(ctypes.byref(p), ptr(pack_bits(x_neg)), ptr(pack_bits(w_neg)), ptr(thr),
                          ptr(out))
@@ -151,6 +153,40 @@ def test_bmaxpool(lib, h, c, f, same, seed):
     out = np.zeros((out_hw, out_hw, words(c)), np.uint32)
     lib.bnn_bmaxpool(ctypes.byref(p), ptr(pack_bits(x_neg)), ptr(out))
     np.testing.assert_array_equal(out, pack_bits(ref < 0))
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(4, 9), oc=st.integers(1, 40), k=st.integers(1, 3), ic=st.integers(1, 70),
+       same=st.booleans(), bits=st.booleans(), pool=st.integers(2, 3), seed=st.integers(0, 2**31))
+def test_bconv2d_fused_max_pool(lib, h, ic, oc, k, same, bits, pool, seed):
+    """A fused non-overlapping max pool equals the op's reference: the float max
+    of the conv outputs, or the AND of the output bits."""
+    from bnnkit.ops.lce_bconv2d import LceBconv2d, output_transform
+
+    out_hw = h if same else h - k + 1
+    if out_hw < pool:
+        return
+    rng = np.random.default_rng(seed)
+    x_neg = rng.random((h, h, ic)) < 0.5
+    w_neg = rng.random((oc, k, k, ic)) < 0.5
+    if bits:
+        consts = {"threshold": rng.integers(0, k * k * ic + 1, oc).astype(np.int32)}
+    else:
+        mul, bias = output_transform(rng.normal(size=oc), rng.normal(size=oc), k * k * ic)
+        consts = {"multiplier": mul, "bias": bias}
+    node, low = _node(h, ic, oc, k, 1, same, True, (-2**31, 2**31 - 1), w_neg, consts,
+                      "bits" if bits else "float", pool=(pool, pool))
+    expected = LceBconv2d().reference(node, [pack_bits(x_neg)], low)
+    p = _params(node, low, h)
+    if bits:
+        out = np.full(low.shapes[1], 0xDEADBEEF, np.uint32)
+        lib.bnn_bconv2d_bits(ctypes.byref(p), ptr(pack_bits(x_neg)),
+                             ptr(node.consts["weights"]), ptr(consts["threshold"]), ptr(out))
+    else:
+        out = np.full(low.shapes[1], np.nan, np.float32)
+        lib.bnn_bconv2d_f32(ctypes.byref(p), ptr(pack_bits(x_neg)), ptr(node.consts["weights"]),
+                            ptr(consts["multiplier"]), ptr(consts["bias"]), ptr(out))
+    np.testing.assert_array_equal(out, expected)
 
 
 def test_bconv2d_float_bit_exact_with_lce(tmp_path):

@@ -12,7 +12,10 @@
                                becomes one float sign test per value.
 5. :func:`fuse_conv_pool`      ``CONV_2D -> MAX_POOL_2D`` (non-overlapping)
                                computed together: the conv output never exists.
-6. :func:`alias_reshapes`      ``RESHAPE`` shares its input's memory.
+6. :func:`fuse_bconv_pool`     ``LceBconv2d -> MAX_POOL_2D / LceBMaxPool2d``
+                               (non-overlapping) likewise.
+7. :func:`fuse_encode_conv`    threshold encoding -> conv as bit-planes.
+8. :func:`alias_reshapes`      ``RESHAPE`` shares its input's memory.
 
 Bit convention (LCE's): bit 1 means -1, bit 0 means +1 (sign(0) = +1); bit i
 of 32-bit word k holds channel 32k+i; padding bits are 0.
@@ -322,6 +325,26 @@ def fuse_conv_pool(low: Lowered) -> Lowered:
     return low
 
 
+def fuse_bconv_pool(low: Lowered) -> Lowered:
+    """``LceBconv2d -> MAX_POOL_2D`` (float) or ``-> LceBMaxPool2d`` (bits),
+    non-overlapping and VALID: the binary conv pools as it goes, so its unpooled
+    output never takes arena memory."""
+    nodes = low.nodes
+    for conv in [n for n in nodes if n.kind == "bconv2d" and not n.params["pool"]]:
+        users = _consumers(nodes, conv.outputs[0])
+        want = "maxpool" if conv.params["output"] == "float" else "bmaxpool"
+        if len(users) != 1 or users[0].kind != want or conv.outputs[0] == low.output:
+            continue
+        pool = users[0]
+        if (pool.params["padding"] != "VALID" or pool.params["filter"] != pool.params["stride"]
+                or pool.params.get("relu")):
+            continue
+        conv.params["pool"] = tuple(pool.params["filter"])
+        conv.outputs = list(pool.outputs)
+        nodes.remove(pool)
+    return low
+
+
 # ------------------------------------------------------------------ pass 6
 
 def alias_reshapes(low: Lowered) -> Lowered:
@@ -347,8 +370,8 @@ def fuse_encode_conv(low: Lowered) -> Lowered:
     return low
 
 
-PASSES = (fuse_binary_dense, fuse_threshold, fuse_affine_sign, fuse_conv_pool, fuse_encode_conv,
-          alias_reshapes)
+PASSES = (fuse_binary_dense, fuse_threshold, fuse_affine_sign, fuse_conv_pool, fuse_bconv_pool,
+          fuse_encode_conv, alias_reshapes)
 
 
 def lower(graph: Graph, source: str = "model") -> Lowered:

@@ -94,11 +94,13 @@ class LceBconv2d(OpKind):
             "dilation": (int(o["dilation_height_factor"]), int(o["dilation_width_factor"])),
             "padding": "SAME" if lce_padding(o["padding"]) == "SAME" else "VALID",
             "one_padding": one_padding, "clamp": accum_clamp(LCE_CLAMPS[act], k),
-            "output": "bits" if out_bits else "float"}, consts)
+            "output": "bits" if out_bits else "float", "pool": None,
+            "conv_out": tuple(int(d) for d in ctx.graph.tensor(op.outputs[0]).shape[1:3])},
+            consts)
 
     def pads(self, n, low):
         h, w, _ = low.shapes[n.inputs[0]]
-        oh, ow = low.shapes[n.outputs[0]][:2]
+        oh, ow = n.params["conv_out"]
         kh, kw = n.params["kernel"]
         sh, sw = n.params["stride"]
         dh, dw = n.params["dilation"]
@@ -108,7 +110,8 @@ class LceBconv2d(OpKind):
 
     def emit(self, b, i, n):
         h, w, _ = b.low.shapes[n.inputs[0]]
-        oh, ow = b.low.shapes[n.outputs[0]][:2]
+        oh, ow = b.low.shapes[n.outputs[0]][:2]  # pooled, when a pool is fused
+        ph, pw = n.params["pool"] or (1, 1)
         kh, kw = n.params["kernel"]
         sh, sw = n.params["stride"]
         dh, dw = n.params["dilation"]
@@ -118,7 +121,8 @@ class LceBconv2d(OpKind):
         pname = f"bconv_p{i:02d}"
         b.param(f"static const bnn_bconv2d_params {pname} = {{{h}, {w}, {ic}, {oc}, {kh}, {kw}, "
                 f"{sh}, {sw}, {dh}, {dw}, {pt}, {pl}, {oh}, {ow}, {int(n.params['one_padding'])}, "
-                f"{lo if lo > INT32_MIN else 'INT32_MIN'}, {hi if hi < INT32_MAX else 'INT32_MAX'}}};")
+                f"{lo if lo > INT32_MIN else 'INT32_MIN'}, {hi if hi < INT32_MAX else 'INT32_MAX'}, "
+                f"{ph}, {pw}}};")
         wn = b.const("bconv_w", "uint32_t", n.consts["weights"],
                      f"{n.name}: OHWI, I packed 1 bit per weight ({ic} channels)")
         src, dst = b.buf(n.inputs[0]), b.buf(n.outputs[0])
@@ -132,14 +136,15 @@ class LceBconv2d(OpKind):
 
     def cost(self, n, low):
         kh, kw = n.params["kernel"]
-        positions = prod(low.shapes[n.outputs[0]][:2])
+        ph, pw = n.params["pool"] or (1, 1)
+        positions = prod(low.shapes[n.outputs[0]][:2]) * ph * pw
         return Cost(bops=positions * n.params["out_channels"] * kh * kw * n.params["channels_in"],
                     const_bytes=sum(int(v.size) * 4 for v in n.consts.values()))
 
     def reference(self, n, inputs, low):
         ic, oc = n.params["channels_in"], n.params["out_channels"]
         h, w, _ = low.shapes[n.inputs[0]]
-        oh, ow = low.shapes[n.outputs[0]][:2]
+        oh, ow = n.params["conv_out"]
         kh, kw = n.params["kernel"]
         sh, sw = n.params["stride"]
         dh, dw = n.params["dilation"]
@@ -159,8 +164,11 @@ class LceBconv2d(OpKind):
             dots[pad_value] = dot
         lo, hi = n.params["clamp"]
         accum = (kh * kw * ic - dots[1]) // 2
+        ph, pw = n.params["pool"] or (1, 1)
         if n.params["output"] == "bits":
-            return pack_bits(accum > n.consts["threshold"])
+            plus = ~(accum > n.consts["threshold"])  # +1 where the bit is 0
+            plus_anywhere = _pool(plus, ph, pw, np.max)  # max of +-1 = +1 if any is +1
+            return pack_bits(~plus_anywhere)
         xs = np.clip(2 * accum, lo, hi)
         mul, bias = n.consts["multiplier"], n.consts["bias"]
         v = ((xs.astype(np.float32) * mul).astype(np.float32) + bias).astype(np.float32)
@@ -171,4 +179,10 @@ class LceBconv2d(OpKind):
             taps = sum(inside[ky * dh:ky * dh + sh * oh:sh, kx * dw:kx * dw + sw * ow:sw]
                        for ky in range(kh) for kx in range(kw))
             v = np.where((taps < kh * kw)[..., None], (v + (mul * corr).astype(np.float32)), v)
-        return v.astype(np.float32)
+        return _pool(v.astype(np.float32), ph, pw, np.max)
+
+
+def _pool(v, ph, pw, fn):
+    """A non-overlapping VALID pool of (H, W, C) with ``fn`` over each window."""
+    h, w = v.shape[0] // ph, v.shape[1] // pw
+    return fn(v[:h * ph, :w * pw].reshape(h, ph, w, pw, -1), axis=(1, 3))
