@@ -94,6 +94,29 @@ class LowerContext:
                     params or {}, consts or {}, self.where)
 
 
+def _shapes_agree(ctx: LowerContext, kind, node) -> bool:
+    """The flatbuffer's output shape must be the one the op computes: buffers
+    are sized from it, and a kernel writing more would overrun them."""
+    try:
+        computed = kind.output_shape(node, ctx)
+    except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError) as exc:
+        ctx.problem(f"inconsistent shapes ({type(exc).__name__}: {exc})")
+        return False
+    if computed is None:
+        return True
+    computed = computed if isinstance(computed, list) else [computed]
+    for t, want in zip(node.outputs, computed):
+        have = tuple(ctx.shapes[t])
+        if have != tuple(int(d) for d in want):
+            ctx.problem(f"output {ctx.names[t]} has shape {have} in the file but the op "
+                        f"computes {tuple(int(d) for d in want)}")
+            return False
+        if any(d <= 0 for d in have):
+            ctx.problem(f"output {ctx.names[t]} has an empty shape {have}")
+            return False
+    return True
+
+
 def to_nodes(graph: Graph, source: str = "model") -> Lowered:
     """One node per op, each lowered by its op kind (:mod:`bnnkit.ops`).
     Everything unsupported is gathered into one error."""
@@ -134,7 +157,7 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
             ctx.problem(f"op {op.type} is not supported")
             continue
         node = kind.lower(ctx, op)
-        if node is not None:
+        if node is not None and _shapes_agree(ctx, kind, node):
             nodes.append(node)
     if ctx.problems:
         raise BnnkitError(f"{source}: unsupported: " + "; ".join(ctx.problems))

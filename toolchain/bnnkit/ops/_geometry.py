@@ -22,6 +22,13 @@ def out_size(in_size: int, k: int, stride: int, padding: str, dilation: int = 1)
     return (in_size - eff) // stride + 1
 
 
+def pool_output_shape(in_shape, params):
+    """(out_h, out_w, channels) of a pool over an (H, W, C) input."""
+    h, w, c = in_shape
+    (fh, fw), (sh, sw) = params["filter"], params["stride"]
+    return (out_size(h, fh, sh, params["padding"]), out_size(w, fw, sw, params["padding"]), c)
+
+
 def pool_geometry(low, n) -> str:
     """in_h, in_w, channels, filter, stride, padding, out size: the fields the
     float and binary max-pool parameter structs share, as C initializers."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import BnnkitError
-from ._geometry import same_pad
+from ._geometry import out_size, same_pad
 from ._numeric import fma_f32
 from .base import Cost, OpKind, prod, register
 
@@ -65,6 +65,13 @@ class Conv2D(OpKind):
             "relu": o["activation"] == "RELU", "pool": None},
             {"weights": w.astype(np.float32),
              "bias": (bias if bias is not None else np.zeros(w.shape[0])).astype(np.float32)})
+
+    def output_shape(self, n, low):
+        h, w, _ = low.shapes[n.inputs[0]]
+        oc, kh, kw, _ = n.consts["weights"].shape
+        sh, sw = n.params["stride"]
+        return (out_size(h, kh, sh, n.params["padding"]), out_size(w, kw, sw, n.params["padding"]),
+                oc)
 
     def kernel_files(self, node):
         if node is not None and node.params.get("planes"):

@@ -26,9 +26,14 @@ class FullyConnected(OpKind):
         if not ctx.need_float(ins[0], ins[1]):
             return None
         bias = ctx.const(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
-        return ctx.node(self.kind, [ins[0]], {"relu": o["activation"] == "RELU"}, {
+        return ctx.node(self.kind, [ins[0]], {"relu": o["activation"] == "RELU",
+                                              "keep_num_dims": bool(o.get("keep_num_dims"))}, {
             "weights": w.astype(np.float32),
             "bias": (bias if bias is not None else np.zeros(w.shape[0])).astype(np.float32)})
+
+    def output_shape(self, n, low):
+        lead = low.shapes[n.inputs[0]][:-1] if n.params.get("keep_num_dims") else ()
+        return tuple(lead) + (n.consts["weights"].shape[0],)
 
     def emit(self, b, i, n):
         w = n.consts["weights"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._bits import pack_bits, unpack_bits
-from ._geometry import same_pad
+from ._bits import pack_bits, unpack_bits, words
+from ._geometry import out_size, same_pad
 from .base import Cost, OpKind, prod, register
 from .lce_bmaxpool import lce_padding
 
@@ -97,6 +97,17 @@ class LceBconv2d(OpKind):
             "output": "bits" if out_bits else "float", "pool": None,
             "conv_out": tuple(int(d) for d in ctx.graph.tensor(op.outputs[0]).shape[1:3])},
             consts)
+
+    def output_shape(self, n, low):
+        h, w, c = low.shapes[n.inputs[0]]
+        kh, kw = n.params["kernel"]
+        (sh, sw), (dh, dw) = n.params["stride"], n.params["dilation"]
+        pad = n.params["padding"]
+        oh, ow = out_size(h, kh, sh, pad, dh), out_size(w, kw, sw, pad, dw)
+        if c != words(n.params["channels_in"]) or (oh, ow) != tuple(n.params["conv_out"]):
+            return (h, w, words(n.params["channels_in"]))  # a mismatch that lowering reports
+        oc = n.params["out_channels"]
+        return (oh, ow, words(oc) if n.params["output"] == "bits" else oc)
 
     def pads(self, n, low):
         h, w, _ = low.shapes[n.inputs[0]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import pool_geometry
+from ._geometry import pool_geometry, pool_output_shape
 from .base import OpKind, register
 from .maxpool import window_reduce
 
@@ -28,6 +28,9 @@ class LceBMaxPool(OpKind):
             "filter": (int(o["filter_height"]), int(o["filter_width"])),
             "stride": (int(o["stride_height"]), int(o["stride_width"])),
             "padding": lce_padding(o["padding"])})
+
+    def output_shape(self, n, low):
+        return pool_output_shape(low.shapes[n.inputs[0]], n.params)
 
     def emit(self, b, i, n):
         pname = f"bpool_p{i:02d}"

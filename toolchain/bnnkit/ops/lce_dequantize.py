@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import OpKind, prod, register
-from ._bits import unpack_bits
+from ._bits import unpack_bits, words
 
 
 @register
@@ -16,6 +16,12 @@ class LceDequantize(OpKind):
 
     def lower(self, ctx, op):
         return ctx.node(self.kind, [op.inputs[0]])
+
+    def output_shape(self, n, low):
+        shape, out = tuple(low.shapes[n.inputs[0]]), tuple(low.shapes[n.outputs[0]])
+        if not shape or not out or words(out[-1]) != shape[-1]:
+            return shape  # a mismatch that lowering reports
+        return shape[:-1] + out[-1:]
 
     def emit(self, b, i, n):
         shape = b.low.shapes[n.outputs[0]]

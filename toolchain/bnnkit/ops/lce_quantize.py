@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import OpKind, prod, register
-from ._bits import pack_bits
+from ._bits import pack_bits, words
 
 
 @register
@@ -17,6 +17,10 @@ class LceQuantize(OpKind):
 
     def lower(self, ctx, op):
         return ctx.node(self.kind, [op.inputs[0]]) if ctx.need_float(op.inputs[0]) else None
+
+    def output_shape(self, n, low):
+        shape = tuple(low.shapes[n.inputs[0]]) or (1,)
+        return shape[:-1] + (words(shape[-1]),)
 
     def emit(self, b, i, n):
         shape = b.low.shapes[n.inputs[0]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import pool_geometry, same_pad
+from ._geometry import pool_geometry, pool_output_shape, same_pad
 from .base import OpKind, register
 
 
@@ -24,6 +24,9 @@ class MaxPool(OpKind):
         return ctx.node(self.kind, [op.inputs[0]], {
             "filter": (o["filter_h"], o["filter_w"]), "stride": (o["stride_h"], o["stride_w"]),
             "padding": o["padding"], "relu": o["activation"] == "RELU"})
+
+    def output_shape(self, n, low):
+        return pool_output_shape(low.shapes[n.inputs[0]], n.params)
 
     def emit(self, b, i, n):
         pname = f"pool_p{i:02d}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import OpKind, register
+from .base import OpKind, prod, register
 
 
 @register
@@ -12,6 +12,11 @@ class Reshape(OpKind):
 
     def lower(self, ctx, op):
         return ctx.node(self.kind, [op.inputs[0]])
+
+    def output_shape(self, n, low):
+        src, dst = low.shapes[n.inputs[0]], low.shapes[n.outputs[0]]
+        same_size = prod(src) == prod(dst) and low.kinds[n.inputs[0]] == low.kinds[n.outputs[0]]
+        return tuple(dst) if same_size else tuple(src)
 
     def emit(self, b, i, n):
         return []  # shares its input's memory

@@ -19,6 +19,9 @@ class Softmax(OpKind):
             return None
         return ctx.node(self.kind, [op.inputs[0]], {"beta": op.options["beta"]})
 
+    def output_shape(self, n, low):
+        return tuple(low.shapes[n.inputs[0]])
+
     def emit(self, b, i, n):
         size = prod(b.low.shapes[n.outputs[0]])
         return [f"bnn_softmax_f32({b.buf(n.inputs[0])}, {size}, {hex_float(n.params['beta'])}, "
