@@ -313,7 +313,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         (staging / "Makefile").write_text(
             env.get_template(f"Makefile.{target.makefile}.j2").render(**context))
         kernels = FIRMWARE_DIR / "kernels"
-        for f in ["bnn_kernels.h"] + prog.kernel_files:
+        for f in ["bnn_kernels.h"] + prog.kernel_headers + prog.kernel_files:
             shutil.copyfile(kernels / f, staging / f)
         for f in sorted((FIRMWARE_DIR / "harness").iterdir()):
             shutil.copyfile(f, staging / f.name)

@@ -26,12 +26,17 @@ LARQ_ZOO = {
     "binary_densenet28": ("literature.BinaryDenseNet28", (32, 32, 3)),
     "meliusnet22": ("literature.MeliusNet22", (32, 32, 3)),
     "real_to_binary_net": ("literature.RealToBinaryNet", (32, 32, 3)),
-    "xnornet": ("literature.XNORNet", (64, 64, 3)),
+    "xnornet": ("literature.XNORNet", (224, 224, 3)),
     "dorefanet": ("literature.DoReFaNet", (64, 64, 3)),
     "binary_alexnet": ("literature.BinaryAlexNet", (64, 64, 3)),
 }
 MLPERF_TINY = {"binary_resnet8": (32, 32, 3), "binary_dscnn": (49, 10, 1)}
-ALL = tuple(LARQ_ZOO) + tuple(MLPERF_TINY)
+# The float models of LCE's own end-to-end test (larq_compute_engine/tests/
+# end2end_test.py), at 32x32x3 instead of 224x224x3; "_where" uses the test's
+# tf.where binary quantizer, which LCE leaves as builtin ops.
+LCE_END2END = {"lce_toy_model": (32, 32, 3), "lce_toy_model_where": (32, 32, 3),
+               "lce_toy_sequential": (32, 32, 3), "lce_toy_sequential_where": (32, 32, 3)}
+ALL = tuple(LARQ_ZOO) + tuple(MLPERF_TINY) + tuple(LCE_END2END)
 
 
 def _import_larq_zoo():
@@ -84,6 +89,10 @@ def build(name: str, seed: int = 0, num_classes: int = 10):
         model = _binary_resnet8(num_classes)
     elif name == "binary_dscnn":
         model = _binary_dscnn(num_classes)
+    elif name in LCE_END2END:
+        quantizer = _where_sign if name.endswith("_where") else "ste_sign"
+        builder = _lce_toy_model if name.startswith("lce_toy_model") else _lce_toy_sequential
+        model = builder(quantizer)
     else:
         from .errors import BnnkitError
 
@@ -92,7 +101,56 @@ def build(name: str, seed: int = 0, num_classes: int = 10):
 
 
 def input_shape(name: str) -> tuple:
-    return LARQ_ZOO[name][1] if name in LARQ_ZOO else MLPERF_TINY[name]
+    if name in LARQ_ZOO:
+        return LARQ_ZOO[name][1]
+    return {**MLPERF_TINY, **LCE_END2END}[name]
+
+
+def _where_sign(x):
+    """LCE's test quantizer: a sign built from tf.where, no Larq op."""
+    from .tfenv import tf
+
+    return tf.where(x >= 0, tf.ones_like(x), -tf.ones_like(x))
+
+
+def _lce_toy_model(quantizer):
+    """Residual blocks of binary 3x3 convs: zero padding + ReLU, one padding + ReLU,
+    one padding alone, then global average pooling."""
+    from .tfenv import keras, lq
+
+    inp = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(32, 3, strides=2, padding="same")(inp)
+    for pad_values, activation in ((0.0, "relu"), (1.0, "relu"), (1.0, None)):
+        y = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=pad_values,
+                                  input_quantizer=quantizer, kernel_quantizer=quantizer,
+                                  use_bias=False, activation=activation)(x)
+        y = keras.layers.BatchNormalization(beta_initializer="random_normal")(y)
+        x = keras.layers.add([y, x])
+    return keras.Model(inp, keras.layers.GlobalAvgPool2D()(x), name="lce_toy_model")
+
+
+def _lce_toy_sequential(quantizer):
+    """Float stem, float->binary and binary->binary max pools (one with a 3x2
+    window and 1x2 stride), negative batch-norm scales, global average pooling."""
+    from .tfenv import keras, lq
+
+    def bconv(strides=1):
+        return lq.layers.QuantConv2D(32, 3, strides=strides, padding="same", pad_values=1.0,
+                                     input_quantizer=quantizer, kernel_quantizer=quantizer,
+                                     use_bias=False)
+
+    negative = keras.initializers.RandomNormal(mean=-0.1)
+    return keras.Sequential([
+        keras.Input((32, 32, 3)),
+        keras.layers.Conv2D(16, 3, strides=2, padding="same"),
+        keras.layers.BatchNormalization(),
+        keras.layers.MaxPooling2D(2),
+        bconv(), keras.layers.BatchNormalization(gamma_initializer=negative),
+        bconv(2), keras.layers.BatchNormalization(gamma_initializer=negative),
+        keras.layers.MaxPooling2D((3, 2), strides=(1, 2)),
+        bconv(), keras.layers.BatchNormalization(),
+        keras.layers.GlobalAvgPool2D(),
+    ], name="lce_toy_sequential")
 
 
 def _bconv(filters, kernel, strides=1):
