@@ -31,10 +31,19 @@ apt:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# larq-zoo (public binary architectures for tests and benchmarks) pins versions of
+# its dependencies that conflict with TensorFlow 2.16's, and imports
+# tensorflow_datasets at import time for its training recipes: these install
+# without their own dependencies, at versions checked to import together.
+ZOO_PACKAGES := larq-zoo==2.4.0 zookeeper==1.4.0 typeguard==4.6.0 tensorflow-datasets==4.9.10 \
+                etils==1.15.0 promise==2.3 tensorflow-metadata==1.15.0 immutabledict==4.3.1 \
+                toml==0.10.2
+
+$(VENV)/.installed: pyproject.toml Makefile
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q --no-deps $(ZOO_PACKAGES)
 	@touch $@
 
 demo: setup

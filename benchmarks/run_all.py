@@ -1,5 +1,6 @@
 """All benchmarks, full test sets: host vs LCE, then the emulated devices, then the
-summation-order check of the float convolutions (its own 1,500 images)."""
+summation-order check of the float convolutions (its own 1,500 images), then the
+public binary networks (zoo.py)."""
 
 import subprocess
 import sys
@@ -13,5 +14,8 @@ if __name__ == "__main__":
         rc = subprocess.call([sys.executable, str(HERE / script), *sys.argv[1:]])
         if rc:
             sys.exit(rc)
-    print("\n== conv_order.py", flush=True)
-    sys.exit(subprocess.call([sys.executable, str(HERE / "conv_order.py")]))
+    for script in ("conv_order.py", "zoo.py"):
+        print(f"\n== {script}", flush=True)
+        rc = subprocess.call([sys.executable, str(HERE / script)])
+        if rc:
+            sys.exit(rc)

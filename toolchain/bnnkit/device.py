@@ -110,7 +110,10 @@ def count_instructions(log: Path, begin: int, end: int) -> int:
 
 def instructions_per_inference(target, exe: Path, one_image, timeout: float) -> int:
     workdir = exe.parent
-    write_images(workdir / "one.bin", one_image)
+    import numpy as np
+
+    write_images(workdir / "one.bin", one_image,
+                 np.float32 if one_image.dtype == np.float32 else np.uint8)
     log = workdir / "qemu-exec.log"
     try:
         run_checked(_qemu_cmd(target, exe, "one.bin", "one.txt", log.name),

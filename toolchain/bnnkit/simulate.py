@@ -76,6 +76,17 @@ def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None
         >>> float(np.max(np.abs(c - ref)))                         # doctest: +SKIP
         0.0
     """
+    run = run_comparison(model, x, target, build_dir, timeout, input_spec)
+    return run["outputs"], run["reference"], run["generated"]
+
+
+def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
+                   timeout: float = 600, input_spec: dict | None = None,
+                   device: bool = False) -> dict:
+    """:func:`compare_on_inputs` with everything measured on the way: a dict of
+    outputs, reference, generated, firmware_stats, c_us_per_inference,
+    lce_us_per_inference and, with ``device`` on an emulated target, the device
+    figures (flash, RAM, instructions per inference on the first input)."""
     from .reference import lce_predict
 
     model = Path(model)
@@ -87,14 +98,24 @@ def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None
         gen = generate(model, target, Path(build_dir) / f"{model.stem}-{target}",
                        input_spec=input_spec)
         exe = make(gen.out_dir, gen.target)
-        _, scores, _ = run_firmware(gen, exe, x, timeout)
+        _, scores, stats = run_firmware(gen, exe, x, timeout)
         spec = gen.meta["preprocessing"]
-        shape = gen.input_shape
-        ref = lce_predict(gen.flatbuffer, preprocess.apply(spec, x, shape))
+        timing = {}
+        ref = lce_predict(gen.flatbuffer, preprocess.apply(spec, x, gen.input_shape),
+                          timing=timing)
         ref = ref.reshape(len(x), -1)
         if gen.output_bits:
-            return scores.view(np.uint32), ref.astype(np.int32).view(np.uint32), gen
-        return scores, ref.astype(np.float32), gen
+            scores, ref = scores.view(np.uint32), ref.astype(np.int32).view(np.uint32)
+        else:
+            ref = ref.astype(np.float32)
+        run = {"outputs": scores, "reference": ref, "generated": gen, "firmware_stats": stats,
+               "c_us_per_inference": stats.get("elapsed_ns", 0) / 1e3 / max(len(x), 1),
+               "lce_us_per_inference": 1e6 * timing.get("seconds", 0.0) / max(len(x), 1)}
+        if device and target != "host":
+            from .device import device_figures
+
+            run.update(device_figures(gen, exe, x[:1], build_dir, timeout, stats))
+        return run
     finally:
         if tmp is not None:
             tmp.cleanup()
