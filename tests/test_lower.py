@@ -74,3 +74,31 @@ def test_arena_shares_disjoint_lifetimes():
                        Buffer("p2", 3136, 1, 2), Buffer("bits", 100, 2, 3)])
     assert plan.size == 7840
     assert plan.offsets["in"] == plan.offsets["p2"]
+
+
+def test_runtime_filter_folded_to_constants():
+    """XNORNet's scaled kernel, sign(w) * mean(|clip(w)|) computed by ops on a
+    constant, becomes a constant filter; the conv then lowers like any other."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(4, 3, 3, 2)).astype(np.float32)  # OHWI
+    tensors = [t(0, "x", (1, 5, 5, 2)), t(1, "w", w.shape, data=w), t(2, "clip", w.shape),
+               t(3, "abs", w.shape), t(4, "axes", (3,), "int32", np.int32([1, 2, 3])),
+               t(5, "mean", (4, 1, 1, 1)), t(6, "q", (4, 3, 3, 1), "int32"),
+               t(7, "pm1", w.shape), t(8, "filter", w.shape),
+               t(9, "bias", (4,), data=np.zeros(4, np.float32)), t(10, "y", (1, 3, 3, 4))]
+    ops = [Op(0, "RELU_N1_TO_1", [1], [2]), Op(1, "ABS", [2], [3]),
+           Op(2, "MEAN", [3, 4], [5], {"keep_dims": True}),
+           Op(3, "LceQuantize", [2], [6], {}, True), Op(4, "LceDequantize", [6], [7], {}, True),
+           Op(5, "MUL", [5, 7], [8], {"activation": "NONE"}),
+           Op(6, "CONV_2D", [0, 8, 9], [10], {"padding": "VALID", "stride_w": 1, "stride_h": 1,
+                                             "activation": "NONE", "dilation_w": 1,
+                                             "dilation_h": 1})]
+    low = lower(Graph(tensors, ops, [0], [10]))
+    assert [n.kind for n in low.nodes] == ["conv2d"]
+    clip = np.clip(w, -1, 1)
+    scale = np.zeros(4, np.float32)
+    for v in np.abs(clip).reshape(4, -1).T:  # LCE's MEAN: in order from 0, then divide
+        scale = (scale + v).astype(np.float32)
+    scale = scale / np.float32(18)
+    expected = np.where(clip < 0, -1, 1).astype(np.float32) * scale[:, None, None, None]
+    np.testing.assert_array_equal(low.nodes[0].consts["weights"], expected)

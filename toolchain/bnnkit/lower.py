@@ -398,7 +398,11 @@ PASSES = (fuse_binary_dense, fuse_threshold, fuse_affine_sign, fuse_conv_pool, f
 
 
 def lower(graph: Graph, source: str = "model") -> Lowered:
-    low = to_nodes(graph, source)
+    """The network as kernel nodes: constants folded (:mod:`bnnkit.fold`), one node
+    per op (:func:`to_nodes`), then the fusion passes."""
+    from .fold import fold_constants
+
+    low = to_nodes(fold_constants(graph), source)
     for p in PASSES:
         low = p(low)
     leftovers = sorted({n.name for n in low.nodes if n.kind == "quantize"
