@@ -60,13 +60,13 @@ def test_non_binary_rows_stay_float():
 
 def test_unsupported_ops_reported_together():
     tensors = [t(0, "in", (1, 4)), t(1, "a", (1, 4)), t(2, "b", (1, 4)), t(3, "out", (1, 4))]
-    ops = [Op(0, "TANH", [0], [1]), Op(1, "Igamma", [1], [2], {}, True), Op(2, "SOFTMAX", [2], [3],
+    ops = [Op(0, "LSH_PROJECTION", [0], [1]), Op(1, "Igamma", [1], [2], {}, True), Op(2, "SOFTMAX", [2], [3],
                                                                         {"beta": 1.0})]
     with pytest.raises(BnnkitError) as err:
         lower(Graph(tensors, ops, [0], [3]), "m.tflite")
     msg = str(err.value)
     assert msg.startswith("m.tflite: unsupported")
-    assert "TANH -> a" in msg and "Igamma -> b" in msg
+    assert "LSH_PROJECTION -> a" in msg and "Igamma -> b" in msg
 
 
 def test_arena_shares_disjoint_lifetimes():
