@@ -1,0 +1,121 @@
+/* Float depthwise convolution (semantics in bnn_depthwise_conv2d_f32.h).
+ *
+ * The sum of every output keeps TFLite's order (bias, then the inside taps in
+ * (ky, kx) order, multiply and add rounded separately); only the order in
+ * which outputs are computed differs. Channels are innermost: with a depth
+ * multiplier of 1, BLOCK channels of one output position are accumulated in
+ * locals over all its taps (contiguous input and filter rows, a loop compilers
+ * vectorize without reordering any sum), then clamped and stored once. Other
+ * multipliers, and the last channels that do not fill a block, accumulate in
+ * the output itself, tap by tap. The taps inside the image are found per
+ * position, so no padded copy is made and nothing outside `in` is read. */
+#include <float.h>
+
+#include "bnn_depthwise_conv2d_f32.h"
+
+#define BLOCK 8 /* the eight named accumulators a0..a7 */
+
+/* [*k0, *k1): the taps k < k_n whose coordinate base + k * dil lies in [0, size). */
+static void inside_taps(int32_t base, int32_t dil, int32_t k_n, int32_t size, int32_t *k0,
+                        int32_t *k1)
+{
+    const int32_t rest = size - base;
+    int32_t a = base >= 0 ? 0 : (-base + dil - 1) / dil;
+    int32_t b = rest <= 0 ? 0 : (rest + dil - 1) / dil;
+    b = b < k_n ? b : k_n;
+    *k0 = a;
+    *k1 = b > a ? b : a;
+}
+
+/* TFLite's ActivationFunctionWithMinMax: min(max(v, lo), hi); NaN stays NaN. */
+static float clamp(float v, float lo, float hi)
+{
+    v = v < lo ? lo : v;
+    return hi < v ? hi : v;
+}
+
+void bnn_depthwise_conv2d_f32(const bnn_depthwise_conv2d_params *p, const float *in,
+                              const float *weights, const float *bias, float *out)
+{
+    const int32_t dm = p->depth_multiplier;
+    const int32_t oc = p->in_c * dm;
+    const int32_t w_row = p->k_w * oc;     /* filter floats per ky */
+    const int32_t in_row = p->in_w * p->in_c; /* input floats per row */
+    /* channels done in register blocks; the rest go through the output */
+    const int32_t blocked = dm == 1 ? oc / BLOCK * BLOCK : 0;
+    float lo = -FLT_MAX, hi = FLT_MAX;
+    int32_t oy, ox, ky, kx, ky0, ky1, kx0, kx1, c0, c, m, j;
+    if (p->act == BNN_DW_ACT_RELU || p->act == BNN_DW_ACT_RELU6)
+        lo = 0.0f;
+    if (p->act == BNN_DW_ACT_RELU6)
+        hi = 6.0f;
+    if (p->act == BNN_DW_ACT_RELU_N1_TO_1) {
+        lo = -1.0f;
+        hi = 1.0f;
+    }
+    for (oy = 0; oy < p->out_h; oy++) {
+        const int32_t y0 = oy * p->stride_h - p->pad_top;
+        inside_taps(y0, p->dilation_h, p->k_h, p->in_h, &ky0, &ky1);
+        for (ox = 0; ox < p->out_w; ox++) {
+            const int32_t x0 = ox * p->stride_w - p->pad_left;
+            float *dst = out + (oy * p->out_w + ox) * oc;
+            inside_taps(x0, p->dilation_w, p->k_w, p->in_w, &kx0, &kx1);
+            for (c0 = 0; c0 < blocked; c0 += BLOCK) {
+                /* named accumulators: locals the compiler keeps in registers */
+                float a0 = bias[c0], a1 = bias[c0 + 1], a2 = bias[c0 + 2], a3 = bias[c0 + 3];
+                float a4 = bias[c0 + 4], a5 = bias[c0 + 5], a6 = bias[c0 + 6], a7 = bias[c0 + 7];
+                for (ky = ky0; ky < ky1; ky++) {
+                    const float *xr = in + (y0 + ky * p->dilation_h) * in_row + c0;
+                    const float *wr = weights + ky * w_row + c0;
+                    for (kx = kx0; kx < kx1; kx++) {
+                        const float *x = xr + (x0 + kx * p->dilation_w) * p->in_c;
+                        const float *w = wr + kx * oc;
+                        a0 = a0 + x[0] * w[0];
+                        a1 = a1 + x[1] * w[1];
+                        a2 = a2 + x[2] * w[2];
+                        a3 = a3 + x[3] * w[3];
+                        a4 = a4 + x[4] * w[4];
+                        a5 = a5 + x[5] * w[5];
+                        a6 = a6 + x[6] * w[6];
+                        a7 = a7 + x[7] * w[7];
+                    }
+                }
+                dst[c0] = a0;
+                dst[c0 + 1] = a1;
+                dst[c0 + 2] = a2;
+                dst[c0 + 3] = a3;
+                dst[c0 + 4] = a4;
+                dst[c0 + 5] = a5;
+                dst[c0 + 6] = a6;
+                dst[c0 + 7] = a7;
+            }
+            if (blocked < oc) {
+                /* output channels blocked.. (input channels blocked / dm ..) */
+                for (j = blocked; j < oc; j++)
+                    dst[j] = bias[j];
+                for (ky = ky0; ky < ky1; ky++) {
+                    const float *xr = in + (y0 + ky * p->dilation_h) * in_row;
+                    const float *wr = weights + ky * w_row;
+                    for (kx = kx0; kx < kx1; kx++) {
+                        const float *x = xr + (x0 + kx * p->dilation_w) * p->in_c;
+                        const float *w = wr + kx * oc;
+                        if (dm == 1) {
+                            for (j = blocked; j < oc; j++)
+                                dst[j] = dst[j] + x[j] * w[j];
+                        } else {
+                            for (c = blocked / dm; c < p->in_c; c++) {
+                                const float xv = x[c];
+                                float *d = dst + c * dm;
+                                const float *wc = w + c * dm;
+                                for (m = 0; m < dm; m++)
+                                    d[m] = d[m] + xv * wc[m];
+                            }
+                        }
+                    }
+                }
+            }
+            for (j = 0; j < oc; j++)
+                dst[j] = clamp(dst[j], lo, hi);
+        }
+    }
+}
