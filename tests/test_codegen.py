@@ -72,18 +72,19 @@ def test_host_matches_lce_on_500_images(tmp_path, name):
 
 def test_unsupported_op_writes_nothing(tmp_path):
     """A flatbuffer with an op bnnkit cannot lower: one line naming it, no project."""
-    from bnnkit.tfenv import keras
+    from bnnkit.tfenv import keras, tf
     from bnnkit.convert import convert_model
 
     inp = keras.Input((4,))
-    model = keras.Model(inp, keras.layers.Activation("tanh")(keras.layers.Dense(3)(inp)))
-    tfl = tmp_path / "tanh.tflite"
+    cumsum = keras.layers.Lambda(lambda t: tf.math.cumsum(t, axis=-1))
+    model = keras.Model(inp, cumsum(keras.layers.Dense(3)(inp)))
+    tfl = tmp_path / "cumsum.tflite"
     tfl.write_bytes(convert_model(model))
     res = run_cli("gen-firmware", tfl, "-o", tmp_path / "out")
     assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert "TANH" in res.stderr and "tanh.tflite: unsupported" in res.stderr
+    assert "CUMSUM" in res.stderr and "cumsum.tflite: unsupported" in res.stderr
     assert not (tmp_path / "out").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["tanh.tflite"]
+    assert [p.name for p in tmp_path.iterdir()] == ["cumsum.tflite"]
 
 
 def test_qconvnet_uses_lce_binary_kernels(tmp_path):
