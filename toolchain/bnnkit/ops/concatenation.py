@@ -9,9 +9,10 @@ or LCE's bit-packed int32 words. Copies only, so bit-exact by construction.
   the op's inputs comes from (an index into ``inputs`` or a key of ``consts``).
 - Fused activation NONE or RELU (values below 0 become 0; -0.0 and NaN kept).
   TFLite's own kernel refuses any fused activation in ``Prepare``
-  (``TF_LITE_ENSURE_EQ(params->activation, kTfLiteActNone)``), so LCE's
-  interpreter cannot run a RELU-fused concatenation and there is nothing to
-  compare it with; bnnkit computes what the schema says.
+  (``TF_LITE_ENSURE_EQ(params->activation, kTfLiteActNone)``): LCE's
+  interpreter fails to prepare a RELU-fused concatenation, and the converter
+  never writes one. bnnkit computes what the schema says; the kernel test
+  checks it against LCE's plain concatenation followed by max(x, 0).
 - Bit-packed inputs (int32 words, LCE's packing): along any axis but the last
   a word copy is exact. Along the last axis words are concatenated, which is a
   concatenation of channels only when every input fills its words: each
