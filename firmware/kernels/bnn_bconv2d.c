@@ -89,24 +89,52 @@ static int32_t channel_accum(const bnn_bconv2d_params *p, const uint32_t *in,
     return accum;
 }
 
-/* Zero padding: sum over the outside taps of the +-1 dot product that reading
- * them as +1 added (in_c - 2 * popcount of the tap's weights). */
-static int32_t outside_correction(const bnn_bconv2d_params *p, const uint32_t *w, int32_t oy,
-                                  int32_t ox)
+/* Zero padding, as LCE corrects it (its zero_padding_correction): a position
+ * whose window overflows the input falls in one of four cases by the sides it
+ * overflows (none if it overflows top and bottom, or left and right, at
+ * once: LCE then corrects nothing), and the case's taps are those above/left
+ * of (cache_y, cache_x) or below/right of it. Returns 0 when LCE applies no
+ * correction, else 1 with *corr = sum over those taps of in_c - 2 * popcount(w). */
+static int lce_correction(const bnn_bconv2d_params *p, const uint32_t *w, int32_t cy, int32_t cx,
+                          int32_t *corr)
 {
     static const uint32_t zeros[1] = {0u};
     const int32_t n_words = BNN_WORDS(p->in_c);
-    int32_t ky, kx, i, corr = 0;
-    for (ky = 0; ky < p->k_h; ky++)
-        for (kx = 0; kx < p->k_w; kx++)
-            if (!tap_inside(p, tap_y(p, oy, ky), tap_x(p, ox, kx))) {
+    const int32_t eff_h = (p->k_h - 1) * p->dilation_h + 1, eff_w = (p->k_w - 1) * p->dilation_w + 1;
+    const int32_t top_off = ((p->conv_h - 1) * p->stride_h + eff_h - p->in_h) / 2;
+    const int32_t left_off = ((p->conv_w - 1) * p->stride_w + eff_w - p->in_w) / 2;
+    const int32_t o_top = top_off - cy * p->stride_h, o_bot = -o_top - p->in_h + eff_h;
+    const int32_t o_left = left_off - cx * p->stride_w, o_right = -o_left - p->in_w + eff_w;
+    int32_t kase, at_x, at_y, ky, kx, i;
+    if (o_left <= 0 && o_right <= 0 && o_top <= 0 && o_bot <= 0)
+        return 0;
+    if (o_right <= 0 && o_top > 0 && o_bot < 0) {
+        kase = 0, at_x = o_left >= 0 ? o_left : 0, at_y = o_top;
+    } else if (o_left < 0 && o_right > 0 && o_bot <= 0) {
+        kase = 1, at_x = o_right, at_y = o_top >= 0 ? o_top : 0;
+    } else if (o_left > 0 && o_right < 0 && o_top <= 0) {
+        kase = 2, at_x = o_left, at_y = o_bot >= 0 ? o_bot : 0;
+    } else if (o_left <= 0 && o_top < 0 && o_bot > 0) {
+        kase = 3, at_x = o_right >= 0 ? o_right : 0, at_y = o_bot;
+    } else {
+        return 0;
+    }
+    *corr = 0;
+    for (ky = 0; ky < p->k_h; ky++) {
+        for (kx = 0; kx < p->k_w; kx++) {
+            const int32_t ey = ky * p->dilation_h, ex = kx * p->dilation_w;
+            const int up = kase < 2 ? ey < at_y : eff_h - ey <= at_y;
+            const int side = (kase & 1) ? eff_w - ex <= at_x : ex < at_x;
+            if (up || side) {
                 const uint32_t *wk = w + (ky * p->k_w + kx) * n_words;
                 int32_t pc = 0;
                 for (i = 0; i < n_words; i++)
                     pc += bnn_xor_popcount(zeros, wk + i, 1);
-                corr += p->in_c - 2 * pc;
+                *corr += p->in_c - 2 * pc;
             }
-    return corr;
+        }
+    }
+    return 1;
 }
 
 /* One float output of channel oc at conv position (cy, cx). */
@@ -116,14 +144,15 @@ static float float_output(const bnn_bconv2d_params *p, const uint32_t *in, const
 {
     int32_t x = 2 * channel_accum(p, in, patch, w, cy, cx);
     float v;
+    int32_t corr;
     if (x < p->clamp_min)
         x = p->clamp_min;
     if (x > p->clamp_max)
         x = p->clamp_max;
     v = (float)x * multiplier[oc];
     v = v + bias[oc];
-    if (outside && !p->one_padding) {
-        const float c = multiplier[oc] * (float)outside_correction(p, w, cy, cx);
+    if (outside && !p->one_padding && lce_correction(p, w, cy, cx, &corr)) {
+        const float c = multiplier[oc] * (float)corr;
         v = v + c;
     }
     return v;

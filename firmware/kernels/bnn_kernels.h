@@ -98,6 +98,7 @@ typedef struct {
     int32_t clamp_min, clamp_max; /* fused activation, on 2 * accum (LCE's domain) */
     int32_t pool_h, pool_w; /* 1x1: none; else a fused non-overlapping max pool, and
                                out_h x out_w is the pooled size */
+    int32_t conv_h, conv_w; /* the convolution's own output size, before any pool */
 } bnn_bconv2d_params;
 
 /* out = (float)clamp(2 * accum) * multiplier[c] + bias[c] (+ the zero-padding

@@ -13,7 +13,7 @@ class BconvParams(ctypes.Structure):
     _fields_ = [(n, ctypes.c_int32) for n in (
         "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "dilation_h",
         "dilation_w", "pad_top", "pad_left", "out_h", "out_w", "one_padding", "clamp_min",
-        "clamp_max", "pool_h", "pool_w")]
+        "clamp_max", "pool_h", "pool_w", "conv_h", "conv_w")]
 
 
 class BpoolParams(ctypes.Structure):
@@ -71,7 +71,7 @@ def _params(node, low, h):
     (oh, ow), (pt, pl) = low.shapes[1][:2], LceBconv2d().pads(node, low)
     return BconvParams(h, h, p["channels_in"], p["out_channels"], *p["kernel"], *p["stride"],
                        *p["dilation"], pt, pl, oh, ow, int(p["one_padding"]), *p["clamp"],
-                       *(p["pool"] or (1, 1)))
+                       *(p["pool"] or (1, 1)), *p["conv_out"])
 
 
 @settings(max_examples=40, deadline=None)
@@ -101,8 +101,9 @@ def test_bconv2d_float(lib, h, ic, oc, k, stride, same, one_padding, relu, dilat
     lib.bnn_bconv2d_f32(ctypes.byref(_params(node, low, h)), ptr(pack_bits(x_neg)),
                         ptr(node.consts["weights"]), ptr(mul), ptr(bias), ptr(out))
     np.testing.assert_array_equal(out, expected)
-    # LCE clamps before its zero-padding correction (and refuses that combination)
-    if dilation == 1 and not (relu and same and not one_padding):
+    # LCE clamps before its zero-padding correction (and refuses that combination),
+    # and corrects nothing where a window overflows opposite sides of the input
+    if dilation == 1 and not (relu and same and not one_padding) and k <= h - 1:
         # the reference is the +-1 convolution, up to float rounding
         out_hw, pad = _geometry(h, k, stride, same)
         dot = _reference_dot(np.where(x_neg, -1, 1), np.where(w_neg, -1, 1), stride, pad,
@@ -128,7 +129,7 @@ def test_bconv2d_bits(lib, h, ic, oc, k, same, seed):
     accum = (k * k * ic - dot) // 2
     thr = rng.integers(0, k * k * ic + 1, oc).astype(np.int32)
     p = BconvParams(h, h, ic, oc, k, k, 1, 1, 1, 1, pad, pad, out_hw, out_hw, 1,
-                    -2**31, 2**31 - 1, 1, 1)
+                    -2**31, 2**31 - 1, 1, 1, out_hw, out_hw)
     out = np.zeros((out_hw, out_hw, words(oc)), np.uint32)
     lib.bnn_bconv2d_bits(ctypes.byref(p), ptr(pack_bits(x_neg)), ptr(pack_bits(w_neg)), ptr(thr),
                          ptr(out))
@@ -197,10 +198,14 @@ def test_bconv2d_float_bit_exact_with_lce(tmp_path):
     from bnnkit.simulate import compare_on_inputs
     from bnnkit.tfenv import keras, lq
 
-    for pad_values, padding, ic, oc, k, stride in ((0.0, "same", 16, 20, 3, 1),
-                                                   (1.0, "same", 3, 40, 3, 2),
-                                                   (0.0, "valid", 70, 8, 5, 1)):
-        inp = keras.Input((9, 9, ic))
+    # (9x9 inputs, and 2x2 / 3x3 ones whose windows overflow opposite sides: LCE
+    # corrects nothing there, and bnnkit does the same)
+    for pad_values, padding, ic, oc, k, stride, h in ((0.0, "same", 16, 20, 3, 1, 9),
+                                                      (1.0, "same", 3, 40, 3, 2, 9),
+                                                      (0.0, "valid", 70, 8, 5, 1, 9),
+                                                      (0.0, "same", 40, 12, 3, 1, 2),
+                                                      (0.0, "same", 8, 12, 5, 2, 3)):
+        inp = keras.Input((h, h, ic))
         x = lq.layers.QuantConv2D(oc, k, strides=stride, padding=padding, pad_values=pad_values,
                                   input_quantizer="ste_sign", kernel_quantizer="ste_sign",
                                   use_bias=False)(inp)
@@ -208,6 +213,6 @@ def test_bconv2d_float_bit_exact_with_lce(tmp_path):
         model = randomize_batch_norms(keras.Model(inp, x), seed=ic)
         path = tmp_path / f"bconv_{ic}.tflite"
         path.write_bytes(convert_model(model))
-        xs = np.random.default_rng(ic).uniform(-1, 1, (20, 9, 9, ic)).astype(np.float32)
+        xs = np.random.default_rng(ic).uniform(-1, 1, (20, h, h, ic)).astype(np.float32)
         c, ref, _ = compare_on_inputs(path, xs, build_dir=tmp_path)
         np.testing.assert_array_equal(c, ref)

@@ -73,8 +73,11 @@ def randomize_batch_norms(model, seed: int = 0):
     return model
 
 
-def build(name: str, seed: int = 0, num_classes: int = 10):
-    """A Keras model of architecture ``name`` (see :data:`ALL`), random weights."""
+def build(name: str, seed: int = 0, num_classes: int = 10, softmax: bool = False):
+    """A Keras model of architecture ``name`` (see :data:`ALL`), random weights.
+
+    Without ``softmax`` the model ends at its logits: with random weights the
+    softmax saturates to one-hot outputs that hide every difference."""
     from .tfenv import keras, tf
 
     tf.random.set_seed(seed)
@@ -97,7 +100,12 @@ def build(name: str, seed: int = 0, num_classes: int = 10):
         from .errors import BnnkitError
 
         raise BnnkitError(f"unknown public model {name!r} (choose from {', '.join(ALL)})")
-    return randomize_batch_norms(model, seed)
+    model = randomize_batch_norms(model, seed)
+    last = model.layers[-1]
+    if not softmax and isinstance(last, keras.layers.Activation) and \
+            last.get_config()["activation"] == "softmax":
+        model = keras.Model(model.input, last.input, name=model.name)
+    return model
 
 
 def input_shape(name: str) -> tuple:

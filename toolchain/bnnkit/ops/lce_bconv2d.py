@@ -133,7 +133,7 @@ class LceBconv2d(OpKind):
         b.param(f"static const bnn_bconv2d_params {pname} = {{{h}, {w}, {ic}, {oc}, {kh}, {kw}, "
                 f"{sh}, {sw}, {dh}, {dw}, {pt}, {pl}, {oh}, {ow}, {int(n.params['one_padding'])}, "
                 f"{lo if lo > INT32_MIN else 'INT32_MIN'}, {hi if hi < INT32_MAX else 'INT32_MAX'}, "
-                f"{ph}, {pw}}};")
+                f"{ph}, {pw}, {n.params['conv_out'][0]}, {n.params['conv_out'][1]}}};")
         wn = b.const("bconv_w", "uint32_t", n.consts["weights"],
                      f"{n.name}: OHWI, I packed 1 bit per weight ({ic} channels)")
         src, dst = b.buf(n.inputs[0]), b.buf(n.outputs[0])
@@ -183,14 +183,47 @@ class LceBconv2d(OpKind):
         xs = np.clip(2 * accum, lo, hi)
         mul, bias = n.consts["multiplier"], n.consts["bias"]
         v = ((xs.astype(np.float32) * mul).astype(np.float32) + bias).astype(np.float32)
-        if not n.params["one_padding"]:
-            corr = (dots[1] - dots[0]).astype(np.float32)  # what the outside +1s added
-            inside = np.zeros((h + (kh - 1) * dh + sh * oh + 1, w + (kw - 1) * dw + sw * ow + 1))
-            inside[pt:pt + h, pl:pl + w] = 1
-            taps = sum(inside[ky * dh:ky * dh + sh * oh:sh, kx * dw:kx * dw + sw * ow:sw]
-                       for ky in range(kh) for kx in range(kw))
-            v = np.where((taps < kh * kw)[..., None], (v + (mul * corr).astype(np.float32)), v)
+        if not n.params["one_padding"] and n.params["padding"] == "SAME":
+            wsum = wts.sum(axis=3)  # (oc, kh, kw): what each tap adds when read as +1
+            for cy in range(oh):
+                for cx in range(ow):
+                    mask = lce_correction_taps(h, w, oh, ow, kh, kw, sh, sw, dh, dw, cy, cx)
+                    if mask is not None:
+                        corr = (wsum * mask).sum(axis=(1, 2)).astype(np.float32)
+                        v[cy, cx] = (v[cy, cx] + (mul * corr).astype(np.float32)).astype(np.float32)
         return _pool(v.astype(np.float32), ph, pw, np.max)
+
+
+def lce_correction_taps(h, w, oh, ow, kh, kw, sh, sw, dh, dw, cy, cx):
+    """The taps LCE's zero-padding correction removes at conv output (cy, cx), as a
+    (kh, kw) 0/1 mask, or None where LCE corrects nothing (its four cases: a window
+    overflowing the top and the bottom, or the left and the right, at once falls in
+    none of them)."""
+    eff_h, eff_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+
+    def c_div2(v):  # C's integer division by 2 (towards zero)
+        return -((-v) // 2) if v < 0 else v // 2
+
+    top, left = c_div2((oh - 1) * sh + eff_h - h), c_div2((ow - 1) * sw + eff_w - w)
+    o_top, o_left = top - cy * sh, left - cx * sw
+    o_bot, o_right = -o_top - h + eff_h, -o_left - w + eff_w
+    if max(o_top, o_bot, o_left, o_right) <= 0:
+        return None
+    if o_right <= 0 and o_top > 0 and o_bot < 0:
+        case, at_x, at_y = 0, max(o_left, 0), o_top
+    elif o_left < 0 and o_right > 0 and o_bot <= 0:
+        case, at_x, at_y = 1, o_right, max(o_top, 0)
+    elif o_left > 0 and o_right < 0 and o_top <= 0:
+        case, at_x, at_y = 2, o_left, max(o_bot, 0)
+    elif o_left <= 0 and o_top < 0 and o_bot > 0:
+        case, at_x, at_y = 3, max(o_right, 0), o_bot
+    else:
+        return None
+    ey = (np.arange(kh) * dh)[:, None]
+    ex = (np.arange(kw) * dw)[None, :]
+    up = ey < at_y if case < 2 else eff_h - ey <= at_y
+    side = eff_w - ex <= at_x if case & 1 else ex < at_x
+    return (up | side).astype(np.int64)
 
 
 def _pool(v, ph, pw, fn):
