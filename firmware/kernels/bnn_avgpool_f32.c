@@ -9,12 +9,12 @@ void bnn_avgpool_f32(const bnn_avgpool_params *p, const float *in, float *out)
     float lo = -FLT_MAX, hi = FLT_MAX;
     int32_t oy, ox, c, fy, fx;
 
-    if (p->activation == BNN_ACT_RELU) {
+    if (p->activation == BNN_POOL_ACT_RELU) {
         lo = 0.0f;
-    } else if (p->activation == BNN_ACT_RELU6) {
+    } else if (p->activation == BNN_POOL_ACT_RELU6) {
         lo = 0.0f;
         hi = 6.0f;
-    } else if (p->activation == BNN_ACT_RELU_N1_TO_1) {
+    } else if (p->activation == BNN_POOL_ACT_RELU_N1_TO_1) {
         lo = -1.0f;
         hi = 1.0f;
     }

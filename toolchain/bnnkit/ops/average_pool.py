@@ -20,7 +20,7 @@ import numpy as np
 from ._geometry import out_size, same_pad
 from .base import Cost, OpKind, prod, register
 
-ACTIVATIONS = {"NONE": 0, "RELU": 1, "RELU6": 2, "RELU_N1_TO_1": 3}  # BNN_ACT_* in the header
+ACTIVATIONS = {"NONE": 0, "RELU": 1, "RELU6": 2, "RELU_N1_TO_1": 3}  # BNN_POOL_ACT_* in the header
 FLT_MAX = np.finfo(np.float32).max
 RANGES = {0: (-FLT_MAX, FLT_MAX), 1: (0.0, FLT_MAX), 2: (0.0, 6.0), 3: (-1.0, 1.0)}
 
