@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BNNKIT := $(VENV)/bin/bnnkit
 APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi \
-                qemu-system-arm qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+                qemu-system-arm qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross clang
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup apt venv demo test bench clean help

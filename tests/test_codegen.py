@@ -39,6 +39,22 @@ def test_builds_with_werror(tmp_path, name, target):
     assert make(tmp_path / "p", gen.target).is_file()
 
 
+@pytest.mark.parametrize("name", ("lenet_float", "lenet_bin3", "qconvnet",
+                                  "lenet_bin3_t0_50_100_150_200_255"))
+def test_host_project_builds_with_clang(tmp_path, name):
+    """The generated model, harness and kernels build warning-free with clang."""
+    import shutil
+
+    from bnnkit.emit import generate
+
+    if shutil.which("clang") is None:
+        pytest.skip("clang not installed")
+    generate(MODELS / f"{name}.tflite", "host", tmp_path / "p")
+    res = subprocess.run(["make", "-C", str(tmp_path / "p"), "CC=clang"], capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr
+
+
 def test_standalone_make_needs_no_bnnkit(tmp_path):
     assert run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", tmp_path / "p").returncode == 0
     res = subprocess.run(["make", "-C", str(tmp_path / "p")], capture_output=True, text=True,
