@@ -1,4 +1,5 @@
-"""RESHAPE: no kernel; the output shares its input's memory (``alias_reshapes``)."""
+"""RESHAPE, SQUEEZE and EXPAND_DIMS: no kernel; the output shares its input's
+memory (``alias_reshapes``): the same elements in the same order."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from .base import OpKind, prod, register
 @register
 class Reshape(OpKind):
     kind = "reshape"
-    tflite = ("RESHAPE",)
+    tflite = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
     def lower(self, ctx, op):
         return ctx.node(self.kind, [op.inputs[0]])
