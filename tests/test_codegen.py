@@ -105,13 +105,19 @@ def test_unsupported_op_writes_nothing(tmp_path):
 
 def test_qconvnet_uses_lce_binary_kernels(tmp_path):
     """bnnkit's own QuantConv2D model: one-padding with bit-packed output, valid
-    padding, zero padding with float output, widths 40/37/33, a binary max pool."""
+    padding, zero padding with float output, widths 40/37/33, a binary max pool
+    fused into the binary conv before it (no unpooled buffer in the arena)."""
     from bnnkit.emit import generate
+    from bnnkit.lower import lower
+    from bnnkit.tflite_reader import read_tflite
 
     gen = generate(MODELS / "qconvnet.tflite", "host", tmp_path / "p")
     calls = "\n".join(s for _, stmts in gen.program.calls for s in stmts)
     assert calls.count("bnn_bconv2d_bits(") == 2 and calls.count("bnn_bconv2d_f32(") == 1
-    assert "bnn_bmaxpool(" in calls
+    assert "bnn_bmaxpool(" not in calls
+    pooled = [n.params["pool"] for n in lower(read_tflite(MODELS / "qconvnet.tflite")).nodes
+              if n.kind == "bconv2d" and n.params["pool"]]
+    assert pooled == [(2, 2)]
 
 
 @needs_fashion
