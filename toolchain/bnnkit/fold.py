@@ -61,6 +61,7 @@ EVALUATORS = {
     "MINIMUM": _binary(np.minimum),
     "MEAN": _mean,
     "TRANSPOSE": lambda op, x, perm: np.transpose(x, [int(p) for p in perm]),
+    "FILL": lambda op, dims, value: np.full([int(d) for d in dims], value, np.float32),
     "RESHAPE": None,  # handled below: the output tensor's shape
     # LceQuantize/LceDequantize of a constant: the sign as +-1 (x < 0 -> -1)
     "LceQuantize": lambda op, x: np.where(x < 0, np.float32(-1), np.float32(1)),
