@@ -49,7 +49,9 @@ typedef struct {
 
 void bnn_maxpool_f32(const bnn_maxpool_params *p, const float *in, float *out);
 
-/* out[j] = sum_i in[i] * w[i][j] + bias[j] (then ReLU if relu); w is [n_in][n_out]. */
+/* out[j] = sum_i in[i] * w[j][i] + bias[j] (then ReLU if relu); w is TFLite's
+ * [n_out][n_in], bias may be NULL; summation order as LCE's interpreter
+ * (see bnn_fc_f32.c). */
 void bnn_fc_f32(const float *in, int32_t n_in, const float *weights, const float *bias,
                 int32_t n_out, int32_t relu, float *out);
 
@@ -70,8 +72,9 @@ void bnn_quantize_f32(const float *in, int32_t outer, int32_t channels, const fl
 /* Bits back to +-1.0f. */
 void bnn_dequantize(const uint32_t *in, int32_t outer, int32_t channels, float *out);
 
-/* 1-bit dense, float output: dot = n_in - 2*popcount(a ^ w_j);
- * out[j] = (float)dot * scale[j] + bias[j] (then ReLU if relu). */
+/* 1-bit dense, float output: sum_i a_i * (+-scale[j]) + bias[j] (then ReLU if
+ * relu) in the float order of LCE's FULLY_CONNECTED (bnn_binary_dense.c);
+ * bias may be NULL. */
 void bnn_binary_dense_f32(const uint32_t *in, int32_t n_in, const uint32_t *weights,
                           const float *scale, const float *bias, int32_t n_out, int32_t relu,
                           float *out);
@@ -82,6 +85,8 @@ void bnn_binary_dense_bits(const uint32_t *in, int32_t n_in, const uint32_t *wei
                            const int32_t *threshold, const uint32_t *flip, int32_t n_out,
                            uint32_t *out);
 
+/* out = softmax(in * beta) with the float arithmetic of LCE's interpreter
+ * (Eigen exp on 8-wide blocks, glibc expf on the rest; see bnn_softmax_f32.c). */
 void bnn_softmax_f32(const float *in, int32_t n, float beta, float *out);
 
 /* LceBconv2d: binary convolution over bit-packed NHWC input and OHWI weights

@@ -24,9 +24,13 @@ def test_float_output(lib, n_in, n_out, seed):
     out = np.zeros(n_out, np.float32)
     lib.bnn_binary_dense_f32(ptr(pack_bits(a_neg)), n_in, ptr(pack_bits(w_neg)), ptr(scale),
                              ptr(bias), n_out, 0, ptr(out))
-    dot = _reference_dot(a_neg, w_neg).astype(np.float32)
-    expected = (dot * scale).astype(np.float32) + bias
-    np.testing.assert_array_equal(out, expected)
+    # LCE's float FULLY_CONNECTED order on +-1 inputs and +-scale weights
+    from bnnkit.ops.binary_dense import float_output_reference
+
+    expected = float_output_reference(pack_bits(a_neg), pack_bits(w_neg), scale, bias, n_in, False)
+    np.testing.assert_array_equal(out.view(np.uint32), expected.view(np.uint32))
+    dot = _reference_dot(a_neg, w_neg).astype(np.float64)
+    np.testing.assert_allclose(out, dot * scale + bias, rtol=1e-5, atol=1e-4)
 
 
 @settings(max_examples=80, deadline=None)

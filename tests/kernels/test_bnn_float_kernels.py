@@ -1,4 +1,4 @@
-"""Float kernels (conv2d with fused pool, maxpool, fc, elementwise, softmax)
+"""Float kernels (conv2d with fused pool, maxpool, elementwise)
 against numpy references that round as LCE's interpreter does: one float32
 rounding per op, sums in order; the conv from its bias with one fused
 multiply-add per tap, as TFLite's optimized conv."""
@@ -146,26 +146,6 @@ def test_maxpool(lib, h, c, f, stride, same, seed):
     np.testing.assert_array_equal(out, ref)
 
 
-@settings(max_examples=30, deadline=None)
-@given(n_in=st.integers(1, 50), n_out=st.integers(1, 20), relu=st.booleans(),
-       seed=st.integers(0, 2**31))
-def test_fc(lib, n_in, n_out, relu, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=n_in).astype(np.float32)
-    w = rng.normal(size=(n_out, n_in)).astype(np.float32)
-    b = rng.normal(size=n_out).astype(np.float32)
-    acc = np.zeros(n_out, np.float32)
-    for i in range(n_in):
-        acc = (acc + (x[i] * w[:, i]).astype(np.float32)).astype(np.float32)
-    ref = (acc + b).astype(np.float32)
-    if relu:
-        ref = np.maximum(ref, 0)
-    out = np.zeros(n_out, np.float32)
-    lib.bnn_fc_f32(ptr(x), n_in, ptr(np.ascontiguousarray(w.T)), ptr(b), n_out, int(relu),
-                   ptr(out))
-    np.testing.assert_array_equal(out, ref)
-
-
 def test_elementwise(lib):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(4, 6)).astype(np.float32)
@@ -178,16 +158,6 @@ def test_elementwise(lib):
     y = rng.normal(size=(4, 6)).astype(np.float32)
     lib.bnn_binary_op_f32(ptr(x), ptr(y), x.size, 1, 0, ptr(out))
     np.testing.assert_array_equal(out, x * y)
-
-
-@settings(max_examples=20, deadline=None)
-@given(n=st.integers(1, 30), beta=st.floats(0.5, 2.0), seed=st.integers(0, 2**31))
-def test_softmax(lib, n, beta, seed):
-    x = np.random.default_rng(seed).normal(scale=5, size=n).astype(np.float32)
-    out = np.zeros(n, np.float32)
-    lib.bnn_softmax_f32(ptr(x), n, f32(beta), ptr(out))
-    e = np.exp((x.astype(np.float64) - x.max()) * np.float32(beta))
-    np.testing.assert_allclose(out, e / e.sum(), rtol=1e-5, atol=1e-7)
 
 
 @settings(max_examples=20, deadline=None)

@@ -1,7 +1,11 @@
 """1-bit dense layer made by ``fuse_binary_dense`` from LCE's
 ``LceQuantize -> LceDequantize -> FULLY_CONNECTED`` with +-c_j rows, and given
 integer thresholds by ``fuse_threshold`` when a sign follows
-(bnn_binary_dense.c, bnn_popcount.c)."""
+(bnn_binary_dense.c, bnn_popcount.c).
+
+The float output adds +-c_j in the float order of LCE's FULLY_CONNECTED
+(fully_connected.py), not dot * c_j + b_j: bit-exact with LCE. (The bit output's
+thresholds come from lower.derive_thresholds, which assumes dot * c_j + b_j.)"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import numpy as np
 
 from ._bits import pack_bits, unpack_bits, words
 from .base import Cost, OpKind, register
+from .fully_connected import fc_reference
 
 
 def dot_products(bits, weights, n_in):
@@ -17,6 +22,15 @@ def dot_products(bits, weights, n_in):
     w = unpack_bits(weights, n_in)
     popcount = (x[None, :] ^ w).sum(axis=1)
     return n_in - 2 * popcount, popcount
+
+
+def float_output_reference(bits, weights, scale, bias, n_in, relu):
+    """The float output exactly as LCE's FULLY_CONNECTED computes it on the
+    +-1.0f inputs and +-scale_j weights (see fully_connected.fc_reference)."""
+    x = np.where(unpack_bits(np.asarray(bits).reshape(-1), n_in), np.float32(-1), np.float32(1))
+    c = np.asarray(scale, np.float32)[:, None]
+    w = np.where(unpack_bits(weights, n_in), -c, c).astype(np.float32)
+    return fc_reference(x, w, None if bias is None else np.asarray(bias, np.float32), relu)
 
 
 @register
@@ -30,7 +44,9 @@ class BinaryDense(OpKind):
                      f"{n.name}: {n_out} rows x {words(n_in)} words, 1 bit per weight")
         if n.params["output"] == "float":
             sn = b.const("bin_scale", "float", n.consts["scale"], f"{n.name}: |w| per row")
-            bn = b.const("bin_bias", "float", n.consts["bias"], f"{n.name}: bias")
+            bn = "0"
+            if n.params.get("has_bias", True):
+                bn = b.const("bin_bias", "float", n.consts["bias"], f"{n.name}: bias")
             return [f"bnn_binary_dense_f32({b.buf(n.inputs[0])}, {n_in}, {wn}, {sn}, {bn}, "
                     f"{n_out}, {int(n.params.get('relu', False))}, {b.buf(n.outputs[0])});"]
         tn = b.const("bin_thr", "int32_t", n.consts["threshold"],
@@ -49,9 +65,9 @@ class BinaryDense(OpKind):
     def reference(self, n, inputs, low):
         dot, pc = dot_products(inputs[0], n.consts["weights"], n.params["n_in"])
         if n.params["output"] == "float":
-            v = (dot.astype(np.float32) * n.consts["scale"]).astype(np.float32)
-            v = (v + n.consts["bias"]).astype(np.float32)
-            return np.maximum(v, np.float32(0)) if n.params.get("relu") else v
+            return float_output_reference(inputs[0], n.consts["weights"], n.consts["scale"],
+                                          n.consts["bias"] if n.params.get("has_bias", True)
+                                          else None, n.params["n_in"], n.params.get("relu", False))
         bit = pc > n.consts["threshold"]
         if "flip" in n.consts:
             bit ^= unpack_bits(n.consts["flip"], n.params["n_out"])
