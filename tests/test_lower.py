@@ -102,3 +102,25 @@ def test_runtime_filter_folded_to_constants():
     scale = scale / np.float32(18)
     expected = np.where(clip < 0, -1, 1).astype(np.float32) * scale[:, None, None, None]
     np.testing.assert_array_equal(low.nodes[0].consts["weights"], expected)
+
+
+def test_mutated_flatbuffers_give_clear_errors_only():
+    """Random byte changes in shipped models: lowering and planning either work or
+    raise a BnnkitError (one line naming the file), never another exception."""
+    import random
+
+    from bnnkit.emit import build_program
+    from bnnkit.tflite_reader import parse_tflite
+    from helpers import MODELS
+
+    rng = random.Random(0)
+    for name in ("qconvnet.tflite", "lenet_bin3_t0_50_100_150_200_255.tflite"):
+        base = (MODELS / name).read_bytes()
+        for _ in range(150):
+            buf = bytearray(base)
+            for _ in range(rng.randint(1, 4)):
+                buf[rng.randrange(8, min(len(buf), 20000))] = rng.randrange(256)
+            try:
+                build_program(lower(parse_tflite(bytes(buf), name), name))
+            except BnnkitError as exc:
+                assert str(exc).startswith(name) and "\n" not in str(exc)

@@ -156,11 +156,20 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
         if kind is None:
             ctx.problem(f"op {op.type} is not supported")
             continue
-        node = kind.lower(ctx, op)
+        try:
+            node = kind.lower(ctx, op)
+        except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError,
+                AttributeError, OverflowError) as exc:
+            # options or operands missing or malformed in the file: say so, once
+            node = ctx.problem(f"malformed operator ({type(exc).__name__}: {exc})")
         if node is not None and _shapes_agree(ctx, kind, node):
             nodes.append(node)
     if ctx.problems:
         raise BnnkitError(f"{source}: unsupported: " + "; ".join(ctx.problems))
+    made = {t for n in nodes for t in n.outputs} | {graph.inputs[0]}
+    if graph.outputs[0] not in made:
+        raise BnnkitError(f"{source}: the model's output {graph.tensor(graph.outputs[0]).name} "
+                          "is computed by no op")
     return Lowered(nodes, ctx.shapes, ctx.kinds, graph.inputs[0], graph.outputs[0], ctx.names)
 
 

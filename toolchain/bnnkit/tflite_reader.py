@@ -234,6 +234,9 @@ def _parse(buf: bytes, source: str) -> Graph:
             np_dtype = _NP_DTYPES.get(dtype)
             if np_dtype is None:
                 raise _Corrupt(f"tensor {name}: constant of unsupported type {dtype}")
+            if len(raw) % np.dtype(np_dtype).itemsize:
+                raise _Corrupt(f"tensor {name}: {len(raw)} bytes is not a whole number of "
+                               f"{dtype} values")
             arr = np.frombuffer(raw, dtype=np_dtype)
             count = int(np.prod(shape)) if shape else 1
             if arr.size != count:
@@ -249,15 +252,19 @@ def _parse(buf: bytes, source: str) -> Graph:
         op_type, custom = opcodes[idx]
         inputs = o.vector(1, "i")
         outputs = o.vector(2, "i")
-        for t in inputs + outputs:
-            if t >= len(tensors):
+        for t in inputs + outputs:  # -1 marks an omitted optional input only
+            if t >= len(tensors) or t < -1 or (t == -1 and (t in outputs or t == inputs[0])):
                 raise _Corrupt(f"operator {i}: tensor index {t} out of range")
         if custom:
             options = _custom_options(o.bytes(5), f"operator {i} ({op_type})")
         else:
             options = _builtin_options(op_type, o.table(4))
         ops.append(Op(i, op_type, inputs, outputs, options, custom))
-    return Graph(tensors, ops, sg.vector(1, "i"), sg.vector(2, "i"), model.string(3))
+    inputs, outputs = sg.vector(1, "i"), sg.vector(2, "i")
+    for t in inputs + outputs:
+        if not 0 <= t < len(tensors):
+            raise _Corrupt(f"model input/output tensor index {t} out of range")
+    return Graph(tensors, ops, inputs, outputs, model.string(3))
 
 
 def read_tflite(path: str | Path) -> Graph:
