@@ -141,6 +141,10 @@ class Softmax(OpKind):
     def lower(self, ctx, op):
         if not ctx.need_float(*op.inputs):
             return None
+        shape = ctx.shapes.get(op.inputs[0]) or tuple(ctx.graph.tensor(op.inputs[0]).shape)
+        if prod(shape[:-1]) > 1:  # TFLite normalises each row of the last axis
+            return ctx.problem(f"softmax over {prod(shape[:-1])} rows of {shape}: only one row "
+                               "(the class scores) is supported")
         return ctx.node(self.kind, [op.inputs[0]], {"beta": op.options["beta"]})
 
     def output_shape(self, n, low):
