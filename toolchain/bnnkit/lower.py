@@ -288,12 +288,51 @@ def derive_thresholds(n_in: int, scale, bias, relu: bool, chain=()) -> tuple:
     return thr, flip
 
 
+def thresholds_ambiguous(n_in: int, scale, bias, relu: bool, chain=()) -> bool:
+    """True if rounding could make LCE's sign differ from the integer threshold.
+
+    LCE sums the +-c_j terms of a binary row as floats (four partial sums, see
+    ops/fully_connected.py): the result depends on which inputs are -1, not only
+    on how many, and differs from dot*c_j + b_j by at most E: 2^-24 times the sum
+    of the magnitudes of every intermediate result. A threshold is exact
+    when, for every reachable dot, the whole interval [v - E, v + E] lies on one
+    side of zero after the batch-norm chain; otherwise the layer is not fused.
+
+    Example:
+        >>> thresholds_ambiguous(3, np.float32([1.0]), np.float32([0.5]), False)
+        False
+        >>> thresholds_ambiguous(3, np.float32([1.0]), np.float32([1.0]), False)
+        True
+    """
+    dots = (n_in - 2 * np.arange(n_in + 1)).astype(np.float64)
+    n_out = len(scale)
+    if n_in >= 4 and n_out >= 4:  # four partial sums of m terms, then two adds and one more
+        m = -(-n_in // 4)
+        terms = 2 * m * (m + 1) + 16 * m
+    else:  # one sequential sum
+        terms = n_in * (n_in + 1) // 2 + 4 * n_in
+    for j, (c, b) in enumerate(zip(np.asarray(scale, np.float64), np.asarray(bias, np.float64))):
+        # each rounding is at most 2^-24 of its result, |partial sum of k terms| <= k*|c|
+        err = terms * abs(c) * 2.0**-24 + 2 * abs(b) * 2.0**-24
+        v = dots * c + b
+        lo = np.nextafter((v - err).astype(np.float32), np.float32(-np.inf))
+        hi = np.nextafter((v + err).astype(np.float32), np.float32(np.inf))
+        if relu:
+            lo, hi = np.maximum(lo, np.float32(0)), np.maximum(hi, np.float32(0))
+        if np.any((_apply_chain(lo, chain, j) < 0) != (_apply_chain(hi, chain, j) < 0)):
+            return True
+    return False
+
+
 def fuse_threshold(low: Lowered) -> Lowered:
     nodes = low.nodes
     for bd in [n for n in nodes if n.kind == "binary_dense" and n.params["output"] == "float"]:
         chain, quant = _affine_chain(nodes, bd.outputs[0])
         if quant is None:
             continue
+        if thresholds_ambiguous(bd.params["n_in"], bd.consts["scale"], bd.consts["bias"],
+                                bd.params.get("relu", False), chain):
+            continue  # the float sum and the sign stay, exactly as LCE computes them
         thr, flip = derive_thresholds(bd.params["n_in"], bd.consts["scale"], bd.consts["bias"],
                                       bd.params.get("relu", False), chain)
         bd.params["output"] = "bits"
