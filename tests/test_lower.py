@@ -7,6 +7,8 @@ from bnnkit.errors import BnnkitError
 from bnnkit.graph import Graph, Op, Tensor
 from bnnkit.lower import binary_rows, lower, pack_bits
 from bnnkit.memory import Buffer, plan_arena
+from bnnkit.tflite_reader import parse_tflite
+from helpers import MODELS, needs_fashion
 
 
 def t(i, name, shape, dtype="float32", data=None):
@@ -124,3 +126,42 @@ def test_mutated_flatbuffers_give_clear_errors_only():
                 build_program(lower(parse_tflite(bytes(buf), name), name))
             except BnnkitError as exc:
                 assert str(exc).startswith(name) and "\n" not in str(exc)
+
+
+def test_ambiguous_outputs_get_exact_popcount_ranges():
+    """Per output: only the output whose boundary LCE's rounding can cross is
+    ambiguous, and only at the popcounts near it; such a layer is still fused
+    (thresholds + the exact float value for those popcounts)."""
+    from bnnkit.lower import thresholds_ambiguous
+
+    mask, lo, hi = thresholds_ambiguous(3, np.float32([1.0, 1.0]), np.float32([0.5, 1.0]), False,
+                                        ranges=True)
+    assert mask.tolist() == [False, True] and (lo[1], hi[1]) == (2, 2)  # dot = -1: v = 0
+    rng = np.random.default_rng(3)
+    w = np.where(rng.random((5, 33)) < 0.5, -0.25, 0.25).astype(np.float32)
+    g = _binary_graph(w)
+    g.tensor(4).data[:] = np.float32([0.25, 0.3, 0.75, 0.1, -0.25])  # 0, 2, 4 on the boundary
+    low = lower(g)
+    bd = low.nodes[1]
+    assert bd.kind == "binary_dense" and bd.params["output"] == "bits"
+    assert bd.consts["exact_at"][:, 0].tolist() == [0, 2, 4]
+    assert bd.consts["exact_val"][:, 1].tolist() == [0.25, 0.75, -0.25]
+
+
+@needs_fashion
+def test_lenets_bit_identical_with_lce_on_fashion():
+    """The shipped binary LeNets on 300 Fashion-MNIST test images: the generated C
+    gives LCE's outputs bit for bit, and lenet_bin3's 784 -> 120 binary layer
+    (one ambiguous output) is fused to bits."""
+    from bnnkit import data
+    from bnnkit.simulate import compare_on_inputs
+
+    images = data.load("fashion-mnist", "test", None).limit(300).images
+    for name in ("lenet_bin3", "lenet_bin3_plus", "lenet_bin2"):
+        c, ref, gen = compare_on_inputs(MODELS / f"{name}.tflite", images)
+        np.testing.assert_array_equal(c.view(np.uint32), ref.view(np.uint32))
+        if name == "lenet_bin3":
+            low = lower(parse_tflite((MODELS / f"{name}.tflite").read_bytes(), name))
+            first = next(n for n in low.nodes if n.kind == "binary_dense")
+            assert first.params["n_in"] == 784 and first.params["output"] == "bits"
+            assert len(first.consts["exact_at"]) >= 1

@@ -80,10 +80,17 @@ void bnn_binary_dense_f32(const uint32_t *in, int32_t n_in, const uint32_t *weig
                           float *out);
 
 /* 1-bit dense, bit output: bit j = (popcount > threshold[j]) ^ flip_j
- * (flip may be NULL: no output flipped). */
+ * (flip may be NULL: no output flipped), except for the n_exact outputs listed
+ * in exact_at (ascending j): exact_at[3e..3e+2] = {j, pc_lo, pc_hi} and
+ * exact_val[4e..4e+3] = {c_j, b_j, mul_j, add_j}; when pc_lo <= popcount <=
+ * pc_hi, bit j = (v < 0) for LCE's float value v = (row_j * mul_j) + add_j,
+ * row_j being bnn_binary_dense_f32's output j (scale c_j, bias b_j, relu) and
+ * the product clamped to [-FLT_MAX, FLT_MAX] as TFLite's MUL does; no flip.
+ * exact_at and exact_val may be NULL when n_exact is 0. */
 void bnn_binary_dense_bits(const uint32_t *in, int32_t n_in, const uint32_t *weights,
                            const int32_t *threshold, const uint32_t *flip, int32_t n_out,
-                           uint32_t *out);
+                           int32_t relu, int32_t n_exact, const int32_t *exact_at,
+                           const float *exact_val, uint32_t *out);
 
 /* out = softmax(in * beta) with the float arithmetic of LCE's interpreter
  * (Eigen exp on 8-wide blocks, glibc expf on the rest; see bnn_softmax_f32.c). */

@@ -257,6 +257,10 @@ def derive_thresholds(n_in: int, scale, bias, relu: bool, chain=()) -> tuple:
     for every reachable popcount; being monotone in it, the negative set is
     ``popcount > thr`` (or, flipped, ``popcount <= thr``). Constant outputs
     fall out as thr = -1 (always -1) or thr = n_in (always +1).
+    LCE's value is not ``dot*c + b`` rounded but a float sum of +-c_j terms
+    that depends on which inputs are -1: :func:`thresholds_ambiguous` finds the
+    popcounts where the two signs may differ; the kernel computes LCE's value
+    there instead.
     Returns (thr int32[n_out], flip bool[n_out]).
     """
     pcs = np.arange(n_in + 1)
@@ -264,12 +268,7 @@ def derive_thresholds(n_in: int, scale, bias, relu: bool, chain=()) -> tuple:
     thr = np.empty(len(scale), np.int32)
     flip = np.zeros(len(scale), bool)
     for j, (c, b) in enumerate(zip(scale, bias)):
-        v = (dots * np.float32(c)).astype(np.float32)
-        v = (v + np.float32(b)).astype(np.float32)
-        if relu:
-            v = np.maximum(v, np.float32(0))
-        v = _apply_chain(v, chain, j)
-        neg = v < 0  # LCE's quantize: bit 1 where x < 0
+        neg = _naive_negative(dots, c, b, relu, chain, j)  # LCE's quantize: bit 1 where x < 0
         if not neg.any():
             thr[j] = n_in
         elif neg.all():
@@ -288,58 +287,113 @@ def derive_thresholds(n_in: int, scale, bias, relu: bool, chain=()) -> tuple:
     return thr, flip
 
 
-def thresholds_ambiguous(n_in: int, scale, bias, relu: bool, chain=()) -> bool:
-    """True if rounding could make LCE's sign differ from the integer threshold.
+def _naive_negative(dots, c, b, relu, chain, j):
+    """``chain(relu?(dot*c + b)) < 0`` in float32, per dot: what a threshold encodes."""
+    with np.errstate(all="ignore"):
+        v = (dots * np.float32(c)).astype(np.float32)
+        v = (v + np.float32(b)).astype(np.float32)
+        if relu:
+            v = np.maximum(v, np.float32(0))
+        return _apply_chain(v, chain, j) < 0
+
+
+def thresholds_ambiguous(n_in: int, scale, bias, relu: bool, chain=(), ranges: bool = False):
+    """Per output: True if rounding could make LCE's sign differ from the
+    integer threshold of :func:`derive_thresholds` for some input.
 
     LCE sums the +-c_j terms of a binary row as floats (four partial sums, see
     ops/fully_connected.py): the result depends on which inputs are -1, not only
     on how many, and differs from dot*c_j + b_j by at most E: 2^-24 times the sum
-    of the magnitudes of every intermediate result. A threshold is exact
-    when, for every reachable dot, the whole interval [v - E, v + E] lies on one
-    side of zero after the batch-norm chain; otherwise the layer is not fused.
+    of the magnitudes of every intermediate result. A popcount is unambiguous
+    when the whole interval [v - E, v + E] lies on one side of zero after the
+    batch-norm chain and the threshold's own float value (dot*c_j rounded, + b_j
+    rounded) agrees; an output is ambiguous if some popcount is not.
+
+    Returns a bool mask [n_out]; with ``ranges=True`` also (pc_lo, pc_hi) int32
+    [n_out]: all ambiguous popcounts of output j lie in pc_lo[j]..pc_hi[j]
+    (pc_lo > pc_hi when there is none); outside, the threshold is exact.
 
     Example:
-        >>> thresholds_ambiguous(3, np.float32([1.0]), np.float32([0.5]), False)
-        False
-        >>> thresholds_ambiguous(3, np.float32([1.0]), np.float32([1.0]), False)
-        True
+        >>> thresholds_ambiguous(3, np.float32([1.0, 1.0]), np.float32([0.5, 1.0]), False)
+        array([False,  True])
+        >>> thresholds_ambiguous(3, np.float32([1.0]), np.float32([1.0]), False, ranges=True)
+        (array([ True]), array([2], dtype=int32), array([2], dtype=int32))
     """
-    dots = (n_in - 2 * np.arange(n_in + 1)).astype(np.float64)
+    dots64 = (n_in - 2 * np.arange(n_in + 1)).astype(np.float64)
+    dots32 = dots64.astype(np.float32)
     n_out = len(scale)
     if n_in >= 4 and n_out >= 4:  # four partial sums of m terms, then two adds and one more
         m = -(-n_in // 4)
         terms = 2 * m * (m + 1) + 16 * m
     else:  # one sequential sum
         terms = n_in * (n_in + 1) // 2 + 4 * n_in
-    for j, (c, b) in enumerate(zip(np.asarray(scale, np.float64), np.asarray(bias, np.float64))):
-        # each rounding is at most 2^-24 of its result, |partial sum of k terms| <= k*|c|
-        err = terms * abs(c) * 2.0**-24 + 2 * abs(b) * 2.0**-24
-        v = dots * c + b
-        lo = np.nextafter((v - err).astype(np.float32), np.float32(-np.inf))
-        hi = np.nextafter((v + err).astype(np.float32), np.float32(np.inf))
-        if relu:
-            lo, hi = np.maximum(lo, np.float32(0)), np.maximum(hi, np.float32(0))
-        if np.any((_apply_chain(lo, chain, j) < 0) != (_apply_chain(hi, chain, j) < 0)):
-            return True
-    return False
+    mask = np.zeros(n_out, bool)
+    pc_lo = np.full(n_out, n_in + 1, np.int32)
+    pc_hi = np.full(n_out, -1, np.int32)
+    with np.errstate(all="ignore"):
+        for j, (c, b) in enumerate(zip(np.asarray(scale, np.float64),
+                                       np.asarray(bias, np.float64))):
+            # each rounding is at most 2^-24 of its result, |partial sum of k terms| <= k*|c|
+            err = terms * abs(c) * 2.0**-24 + 2 * abs(b) * 2.0**-24
+            v = dots64 * c + b
+            lo = np.nextafter((v - err).astype(np.float32), np.float32(-np.inf))
+            hi = np.nextafter((v + err).astype(np.float32), np.float32(np.inf))
+            if relu:
+                lo, hi = np.maximum(lo, np.float32(0)), np.maximum(hi, np.float32(0))
+            neg_lo = _apply_chain(lo, chain, j) < 0
+            amb = (neg_lo != (_apply_chain(hi, chain, j) < 0)) | \
+                (neg_lo != _naive_negative(dots32, c, b, relu, chain, j))
+            if amb.any():
+                at = np.flatnonzero(amb)
+                mask[j], pc_lo[j], pc_hi[j] = True, at[0], at[-1]
+    return (mask, pc_lo, pc_hi) if ranges else mask
+
+
+def _exact_chain(relu_dense: bool, chain):
+    """The chain as the bit kernel evaluates it for ambiguous outputs, or None:
+    the dense's own ReLU, then a per-channel MUL and/or ADD (in that order),
+    themselves without activation."""
+    kinds = tuple(n.kind for n in chain)
+    if kinds not in ((), ("mul",), ("add",), ("mul", "add")):
+        return None
+    if any(n.params.get("relu") or n.params.get("op_act", "NONE") != "NONE" for n in chain):
+        return None
+    return {n.kind: np.asarray(n.consts["values"], np.float32) for n in chain}
 
 
 def fuse_threshold(low: Lowered) -> Lowered:
+    """Binary dense -> [MUL/ADD]* -> LceQuantize: one popcount threshold per
+    output; outputs whose popcounts near the threshold are ambiguous
+    (:func:`thresholds_ambiguous`) also get LCE's exact float evaluation for
+    those popcounts (consts ``exact_at`` [j, pc_lo, pc_hi] and ``exact_val``
+    [c_j, b_j, mul_j, add_j] per such output). A layer whose chain the kernel
+    cannot evaluate keeps the float output when some output is ambiguous."""
     nodes = low.nodes
     for bd in [n for n in nodes if n.kind == "binary_dense" and n.params["output"] == "float"]:
         chain, quant = _affine_chain(nodes, bd.outputs[0])
         if quant is None:
             continue
-        if thresholds_ambiguous(bd.params["n_in"], bd.consts["scale"], bd.consts["bias"],
-                                bd.params.get("relu", False), chain):
+        n_in, relu = bd.params["n_in"], bd.params.get("relu", False)
+        scale, bias = bd.consts["scale"], bd.consts["bias"]
+        mask, pc_lo, pc_hi = thresholds_ambiguous(n_in, scale, bias, relu, chain, ranges=True)
+        exact = _exact_chain(relu, chain)
+        if mask.any() and exact is None:
             continue  # the float sum and the sign stay, exactly as LCE computes them
-        thr, flip = derive_thresholds(bd.params["n_in"], bd.consts["scale"], bd.consts["bias"],
-                                      bd.params.get("relu", False), chain)
+        thr, flip = derive_thresholds(n_in, scale, bias, relu, chain)
+        consts = {"weights": bd.consts["weights"], "threshold": thr}
+        if flip.any():
+            consts["flip"] = pack_bits(flip)
+        if mask.any():
+            at = np.flatnonzero(mask)
+            n_out = len(scale)
+            mul = exact.get("mul", np.ones(n_out, np.float32))
+            add = exact.get("add", np.zeros(n_out, np.float32))
+            consts["exact_at"] = np.stack([at, pc_lo[at], pc_hi[at]], 1).astype(np.int32)
+            consts["exact_val"] = np.stack([scale[at], bias[at], mul[at], add[at]],
+                                           1).astype(np.float32)
         bd.params["output"] = "bits"
         bd.params["flip"] = bool(flip.any())
-        bd.consts = {"weights": bd.consts["weights"], "threshold": thr}
-        if flip.any():
-            bd.consts["flip"] = pack_bits(flip)
+        bd.consts = consts
         bd.outputs = list(quant.outputs)
         for n in chain + [quant]:
             nodes.remove(n)

@@ -4,8 +4,17 @@ integer thresholds by ``fuse_threshold`` when a sign follows
 (bnn_binary_dense.c, bnn_popcount.c).
 
 The float output adds +-c_j in the float order of LCE's FULLY_CONNECTED
-(fully_connected.py), not dot * c_j + b_j: bit-exact with LCE. (The bit output's
-thresholds come from lower.derive_thresholds, which assumes dot * c_j + b_j.)"""
+(fully_connected.py), not dot * c_j + b_j: bit-exact with LCE.
+
+The bit output is one popcount threshold per output (lower.derive_thresholds,
+which assumes dot * c_j + b_j rounded). LCE's value depends on which inputs are
+-1, so near the sign boundary the two may disagree: for the outputs where they
+can (lower.thresholds_ambiguous, a rigorous rounding bound), consts
+``exact_at`` [j, pc_lo, pc_hi] and ``exact_val`` [c_j, b_j, mul_j, add_j] make
+the kernel compute, when pc_lo <= popcount <= pc_hi, LCE's own float value (the
+row sum in FULLY_CONNECTED's order, its clamp and ReLU, then the batch norm's
+MUL (rounded, clamped) and ADD (rounded)) and take its sign: bit-exact with LCE
+for every input, at the price of one float row sum for those popcounts only."""
 
 from __future__ import annotations
 
@@ -14,6 +23,8 @@ import numpy as np
 from ._bits import pack_bits, unpack_bits, words
 from .base import Cost, OpKind, register
 from .fully_connected import fc_reference
+
+FLT_MAX = np.finfo(np.float32).max
 
 
 def dot_products(bits, weights, n_in):
@@ -33,6 +44,33 @@ def float_output_reference(bits, weights, scale, bias, n_in, relu):
     return fc_reference(x, w, None if bias is None else np.asarray(bias, np.float32), relu)
 
 
+def bits_output_reference(bits, weights, threshold, flip, n_in, relu=False, exact_at=None,
+                          exact_val=None):
+    """numpy of bnn_binary_dense_bits: packed output bits."""
+    n_out = len(threshold)
+    _, pc = dot_products(bits, weights, n_in)
+    bit = pc > np.asarray(threshold)
+    if flip is not None:
+        bit ^= unpack_bits(flip, n_out)
+    if exact_at is not None and len(exact_at):
+        at = np.asarray(exact_at, np.int32).reshape(-1, 3)
+        val = np.asarray(exact_val, np.float32).reshape(-1, 4)
+        rows = at[:, 0]
+        # the whole layer's float output (the order depends on n_out), rows of interest kept
+        scale = np.zeros(n_out, np.float32)
+        bias = np.zeros(n_out, np.float32)
+        scale[rows], bias[rows] = val[:, 0], val[:, 1]
+        v = float_output_reference(bits, weights, scale, bias, n_in, relu)[rows]
+        with np.errstate(all="ignore"):
+            v = (v * val[:, 2]).astype(np.float32)
+            v = np.where(-FLT_MAX > v, -FLT_MAX, v).astype(np.float32)
+            v = np.where(FLT_MAX < v, FLT_MAX, v).astype(np.float32)
+            v = (v + val[:, 3]).astype(np.float32)
+        take = (pc[rows] >= at[:, 1]) & (pc[rows] <= at[:, 2])
+        bit[rows[take]] = (v < 0)[take]
+    return pack_bits(bit)
+
+
 @register
 class BinaryDense(OpKind):
     kind = "binary_dense"
@@ -40,6 +78,7 @@ class BinaryDense(OpKind):
 
     def emit(self, b, i, n):
         n_in, n_out = n.params["n_in"], n.params["n_out"]
+        relu = int(n.params.get("relu", False))
         wn = b.const("bin_w", "uint32_t", n.consts["weights"],
                      f"{n.name}: {n_out} rows x {words(n_in)} words, 1 bit per weight")
         if n.params["output"] == "float":
@@ -48,27 +87,37 @@ class BinaryDense(OpKind):
             if n.params.get("has_bias", True):
                 bn = b.const("bin_bias", "float", n.consts["bias"], f"{n.name}: bias")
             return [f"bnn_binary_dense_f32({b.buf(n.inputs[0])}, {n_in}, {wn}, {sn}, {bn}, "
-                    f"{n_out}, {int(n.params.get('relu', False))}, {b.buf(n.outputs[0])});"]
+                    f"{n_out}, {relu}, {b.buf(n.outputs[0])});"]
         tn = b.const("bin_thr", "int32_t", n.consts["threshold"],
                      f"{n.name}: output bit = popcount > threshold")
         fn = "0"
         if "flip" in n.consts:
             fn = b.const("bin_flip", "uint32_t", n.consts["flip"],
                          f"{n.name}: outputs whose test is flipped (negative scale)")
+        n_exact, an, vn = 0, "0", "0"
+        if len(n.consts.get("exact_at", ())):
+            n_exact = len(n.consts["exact_at"])
+            an = b.const("bin_exact_at", "int32_t", n.consts["exact_at"].reshape(-1),
+                         f"{n.name}: {n_exact} outputs computed as LCE's float value for "
+                         "popcounts in [pc_lo, pc_hi]: {j, pc_lo, pc_hi}")
+            vn = b.const("bin_exact_val", "float", n.consts["exact_val"].reshape(-1),
+                         f"{n.name}: {{c_j, b_j, mul_j, add_j}} of those outputs")
         return [f"bnn_binary_dense_bits({b.buf(n.inputs[0])}, {n_in}, {wn}, {tn}, {fn}, "
-                f"{n_out}, {b.buf(n.outputs[0])});"]
+                f"{n_out}, {relu}, {n_exact}, {an}, {vn}, {b.buf(n.outputs[0])});"]
 
     def cost(self, n, low):
+        # exact outputs may add one float row sum (n_in adds) each, at worst
         return Cost(bops=n.params["n_in"] * n.params["n_out"],
+                    macs=(n.params["n_in"] * len(n.consts["exact_at"])
+                          if "exact_at" in n.consts else 0),
                     const_bytes=sum(int(v.size) * 4 for v in n.consts.values()))
 
     def reference(self, n, inputs, low):
-        dot, pc = dot_products(inputs[0], n.consts["weights"], n.params["n_in"])
         if n.params["output"] == "float":
             return float_output_reference(inputs[0], n.consts["weights"], n.consts["scale"],
                                           n.consts["bias"] if n.params.get("has_bias", True)
                                           else None, n.params["n_in"], n.params.get("relu", False))
-        bit = pc > n.consts["threshold"]
-        if "flip" in n.consts:
-            bit ^= unpack_bits(n.consts["flip"], n.params["n_out"])
-        return pack_bits(bit)
+        return bits_output_reference(inputs[0], n.consts["weights"], n.consts["threshold"],
+                                     n.consts.get("flip"), n.params["n_in"],
+                                     n.params.get("relu", False), n.consts.get("exact_at"),
+                                     n.consts.get("exact_val"))
