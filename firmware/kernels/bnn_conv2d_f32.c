@@ -222,3 +222,22 @@ void bnn_conv2d_f32(const bnn_conv2d_params *p, const float *in, const float *we
         }
     }
 }
+
+/* A convolution with a single output position is a matrix-vector product, and
+ * TFLite computes it as one (see bnn_fc_f32.c): this gathers that position's
+ * window into `row` in (ky, kx, ic) order, taps outside the input as 0, for
+ * bnn_fc_f32 to finish with TFLite's order of sums. */
+void bnn_conv2d_f32_window(const bnn_conv2d_params *p, const float *in, float *row)
+{
+    int32_t ky, kx, c;
+    for (ky = 0; ky < p->k_h; ky++) {
+        const int32_t y = ky - p->pad_top;
+        for (kx = 0; kx < p->k_w; kx++) {
+            const int32_t x = kx - p->pad_left;
+            float *dst = row + (ky * p->k_w + kx) * p->in_c;
+            const int inside = y >= 0 && y < p->in_h && x >= 0 && x < p->in_w;
+            for (c = 0; c < p->in_c; c++)
+                dst[c] = inside ? in[(y * p->in_w + x) * p->in_c + c] : 0.0f;
+        }
+    }
+}

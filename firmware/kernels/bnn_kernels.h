@@ -37,6 +37,9 @@ typedef struct {
 #define BNN_CONV_GROUP 8      /* conv positions computed together */
 #define BNN_CONV_PADDED_OC(n) (((n) + BNN_CONV_OC_BLOCK - 1) / BNN_CONV_OC_BLOCK * BNN_CONV_OC_BLOCK)
 int32_t bnn_conv2d_f32_scratch_floats(const bnn_conv2d_params *p);
+/* The window of a convolution's only output position, (ky, kx, ic) order, 0
+ * outside the input: k_h * k_w * in_c floats for bnn_fc_f32. */
+void bnn_conv2d_f32_window(const bnn_conv2d_params *p, const float *in, float *row);
 void bnn_conv2d_f32(const bnn_conv2d_params *p, const float *in, const float *weights,
                     const float *bias, float *scratch, float *out);
 

@@ -184,3 +184,22 @@ def test_conv2d_planes_equals_float_conv_of_01_image(lib, h, planes, oc, k, pool
     plane_bits = pack_bits(bits.reshape(h * h, planes).T)
     lib.bnn_conv2d_planes_f32(ctypes.byref(p), ptr(plane_bits), ptr(hwio), ptr(bias), ptr(got))
     np.testing.assert_array_equal(got, want)
+
+
+def test_single_position_convs_sum_like_lce(tmp_path):
+    """A conv with one output position is a matrix-vector product in TFLite (four
+    partial sums, not the conv's fused multiply-adds): XNORNet's 6x6 conv on a
+    6x6 map, a 3x3 SAME conv on a 1x1 map, a 1x1 conv at the end of a network."""
+    from bnnkit.convert import convert_model
+    from bnnkit.simulate import compare_on_inputs
+    from bnnkit.tfenv import keras
+
+    for ic, oc, k, hw in ((256, 64, 6, 6), (64, 8, 3, 1), (128, 256, 1, 1), (64, 3, 1, 1)):
+        inp = keras.Input((hw, hw, ic))
+        conv = keras.layers.Conv2D(oc, k, padding="valid" if k == hw else "same",
+                                   bias_initializer="random_normal")
+        path = tmp_path / f"conv{ic}_{k}.tflite"
+        path.write_bytes(convert_model(keras.Model(inp, conv(inp))))
+        x = np.random.default_rng(ic).normal(size=(10, hw, hw, ic)).astype(np.float32)
+        c, ref, _ = compare_on_inputs(path, x, build_dir=tmp_path)
+        np.testing.assert_array_equal(c, ref)

@@ -41,6 +41,13 @@ def geometry(low, n, encoded_shape=None):
                 conv_h=conv_h, conv_w=conv_w, pool=pool, padded=padded)
 
 
+def single_position(g, n) -> bool:
+    """A conv with one output position: TFLite runs it as a matrix-vector product
+    (sums in another order than a convolution's), and so does bnnkit."""
+    return (g["conv_h"] * g["conv_w"] == 1 and not n.params.get("pool")
+            and not n.params.get("planes"))
+
+
 @register
 class Conv2D(OpKind):
     kind = "conv2d"
@@ -62,7 +69,7 @@ class Conv2D(OpKind):
             return ctx.problem("non-constant filter")
         return ctx.node(self.kind, [ins[0]], {
             "stride": (o["stride_h"], o["stride_w"]), "padding": o["padding"],
-            "relu": o["activation"] == "RELU", "pool": None},
+            "relu": o["activation"] == "RELU", "pool": None, "has_bias": bias is not None},
             {"weights": w.astype(np.float32),
              "bias": (bias if bias is not None else np.zeros(w.shape[0])).astype(np.float32)})
 
@@ -76,6 +83,8 @@ class Conv2D(OpKind):
     def kernel_files(self, node):
         if node is not None and node.params.get("planes"):
             return ["bnn_conv2d_planes_f32.c"]
+        if node is not None and node.params.get("gemv"):
+            return ["bnn_conv2d_f32.c", "bnn_fc_f32.c"]
         return list(self.files)
 
     def scratch_bytes(self, b, n) -> int:
@@ -87,6 +96,10 @@ class Conv2D(OpKind):
         if n.params.get("planes"):
             return 0
         g = geometry(b.low, n)
+        if single_position(g, n):
+            n.params["gemv"] = True
+            whole = (g["pt"], g["pl"], g["kh"], g["kw"]) == (0, 0, g["h"], g["w"])
+            return 0 if whole else 4 * g["kh"] * g["kw"] * g["c"]
         if not g["padded"]:
             return 0
         pool_h, pool_w = g["pool"]
@@ -98,6 +111,15 @@ class Conv2D(OpKind):
     def emit(self, b, i, n):
         g = geometry(b.low, n, b.encoded_shape)
         oc, kh, kw, ic = n.consts["weights"].shape
+        pname = f"conv_p{i:02d}"
+        pool = g["pool"]
+        params = (f"static const bnn_conv2d_params {pname} = {{{g['h']}, {g['w']}, {g['c']}, "
+                  f"{oc}, {kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
+                  f"{g['conv_w']}, {pool[0]}, {pool[1]}, {int(n.params['relu'])}}};")
+        src, dst = b.buf(n.inputs[0]), b.buf(n.outputs[0])
+        if n.params.get("gemv"):
+            return self._emit_gemv(b, i, n, pname, params, src, dst)
+        b.param(params)
         padded_oc = -(-oc // OC_BLOCK) * OC_BLOCK
         hwio = np.zeros((kh, kw, ic, padded_oc), np.float32)
         hwio[..., :oc] = n.consts["weights"].transpose(1, 2, 3, 0)
@@ -106,15 +128,26 @@ class Conv2D(OpKind):
         wn = b.const("conv_w", "float", hwio,
                      f"{n.name} filter [{kh}][{kw}][{ic}][{padded_oc}] HWIO, O padded")
         bn = b.const("conv_b", "float", bias, f"{n.name} bias [{padded_oc}], padded")
-        pname = f"conv_p{i:02d}"
-        pool = g["pool"]
-        b.param(f"static const bnn_conv2d_params {pname} = {{{g['h']}, {g['w']}, {g['c']}, "
-                f"{oc}, {kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
-                f"{g['conv_w']}, {pool[0]}, {pool[1]}, {int(n.params['relu'])}}};")
-        src, dst = b.buf(n.inputs[0]), b.buf(n.outputs[0])
         if n.params.get("planes"):
             return [f"bnn_conv2d_planes_f32(&{pname}, {src}, {wn}, {bn}, {dst});"]
         return [f"bnn_conv2d_f32(&{pname}, {src}, {wn}, {bn}, {b.scratch(i)}, {dst});"]
+
+    def _emit_gemv(self, b, i, n, pname, params, src, dst):
+        """One output position: the window as one row, then TFLite's GEMV order."""
+        oc, kh, kw, ic = n.consts["weights"].shape
+        depth = kh * kw * ic
+        wn = b.const("conv_w", "float", n.consts["weights"].reshape(oc, depth),
+                     f"{n.name} filter [{oc}][{kh}*{kw}*{ic}]: one output position, a GEMV")
+        bn = (b.const("conv_b", "float", n.consts["bias"], f"{n.name} bias")
+              if n.params.get("has_bias", True) else "NULL")
+        row, stmts = b.scratch(i), []
+        if row == "NULL":  # the window is the whole input, in order
+            row = src
+        else:
+            b.param(params)
+            stmts.append(f"bnn_conv2d_f32_window(&{pname}, {src}, {row});")
+        return stmts + [f"bnn_fc_f32({row}, {depth}, {wn}, {bn}, {oc}, {int(n.params['relu'])}, "
+                        f"{dst});"]
 
     def cost(self, n, low):
         oc, kh, kw, ic = n.consts["weights"].shape
