@@ -159,11 +159,11 @@ def build_program(low: Lowered) -> Program:
 
 
 def c_comment(text) -> str:
-    """Text safe inside a C block comment: one line, printable ASCII, no ``*/``.
+    r"""Text safe inside a C block comment: one line, printable ASCII, no ``*/``.
 
     Example:
-        >>> c_comment("a */ b\\n#define X")
-        'a * / b\\\\n#define X'
+        >>> c_comment("a */ b\n#define X")
+        'a * / b?#define X'
     """
     safe = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in str(text))
     while "*/" in safe or "/*" in safe:
@@ -172,12 +172,12 @@ def c_comment(text) -> str:
 
 
 def c_string(text) -> str:
-    """A C string literal of ``text``: printable ASCII kept, everything else
+    r"""A C string literal of ``text``: printable ASCII kept, everything else
     (quotes, backslashes, newlines, non-ASCII) as octal escapes; no trigraphs.
 
     Example:
-        >>> c_string('say "hi"')
-        '"say \\042hi\\042"'
+        >>> print(c_string('say "hi"?'))
+        "say \042hi\042\077"
     """
     out = []
     for byte in str(text).encode("utf-8"):

@@ -1,0 +1,16 @@
+"""The examples in the docstrings of the pipeline's pure modules run as written."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["bnnkit.emit", "bnnkit.fold", "bnnkit.lower", "bnnkit.memory", "bnnkit.preprocess",
+           "bnnkit.ops", "bnnkit.ops._bits", "bnnkit.ops._geometry", "bnnkit.ops._numeric",
+           "bnnkit.ops.lce_bconv2d"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0 and result.attempted > 0
