@@ -2,10 +2,10 @@
 LCE's own end-to-end test models, random weights and batch norms, converted by
 LCE, generated for the host and compared with LCE's interpreter on 20 inputs.
 
-Top-1 agreement must be 100 % and every score within 1e-5 of the largest score's
-magnitude (float FULLY_CONNECTED sums in an order TFLite does not use: the only
-op whose arithmetic bnnkit does not reproduce bit for bit). The whole zoo with
-timings and device figures: benchmarks/zoo.py.
+Every op of these networks follows LCE's arithmetic, so the outputs must be the
+same bytes as LCE's (the issue asked for 100 % top-1 agreement and 1e-5 relative;
+both follow). The models end at their logits: random weights saturate a softmax.
+The whole zoo with timings and device figures: benchmarks/zoo.py.
 """
 
 import numpy as np
@@ -30,5 +30,4 @@ def test_public_model_matches_lce(name, tmp_path):
     assert c.shape == ref.shape == (20, gen.program.output_floats)
     assert np.std(ref, axis=0).max() > 0, "outputs do not vary: the test would prove nothing"
     np.testing.assert_array_equal(c.argmax(axis=1), ref.argmax(axis=1))
-    scale = np.abs(ref).max(axis=1, keepdims=True)
-    assert np.all(np.abs(c - ref) <= 1e-5 * scale), float(np.max(np.abs(c - ref) / scale))
+    np.testing.assert_array_equal(c, ref)  # bit for bit
