@@ -32,6 +32,10 @@ def friendly_errors(fn):
         except KeyboardInterrupt:
             click.echo("bnnkit: interrupted", err=True)
             sys.exit(130)
+        except OSError as exc:  # an unwritable -o, a full disk, a vanished file
+            where = exc.filename or "bnnkit"
+            click.echo(f"bnnkit: error: {where}: {exc.strerror or exc}", err=True)
+            sys.exit(2)
     return wrapper
 
 
