@@ -80,6 +80,31 @@ def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None
     return run["outputs"], run["reference"], run["generated"]
 
 
+def _execute(gen, exe: Path, x: np.ndarray, timeout: float, show_progress: bool = False) -> dict:
+    """``x`` (raw inputs, as the generated API takes them) through the built
+    firmware and through LCE's interpreter on the same flatbuffer."""
+    from .reference import lce_predict
+
+    n = len(x)
+    bar = _progress(n, gen.target.name, show_progress)
+    preds, scores, stats = run_firmware(gen, exe, x, timeout, bar)
+    bar.close()
+    bar = _progress(n, "LCE reference", show_progress)
+    timing = {}
+    ref = lce_predict(gen.flatbuffer, preprocess.apply(gen.meta["preprocessing"], x,
+                                                       gen.input_shape),
+                      progress=bar.update, timing=timing).reshape(n, -1)
+    bar.close()
+    if gen.output_bits:
+        scores, ref = scores.view(np.uint32), ref.astype(np.int32).view(np.uint32)
+    else:
+        ref = ref.astype(np.float32)
+    return {"predictions": preds, "outputs": scores, "reference": ref, "generated": gen,
+            "executable": exe, "firmware_stats": stats,
+            "c_us_per_inference": stats.get("elapsed_ns", 0) / 1e3 / max(n, 1),
+            "lce_us_per_inference": 1e6 * timing.get("seconds", 0.0) / max(n, 1)}
+
+
 def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
                    timeout: float = 600, input_spec: dict | None = None,
                    device: bool = False) -> dict:
@@ -87,8 +112,6 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
     outputs, reference, generated, firmware_stats, c_us_per_inference,
     lce_us_per_inference and, with ``device`` on an emulated target, the device
     figures (flash, RAM, instructions per inference on the first input)."""
-    from .reference import lce_predict
-
     model = Path(model)
     tmp = None
     if build_dir is None:
@@ -98,23 +121,12 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
         gen = generate(model, target, Path(build_dir) / f"{model.stem}-{target}",
                        input_spec=input_spec)
         exe = make(gen.out_dir, gen.target)
-        _, scores, stats = run_firmware(gen, exe, x, timeout)
-        spec = gen.meta["preprocessing"]
-        timing = {}
-        ref = lce_predict(gen.flatbuffer, preprocess.apply(spec, x, gen.input_shape),
-                          timing=timing)
-        ref = ref.reshape(len(x), -1)
-        if gen.output_bits:
-            scores, ref = scores.view(np.uint32), ref.astype(np.int32).view(np.uint32)
-        else:
-            ref = ref.astype(np.float32)
-        run = {"outputs": scores, "reference": ref, "generated": gen, "firmware_stats": stats,
-               "c_us_per_inference": stats.get("elapsed_ns", 0) / 1e3 / max(len(x), 1),
-               "lce_us_per_inference": 1e6 * timing.get("seconds", 0.0) / max(len(x), 1)}
+        run = _execute(gen, exe, x, timeout)
         if device and target != "host":
             from .device import device_figures
 
-            run.update(device_figures(gen, exe, x[:1], build_dir, timeout, stats))
+            run.update(device_figures(gen, exe, x[:1], build_dir, timeout,
+                                      run["firmware_stats"]))
         return run
     finally:
         if tmp is not None:
@@ -140,8 +152,7 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
         project = build_dir / f"{model.stem}-{target}"
         gen = generate(model, target, project, flash_kib, ram_kib)
         exe = make(project, gen.target)
-        meta = gen.meta
-        dataset = dataset or meta.get("dataset")
+        dataset = dataset or gen.meta.get("dataset")
         if dataset is None:
             raise BnnkitError(f"{model}: no sidecar names the model's dataset; pass --dataset "
                               "(or 'bnnkit validate' your own data)")
@@ -153,19 +164,8 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
             raise BnnkitError(f"{model}: {gen.program.output_floats} outputs but {dataset} has "
                               f"{len(test.class_names)} classes")
 
-        bar = _progress(n, f"{target}", show_progress)
-        preds, scores, stats = run_firmware(gen, exe, test.images, timeout, bar)
-        bar.close()
-
-        from .reference import lce_predict
-
-        x = preprocess.apply(meta["preprocessing"], test.images)
-        bar = _progress(n, "LCE reference", show_progress)
-        timing = {}
-        ref = lce_predict(gen.flatbuffer, x, progress=bar.update, timing=timing).astype(np.float32)
-        lce_seconds = timing["seconds"]
-        bar.close()
-
+        run = _execute(gen, exe, test.images, timeout, show_progress)
+        preds, scores, ref = run["predictions"], run["outputs"], run["reference"]
         ref_pred = ref.argmax(axis=1)
         record = {
             "model": str(model),
@@ -180,14 +180,15 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
         }
         extra = {
             "predictions": preds, "scores": scores, "reference_scores": ref, "labels": test.labels,
-            "firmware_stats": stats, "lce_us_per_image": 1e6 * lce_seconds / n,
-            "c_us_per_image": stats.get("elapsed_ns", 0) / 1e3 / n, "generated": gen,
-            "executable": exe,
+            "firmware_stats": run["firmware_stats"],
+            "lce_us_per_image": run["lce_us_per_inference"],
+            "c_us_per_image": run["c_us_per_inference"], "generated": gen, "executable": exe,
         }
         if target != "host":
             from .device import device_figures
 
-            record.update(device_figures(gen, exe, test.images[:1], build_dir, timeout, stats))
+            record.update(device_figures(gen, exe, test.images[:1], build_dir, timeout,
+                                         run["firmware_stats"]))
         return record, extra
     finally:
         if tmp is not None:

@@ -69,3 +69,16 @@ def pad4(shape) -> tuple:
 
 __all__ = ["check_output", "const_ints", "full_shape", "normalize_axis", "outer_inner", "pad4",
            "strip_batch"]
+
+
+def float_activation_shape(ctx, op, x: int):
+    """The full-rank shape of tensor ``x``, which must be a float32 activation of
+    rank 1 to 4 (as the op's output must be float32); None after ``ctx.problem``."""
+    if x < 0 or ctx.const(x) is not None:
+        return ctx.problem("the data must be an activation")
+    if not ctx.need_float(x, *op.outputs):
+        return None
+    shape = tuple(int(s) for s in ctx.graph.tensor(x).shape)
+    if not 1 <= len(shape) <= 4:
+        return ctx.problem(f"a rank-{len(shape)} tensor (1 to 4 dimensions)")
+    return shape

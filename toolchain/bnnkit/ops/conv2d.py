@@ -41,10 +41,10 @@ def geometry(low, n, encoded_shape=None):
                 conv_h=conv_h, conv_w=conv_w, pool=pool, padded=padded)
 
 
-def single_position(g, n) -> bool:
+def single_position(n) -> bool:
     """A conv with one output position: TFLite runs it as a matrix-vector product
     (sums in another order than a convolution's), and so does bnnkit."""
-    return (g["conv_h"] * g["conv_w"] == 1 and not n.params.get("pool")
+    return (prod(n.params.get("conv_out", (0,))) == 1 and not n.params.get("pool")
             and not n.params.get("planes"))
 
 
@@ -69,7 +69,8 @@ class Conv2D(OpKind):
             return ctx.problem("non-constant filter")
         return ctx.node(self.kind, [ins[0]], {
             "stride": (o["stride_h"], o["stride_w"]), "padding": o["padding"],
-            "relu": o["activation"] == "RELU", "pool": None, "has_bias": bias is not None},
+            "relu": o["activation"] == "RELU", "pool": None, "has_bias": bias is not None,
+            "conv_out": tuple(int(d) for d in ctx.graph.tensor(op.outputs[0]).shape[1:3])},
             {"weights": w.astype(np.float32),
              "bias": (bias if bias is not None else np.zeros(w.shape[0])).astype(np.float32)})
 
@@ -83,7 +84,7 @@ class Conv2D(OpKind):
     def kernel_files(self, node):
         if node is not None and node.params.get("planes"):
             return ["bnn_conv2d_planes_f32.c"]
-        if node is not None and node.params.get("gemv"):
+        if node is not None and single_position(node):
             return ["bnn_conv2d_f32.c", "bnn_fc_f32.c"]
         return list(self.files)
 
@@ -96,8 +97,7 @@ class Conv2D(OpKind):
         if n.params.get("planes"):
             return 0
         g = geometry(b.low, n)
-        if single_position(g, n):
-            n.params["gemv"] = True
+        if single_position(n):
             whole = (g["pt"], g["pl"], g["kh"], g["kw"]) == (0, 0, g["h"], g["w"])
             return 0 if whole else 4 * g["kh"] * g["kw"] * g["c"]
         if not g["padded"]:
@@ -117,7 +117,7 @@ class Conv2D(OpKind):
                   f"{oc}, {kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
                   f"{g['conv_w']}, {pool[0]}, {pool[1]}, {int(n.params['relu'])}}};")
         src, dst = b.buf(n.inputs[0]), b.buf(n.outputs[0])
-        if n.params.get("gemv"):
+        if single_position(n):
             return self._emit_gemv(b, i, n, pname, params, src, dst)
         b.param(params)
         padded_oc = -(-oc // OC_BLOCK) * OC_BLOCK

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._datamove import check_output, const_ints, full_shape, pad4, strip_batch
+from ._datamove import (check_output, const_ints, float_activation_shape, full_shape, pad4,
+                        strip_batch)
 from .base import OpKind, register
 
 
@@ -35,14 +36,10 @@ class Pad(OpKind):
         if len(ins) < 2 or len(op.outputs) != 1:
             return ctx.problem(f"{len(ins)} inputs and {len(op.outputs)} outputs")
         x = ins[0]
-        if x < 0 or ctx.const(x) is not None:
-            return ctx.problem("the data must be an activation")
-        if not ctx.need_float(x, op.outputs[0]):
+        shape = float_activation_shape(ctx, op, x)
+        if shape is None:
             return None
-        shape = tuple(int(s) for s in ctx.graph.tensor(x).shape)
         rank = len(shape)
-        if not 1 <= rank <= 4:
-            return ctx.problem(f"a rank-{rank} tensor (1 to 4 dimensions)")
         pads = const_ints(ctx, ins[1], "the paddings")
         if pads is None:
             return None
