@@ -39,9 +39,12 @@ static int32_t floor_div4(int32_t a)
 static float eigen_expf(float x0)
 {
     float x = x0 < 0x1.62e45ap+6f ? x0 : 0x1.62e45ap+6f; /* min(x, 88.723) */
-    float t = x * 0x1.715476p+0f + 0.5f;
-    int32_t m = (int32_t)t, e, b;
-    float fm, r, r2, pe, po, pl, y, out, c;
+    float t, fm, r, r2, pe, po, pl, y, out, c;
+    int32_t m, e, b;
+    if (x0 < -104.0f) /* Eigen's result there is 0; also keeps (int32_t)t defined */
+        return 0.0f;
+    t = x * 0x1.715476p+0f + 0.5f;
+    m = (int32_t)t;
     if ((float)m > t)
         m--; /* floor */
     fm = (float)m;
@@ -59,8 +62,6 @@ static float eigen_expf(float x0)
     c = pow2i(b);
     out = y * c * c * c;
     out = out * pow2i(e - 3 * b);
-    if (x0 < -104.0f)
-        return 0.0f;
     return out > x0 ? out : x0; /* pmax(pldexp(y, m), x) */
 }
 

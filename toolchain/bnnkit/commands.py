@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
-from .cli import friendly_errors, main
+from .cli import main
 
 DATASET_CHOICE = click.Choice(["fashion-mnist", "sign-mnist"])
+COUNT = click.IntRange(min=1)  # --limit, --epochs, --batch-size, budgets: 1 or more
+SEED = click.IntRange(0, 2 ** 32 - 1)  # what numpy and TensorFlow take
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number (no nan, no inf); ``positive``: above 0; ``nonzero``: not 0."""
+
+    name = "number"
+
+    def __init__(self, positive: bool = False, nonzero: bool = False):
+        self.positive, self.nonzero = positive, nonzero
+
+    def convert(self, value, param, ctx):
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.positive and v <= 0:
+            self.fail(f"{value!r} must be above 0", param, ctx)
+        if self.nonzero and v == 0:
+            self.fail(f"{value!r} must not be 0", param, ctx)
+        return v
+
+
+TIMEOUT = FiniteFloat(positive=True)
 
 
 @main.command()
@@ -20,17 +48,16 @@ DATASET_CHOICE = click.Choice(["fashion-mnist", "sign-mnist"])
               show_default=True,
               help="'paper': Adam 1e-3, batch 64, 10 epochs. 'plus': 30 epochs, warm-up + cosine "
                    "decay. 'plus-shift': 'plus' for 40 epochs with +-2 px shifts.")
-@click.option("--epochs", type=int, help="Override the recipe's epochs (paper: 10).")
-@click.option("--batch-size", type=int, help="Override the recipe's batch size (64).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--limit", type=int, help="Train on the first N training images only.")
+@click.option("--epochs", type=COUNT, help="Override the recipe's epochs (paper: 10).")
+@click.option("--batch-size", type=COUNT, help="Override the recipe's batch size (64).")
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--limit", type=COUNT, help="Train on the first N training images only.")
 @click.option("--dataset", type=DATASET_CHOICE, default=None,
               help="Default: fashion-mnist (sign-mnist for signnet).")
 @click.option("--thresholds", help="Binarize the input: cut pixels at e.g. 0,90,150,170,210,255.")
 @click.option("--encoding", type=click.Choice(["interval", "thermometer"]), default="interval",
               show_default=True, help="How --thresholds become channels.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where the dataset files are.")
-@friendly_errors
 def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresholds, encoding,
           data_dir):
     """Train ARCH with Adam and save MODEL.h5 plus its MODEL.json sidecar.
@@ -39,11 +66,13 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
     seed, Keras train and test accuracy, larq's size summary and package versions.
     """
     from .layers import parse_thresholds
+    from .outdir import check_file
     from .train import train as run
 
     dataset = dataset or ("sign-mnist" if arch == "signnet" else "fashion-mnist")
-    parsed = parse_thresholds(thresholds) if thresholds else None
+    parsed = parse_thresholds(thresholds) if thresholds is not None else None
     output = output or f"models/{arch}.h5"
+    check_file(output)
     meta = run(arch, output, epochs=epochs, batch_size=batch_size, seed=seed, limit=limit,
                data_dir=data_dir, recipe=recipe, dataset=dataset, thresholds=parsed,
                encoding=encoding)
@@ -57,7 +86,6 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
 @click.argument("model", type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Where to write the flatbuffer (default: MODEL with .tflite).")
-@friendly_errors
 def convert(model, output):
     """Convert a Larq MODEL.h5 to a TFLite flatbuffer with LCE's converter.
 
@@ -66,7 +94,10 @@ def convert(model, output):
     """
     from . import convert as conv
     from .inspect import describe_tflite
+    from .outdir import check_file
 
+    if output:
+        check_file(output)
     out = conv.convert(model, output)
     click.echo(f"wrote {out}")
     click.echo(describe_tflite(out))
@@ -74,7 +105,6 @@ def convert(model, output):
 
 @main.command()
 @click.argument("file", type=click.Path())
-@friendly_errors
 def inspect(file):
     """Show what an existing .h5 or .tflite holds."""
     from .inspect import describe
@@ -108,17 +138,19 @@ def input_spec_from_options(input_kind, scale, offset):
                    "arm64: static aarch64 Linux binary for qemu-aarch64.")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="Project directory (default: build/MODEL-TARGET).")
-@click.option("--flash-kib", type=int, help="Flash budget (cortex-m4 default: 1024 KiB).")
-@click.option("--ram-kib", type=int, help="RAM budget (cortex-m4 default: 128 KiB).")
+@click.option("--flash-kib", type=COUNT, help="Flash budget (cortex-m4 default: 1024 KiB).")
+@click.option("--ram-kib", type=COUNT, help="RAM budget (cortex-m4 default: 128 KiB).")
 @click.option("--input", "input_kind", type=click.Choice(["uint8", "float32"]),
               help="What bnn_model_run takes. Default: the sidecar's preprocessing (uint8 pixels "
                    "for models bnnkit trained), else the model's own float32 input.")
-@click.option("--scale", type=float, default=None,
+@click.option("--scale", type=FiniteFloat(nonzero=True), default=None,
               help="With --input uint8: x = pixel * SCALE + OFFSET in float32 (default 1/255).")
-@click.option("--offset", type=float, default=0.0, show_default=True,
+@click.option("--offset", type=FiniteFloat(), default=0.0, show_default=True,
               help="With --input uint8: added after the scale.")
-@friendly_errors
-def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, offset):
+@click.option("--force", is_flag=True,
+              help="Write into an existing folder bnnkit did not create (its other files stay; "
+                   "files with the names bnnkit writes are replaced).")
+def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, offset, force):
     """Generate a self-contained C project for MODEL (.tflite, or .h5 converted on the way).
 
     \b
@@ -137,7 +169,9 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
 
     out = Path(output) if output else Path("build") / f"{Path(model).stem}-{target}"
     gen = generate(model, target, out, flash_kib, ram_kib,
-                   input_spec=input_spec_from_options(input_kind, scale, offset))
+                   input_spec=input_spec_from_options(input_kind, scale, offset), force=force)
+    if gen.replaced:
+        click.echo(f"replaced your {', '.join(gen.replaced)} in {out}/ (--force)")
     click.echo(f"wrote {out}/ for {target}: {len(gen.program.calls)} kernel calls, "
                f"{gen.model_bytes:,} bytes of model constants, "
                f"{gen.program.arena_bytes:,} bytes of arena")
@@ -147,16 +181,15 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
 @click.argument("model", type=click.Path())
 @click.option("--target", type=TARGET_CHOICE, default="host", show_default=True)
 @click.option("--dataset", type=DATASET_CHOICE, help="Default: the one in the model's sidecar.")
-@click.option("--limit", type=int, help="Only the first N test images (default: all).")
+@click.option("--limit", type=COUNT, help="Only the first N test images (default: all).")
 @click.option("--data-dir", type=click.Path(file_okay=False))
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the figures here.")
-@click.option("--timeout", type=float, default=600, show_default=True,
+@click.option("--timeout", type=TIMEOUT, default=600, show_default=True,
               help="Seconds each firmware run (up to 1,000 images) may take.")
 @click.option("--build-dir", type=click.Path(file_okay=False),
               help="Keep the generated project here (default: a temporary directory).")
-@click.option("--flash-kib", type=int, help="Flash budget (cortex-m4 default: 1024 KiB).")
-@click.option("--ram-kib", type=int, help="RAM budget (cortex-m4 default: 128 KiB).")
-@friendly_errors
+@click.option("--flash-kib", type=COUNT, help="Flash budget (cortex-m4 default: 1024 KiB).")
+@click.option("--ram-kib", type=COUNT, help="RAM budget (cortex-m4 default: 128 KiB).")
 def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_dir, flash_kib,
              ram_kib):
     """Run MODEL's generated C on TARGET over the test set and compare with LCE.
@@ -168,8 +201,13 @@ def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_d
     difference), model_bytes, arena_bytes; on cortex-m4/arm64 also flash_bytes,
     ram_bytes, model_flash_bytes, code_flash_bytes, instructions_per_inference.
     """
+    from .outdir import check_file, check_folder
     from .simulate import format_record, simulate as run, write_json
 
+    if json_out:
+        check_file(json_out, "--json")
+    if build_dir:
+        check_folder(build_dir, "--build-dir")
     record, extra = run(model, target, dataset, limit, data_dir, timeout, build_dir,
                         show_progress=True, flash_kib=flash_kib, ram_kib=ram_kib)
     click.echo(format_record(record, extra))
@@ -180,15 +218,14 @@ def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_d
 @main.command()
 @click.option("--target", type=TARGET_CHOICE, default="cortex-m4", show_default=True)
 @click.option("--models-dir", type=click.Path(file_okay=False), default="models", show_default=True)
-@click.option("--limit", type=int, help="Only the first N test images (default: all 10,000).")
+@click.option("--limit", type=COUNT, help="Only the first N test images (default: all 10,000).")
 @click.option("--data-dir", type=click.Path(file_okay=False))
 @click.option("--docs", type=click.Path(file_okay=False), default="docs", show_default=True,
               help="Where report-TARGET.md/.png/.json go.")
-@click.option("--timeout", type=float, default=600, show_default=True)
+@click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
 @click.option("--suite", type=click.Choice(["lenet", "sign"]), default="lenet", show_default=True,
               help="lenet: paper 000's Table II (Fashion-MNIST). sign: paper 001's threshold "
                    "lists on Sign Language MNIST (needs --data-dir or BNNKIT_DATA_DIR).")
-@friendly_errors
 def report(target, models_dir, limit, data_dir, docs, timeout, suite):
     """Run the shipped models on TARGET and print the paper's table beside them.
 
@@ -201,7 +238,9 @@ def report(target, models_dir, limit, data_dir, docs, timeout, suite):
     paper 001 beside its accuracies, with model bytes and RAM.
     """
     from . import report as rep
+    from .outdir import check_folder
 
+    check_folder(docs, "--docs")
     if suite == "sign":
         rows = rep.run_sign(Path(models_dir), target, limit, data_dir, timeout)
         click.echo(rep.markdown_sign(rows, target))

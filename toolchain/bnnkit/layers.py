@@ -12,7 +12,7 @@ def validate_thresholds(thresholds) -> list[int]:
         values = [int(t) for t in thresholds]
         if any(float(t) != int(t) for t in thresholds):
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BnnkitError(f"thresholds {list(thresholds)!r}: values must be integers") from None
     if len(values) < 2:
         raise BnnkitError(f"thresholds {values}: need at least two values (one interval)")
@@ -26,7 +26,15 @@ def validate_thresholds(thresholds) -> list[int]:
 
 
 def parse_thresholds(text: str) -> list[int]:
-    """Parse ``"0,90,150,255"`` (the CLI form) and validate it."""
+    """Parse ``"0,90,150,255"`` (the CLI form) and validate it.
+
+    Example:
+        >>> parse_thresholds("0, 90,150,255")
+        [0, 90, 150, 255]
+        >>> parse_thresholds("inf,255")
+        Traceback (most recent call last):
+        bnnkit.errors.BnnkitError: thresholds [inf, 255.0]: values must be integers
+    """
     try:
         raw = [float(p) for p in text.replace(" ", "").split(",") if p != ""]
     except ValueError:

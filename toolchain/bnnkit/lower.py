@@ -158,12 +158,19 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
             continue
         try:
             node = kind.lower(ctx, op)
+            if node is not None:
+                consts = [graph.tensor(t).name for t in node.inputs if t not in ctx.shapes]
+                if consts:
+                    ctx.problem(f"computes on the constant {consts[0]} (only activations are "
+                                "computed at run time; constant folding does not cover this op)")
+                elif _shapes_agree(ctx, kind, node):
+                    nodes.append(node)
         except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError,
                 AttributeError, OverflowError) as exc:
             # options or operands missing or malformed in the file: say so, once
-            node = ctx.problem(f"malformed operator ({type(exc).__name__}: {exc})")
-        if node is not None and _shapes_agree(ctx, kind, node):
-            nodes.append(node)
+            ctx.problem(f"malformed operator ({type(exc).__name__}: {exc})")
+        except BnnkitError as exc:
+            ctx.problem(str(exc))
     if ctx.problems:
         raise BnnkitError(f"{source}: unsupported: " + "; ".join(ctx.problems))
     made = {t for n in nodes for t in n.outputs} | {graph.inputs[0]}
@@ -499,11 +506,55 @@ PASSES = (fuse_binary_dense, fuse_threshold, fuse_affine_sign, fuse_conv_pool, f
           fuse_encode_conv, alias_reshapes)
 
 
+def check_dataflow(graph: Graph, source: str = "model") -> None:
+    """The ops must form a graph TFLite could run, in the order stored: every
+    operand a constant, the model input or an earlier op's output; every output
+    written once, by one op, and never a constant or the model input.
+
+    Example:
+        >>> from bnnkit.graph import Graph, Op, Tensor
+        >>> t = [Tensor(0, "x", (1, 4), "float32"), Tensor(1, "y", (1, 4), "float32")]
+        >>> check_dataflow(Graph(t, [Op(0, "RELU", [1], [0], {})], [0], [1]), "m.tflite")
+        Traceback (most recent call last):
+        bnnkit.errors.BnnkitError: m.tflite: op 0 (RELU) reads y before any op writes it; op 0 (RELU) writes x, the model input
+    """
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise BnnkitError(f"{source}: bnnkit needs exactly one input and one output "
+                          f"(has {len(graph.inputs)} and {len(graph.outputs)})")
+    problems = []
+    model_input = graph.inputs[0]
+    if graph.tensor(model_input).is_constant:
+        problems.append(f"the model input {graph.tensor(model_input).name} is a constant")
+    written = {model_input}
+    for op in graph.ops:
+        what = f"op {op.index} ({op.type})"
+        for t in op.inputs:
+            if t >= 0 and t not in written and not graph.tensor(t).is_constant:
+                problems.append(f"{what} reads {graph.tensor(t).name} before any op writes it")
+        for t in op.outputs:
+            name = graph.tensor(t).name
+            if t == model_input:
+                problems.append(f"{what} writes {name}, the model input")
+            elif t in written:
+                problems.append(f"{what} writes {name}, already written")
+            elif graph.tensor(t).is_constant:
+                problems.append(f"{what} writes {name}, a constant")
+            written.add(t)
+    if graph.outputs[0] not in written:
+        problems.append(f"the model's output {graph.tensor(graph.outputs[0]).name} is "
+                        "computed by no op")
+    if problems:
+        shown = problems[:6] + ([f"and {len(problems) - 6} more"] if len(problems) > 6 else [])
+        raise BnnkitError(f"{source}: " + "; ".join(shown))
+
+
 def lower(graph: Graph, source: str = "model") -> Lowered:
-    """The network as kernel nodes: constants folded (:mod:`bnnkit.fold`), one node
-    per op (:func:`to_nodes`), then the fusion passes."""
+    """The network as kernel nodes: the dataflow checked (:func:`check_dataflow`),
+    constants folded (:mod:`bnnkit.fold`), one node per op (:func:`to_nodes`),
+    then the fusion passes."""
     from .fold import fold_constants
 
+    check_dataflow(graph, source)
     low = to_nodes(fold_constants(graph), source)
     for p in PASSES:
         low = p(low)

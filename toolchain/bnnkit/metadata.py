@@ -7,6 +7,7 @@ knows, how it was trained and what accuracy Keras measured.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from .errors import BnnkitError
@@ -26,25 +27,62 @@ def load(model_path: str | Path, required: bool = False) -> dict:
             raise BnnkitError(f"{path}: sidecar not found (it is written by 'bnnkit train')")
         return {"preprocessing": dict(preprocess.FLOAT_INPUT), "assumed": True}
     try:
-        meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = json.loads(path.read_text(), parse_constant=_no_constant)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise BnnkitError(f"{path}: corrupt sidecar ({exc})") from None
-    if not isinstance(meta, dict) or "preprocessing" not in meta:
-        raise BnnkitError(f"{path}: sidecar has no 'preprocessing' entry")
-    preprocess.check(meta["preprocessing"], str(path))
-    names = meta.get("class_names")
-    if names is not None and (not isinstance(names, list)
-                              or not all(isinstance(n, str) for n in names)):
-        raise BnnkitError(f"{path}: 'class_names' must be a list of strings")
-    return meta
+    return validate(meta, str(path))
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# The keys bnnkit reads, and what each must hold; other keys are kept, unread.
+SCHEMA = {
+    "preprocessing": ("an object with kind 'scale' or 'none'", lambda v: isinstance(v, dict)),
+    "class_names": ("a list of strings", lambda v: isinstance(v, list)
+                    and all(isinstance(n, str) for n in v)),
+    "dataset": ("a string", lambda v: isinstance(v, str)),
+    "keras_test_accuracy": ("a number from 0 to 1", lambda v: _number(v) and 0 <= v <= 1),
+    "keras_train_accuracy": ("a number from 0 to 1", lambda v: _number(v) and 0 <= v <= 1),
+    "epochs": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "thresholds": ("a list of numbers", lambda v: isinstance(v, list)
+                   and all(_number(t) for t in v)),
+}
+
+
+def validate(meta, source: str) -> dict:
+    """Check a sidecar against :data:`SCHEMA`; returns it with its preprocessing
+    normalized (see :func:`bnnkit.preprocess.check`).
+
+    Example:
+        >>> validate({"preprocessing": {"kind": "none"}}, "m.json")["preprocessing"]["kind"]
+        'none'
+        >>> validate({"preprocessing": {"kind": "none"}, "epochs": "ten"}, "m.json")
+        Traceback (most recent call last):
+        bnnkit.errors.BnnkitError: m.json: 'epochs' must be a whole number (got 'ten')
+    """
+    if not isinstance(meta, dict):
+        raise BnnkitError(f"{source}: a sidecar must be a JSON object (got {type(meta).__name__})")
+    if "preprocessing" not in meta:
+        raise BnnkitError(f"{source}: sidecar has no 'preprocessing' entry")
+    for key, (what, ok) in SCHEMA.items():
+        if key in meta and meta[key] is not None and not ok(meta[key]):
+            shown = repr(meta[key])
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise BnnkitError(f"{source}: {key!r} must be {what} (got {shown})")
+    return dict(meta, preprocessing=preprocess.check(meta["preprocessing"], source))
 
 
 def write(path: str | Path, meta: dict) -> None:
     """Write atomically (temp file then rename), keys sorted for stable diffs."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    from .outdir import write_text
+
+    write_text(path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
 def package_versions() -> dict:

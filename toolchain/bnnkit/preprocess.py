@@ -46,17 +46,36 @@ def uint8_scale(scale: float, offset: float = 0.0) -> dict:
 
 
 def check(spec, source: str) -> dict:
-    """Validate a spec read from a sidecar; a clear error names ``source``."""
+    """Validate a spec read from a sidecar; a clear error names ``source``.
+    Returns the spec with its description filled in (bnnkit's own wording when
+    the sidecar has none).
+
+    Example:
+        >>> check({"kind": "scale", "scale": 0.5}, "m.json")["description"]
+        'x = float32(pixel) * 0.5'
+    """
     if not isinstance(spec, dict) or spec.get("kind") not in ("scale", "none"):
         raise BnnkitError(f"{source}: 'preprocessing' must be an object with kind 'scale' or "
                           "'none'")
-    if spec["kind"] == "scale":
+    if spec["kind"] == "none":
+        out = dict(FLOAT_INPUT)
+    else:
         for key in ("scale", "offset"):
             v = spec.get(key, 0.0 if key == "offset" else None)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise BnnkitError(f"{source}: preprocessing {key} must be a finite number "
                                   f"(got {v!r})")
-    return spec
+            if abs(float(v)) > float(np.finfo(np.float32).max):
+                raise BnnkitError(f"{source}: preprocessing {key} {v!r} is outside float32")
+        out = uint8_scale(spec["scale"], spec.get("offset", 0.0))
+    want = out["input_dtype"]
+    if spec.get("input_dtype", want) != want:
+        raise BnnkitError(f"{source}: preprocessing kind {spec['kind']!r} takes "
+                          f"input_dtype {want!r} (got {spec.get('input_dtype')!r})")
+    description = spec.get("description", out["description"])
+    if not isinstance(description, str):
+        raise BnnkitError(f"{source}: preprocessing description must be a string")
+    return {**out, **spec, "description": description}
 
 
 def is_uint8(spec: dict) -> bool:

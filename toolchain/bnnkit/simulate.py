@@ -218,7 +218,6 @@ def format_record(record: dict, extra: dict) -> str:
 
 
 def write_json(record: dict, path) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(path)
+    from .outdir import write_text
+
+    write_text(path, json.dumps(record, indent=2) + "\n")

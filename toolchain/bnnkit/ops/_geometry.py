@@ -43,3 +43,16 @@ def pool_geometry(low, n) -> str:
     else:
         pt = pl = 0
     return f"{h}, {w}, {c}, {fh}, {fw}, {sh}, {sw}, {pt}, {pl}, {oh}, {ow}"
+
+
+def window_problem(filt, stride, padding) -> str | None:
+    """What is wrong with a pooling window read from a file, or None.
+
+    Example:
+        >>> window_problem((2, 2), (0, 2), "VALID")
+        'filter 2x2, stride 0x2, padding VALID (positive sizes, SAME or VALID needed)'
+    """
+    if min(*filt, *stride) < 1 or padding not in ("SAME", "VALID"):
+        return (f"filter {filt[0]}x{filt[1]}, stride {stride[0]}x{stride[1]}, padding {padding} "
+                "(positive sizes, SAME or VALID needed)")
+    return None

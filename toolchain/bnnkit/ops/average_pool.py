@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import out_size, same_pad
+from ._geometry import out_size, same_pad, window_problem
 from .base import Cost, OpKind, prod, register
 
 ACTIVATIONS = {"NONE": 0, "RELU": 1, "RELU6": 2, "RELU_N1_TO_1": 3}  # BNN_POOL_ACT_* in the header
@@ -35,11 +35,10 @@ class AveragePool(OpKind):
         o = op.options
         if o.get("activation") not in ACTIVATIONS:
             return ctx.problem(f"fused activation {o.get('activation')}")
-        if o.get("padding") not in ("SAME", "VALID"):
-            return ctx.problem(f"padding {o.get('padding')}")
-        if min(o["filter_h"], o["filter_w"], o["stride_h"], o["stride_w"]) < 1:
-            return ctx.problem(f"filter {o['filter_h']}x{o['filter_w']} stride "
-                               f"{o['stride_h']}x{o['stride_w']}")
+        problem = window_problem((o["filter_h"], o["filter_w"]), (o["stride_h"], o["stride_w"]),
+                                 o.get("padding"))
+        if problem:
+            return ctx.problem(problem)
         if not ctx.need_float(op.inputs[0], *op.outputs):
             return None
         shape = ctx.shapes.get(op.inputs[0], ())

@@ -65,8 +65,17 @@ class Conv2D(OpKind):
             return ctx.problem(f"fused activation {o['activation']}")
         bias = ctx.const(ins[2]) if len(ins) > 2 else None
         w = ctx.const(ins[1])
-        if w is None:
-            return ctx.problem("non-constant filter")
+        if w is None or w.ndim != 4:
+            return ctx.problem("the filter must be a constant [out, kh, kw, in] tensor")
+        in_shape = ctx.graph.tensor(ins[0]).shape
+        if len(in_shape) != 4 or in_shape[0] != 1 or in_shape[3] != w.shape[3]:
+            return ctx.problem(f"filter {tuple(w.shape)} on input {tuple(in_shape)} (need "
+                               "[out, kh, kw, C] on [1, H, W, C])")
+        if bias is not None and bias.size != w.shape[0]:
+            return ctx.problem(f"bias of {bias.size} values for {w.shape[0]} output channels")
+        if min(o["stride_h"], o["stride_w"]) < 1 or o["padding"] not in ("SAME", "VALID"):
+            return ctx.problem(f"stride ({o['stride_h']}, {o['stride_w']}), padding "
+                               f"{o['padding']}")
         return ctx.node(self.kind, [ins[0]], {
             "stride": (o["stride_h"], o["stride_w"]), "padding": o["padding"],
             "relu": o["activation"] == "RELU", "pool": None, "has_bias": bias is not None,

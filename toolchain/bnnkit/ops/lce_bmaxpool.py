@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import pool_geometry, pool_output_shape
+from ._geometry import pool_geometry, pool_output_shape, window_problem
 from .base import OpKind, register
 from .maxpool import window_reduce
 
@@ -24,10 +24,13 @@ class LceBMaxPool(OpKind):
 
     def lower(self, ctx, op):
         o = op.options
+        filt = (int(o["filter_height"]), int(o["filter_width"]))
+        stride = (int(o["stride_height"]), int(o["stride_width"]))
+        problem = window_problem(filt, stride, lce_padding(o["padding"]))
+        if problem:
+            return ctx.problem(problem)
         return ctx.node(self.kind, [op.inputs[0]], {
-            "filter": (int(o["filter_height"]), int(o["filter_width"])),
-            "stride": (int(o["stride_height"]), int(o["stride_width"])),
-            "padding": lce_padding(o["padding"])})
+            "filter": filt, "stride": stride, "padding": lce_padding(o["padding"])})
 
     def output_shape(self, n, low):
         return pool_output_shape(low.shapes[n.inputs[0]], n.params)

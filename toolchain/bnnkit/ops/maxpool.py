@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import pool_geometry, pool_output_shape, same_pad
+from ._geometry import pool_geometry, pool_output_shape, same_pad, window_problem
 from .base import OpKind, register
 
 
@@ -21,9 +21,13 @@ class MaxPool(OpKind):
             return ctx.problem(f"fused activation {o['activation']}")
         if not ctx.need_float(*op.inputs):
             return None
+        filt, stride = (o["filter_h"], o["filter_w"]), (o["stride_h"], o["stride_w"])
+        problem = window_problem(filt, stride, o["padding"])
+        if problem:
+            return ctx.problem(problem)
         return ctx.node(self.kind, [op.inputs[0]], {
-            "filter": (o["filter_h"], o["filter_w"]), "stride": (o["stride_h"], o["stride_w"]),
-            "padding": o["padding"], "relu": o["activation"] == "RELU"})
+            "filter": filt, "stride": stride, "padding": o["padding"],
+            "relu": o["activation"] == "RELU"})
 
     def output_shape(self, n, low):
         return pool_output_shape(low.shapes[n.inputs[0]], n.params)

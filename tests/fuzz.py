@@ -1,0 +1,364 @@
+"""Hostile-input fuzzer: mutated flatbuffers and sidecars through ``bnnkit gen-firmware``.
+
+Each case copies a shipped model (and its sidecar) under a hostile file name,
+mutates one or both, runs the real CLI in-process and checks the rules of
+issue 10:
+
+- no Python traceback: the command ends with exit 0, or exit 2 and exactly one
+  line ``bnnkit: error: <the model or sidecar path>: ...``;
+- nothing half-written: after an error the output folder does not exist and no
+  staging folder is left; after success every file of the manifest is there;
+- no injection: a marker planted in every sidecar text and file name reaches the
+  generated C only inside string literals and comments, and Makefiles only in
+  comment lines;
+- no out-of-bounds access: each accepted structure (model.c differs) is built
+  with ``-DBNN_CHECKS -fsanitize=address,undefined`` (every buffer its own
+  object) and run on random inputs.
+
+Run it:
+    python tests/fuzz.py --cases 5000          # what `make fuzz` does
+    python tests/fuzz.py --cases 50 --builds 4  # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+# distinct structures: float LeNet, binary dense (1 and 3 layers), threshold
+# encoding with bit-plane conv, binary convs, Sign MNIST shapes
+CORPUS = ("lenet_float", "lenet_bin1", "lenet_bin3", "lenet_bin3_t0_50_100_150_200_255",
+          "qconvnet", "signnet_t0_150_255", "signnet_float")
+MARK = "ZQXJ"  # planted in names and sidecar text; never a C or Make token of ours
+PAYLOADS = (f'*/ {MARK}_a(); /*', f'"; {MARK}_b(); "', f"\\\n#define {MARK}_c 1\n",
+            f"$(shell {MARK}_d)", f"{MARK}\x00\x7f\u00e9\u202e", f"??/ {MARK} ??=",
+            f"\n\t{MARK}_e:\n\t{MARK}_f", f"`{MARK}_g` $${MARK}")
+INTERESTING = (0, 1, -1, 2, 3, -2, 7, 31, 32, 33, 255, 256, 65535, 2 ** 31 - 1, -2 ** 31,
+               2 ** 30, 1000000)
+
+
+# ------------------------------------------------------------------ mutation
+
+def _spans(buf: bytes):
+    """Where the structure lives: shape entries, operand indices, options bytes,
+    and the big constant buffers (to avoid, mostly)."""
+    from bnnkit.tflite_reader import _Table, _u32
+
+    model = _Table(buf, _u32(buf, 0))
+    data, ints, opts = [], [], []
+    for b in model.tables(4):
+        span = b.vector_span(0)
+        if span and span[1] > 64:
+            data.append(span)
+    sg = model.tables(2)[0]
+    for t in sg.tables(0):
+        span = t.vector_span(0)
+        if span:
+            ints += [span[0] + 4 * k for k in range(span[1])]
+        ints.append(t.pos)  # the table's own fields (type, buffer index)
+    for o in sg.tables(3):
+        for slot in (1, 2):
+            span = o.vector_span(slot)
+            if span:
+                ints += [span[0] + 4 * k for k in range(span[1])]
+        for slot in (4, 5):  # builtin options table, custom options bytes
+            if slot == 4 and o.table(4) is not None:
+                opts += list(range(o.table(4).pos, o.table(4).pos + 24))
+            elif slot == 5 and o.vector_span(5):
+                start, n = o.vector_span(5)
+                opts += list(range(start, start + n))
+    for slot in (1, 2):
+        span = sg.vector_span(slot)
+        if span:
+            ints += [span[0] + 4 * k for k in range(span[1])]
+    return data, ints, [p for p in opts if p < len(buf)]
+
+
+def shape_position(buf: bytes, tensor: int) -> int:
+    """Where tensor ``tensor``'s shape vector starts in ``buf`` (its first entry)."""
+    from bnnkit.tflite_reader import _Table, _u32
+
+    sg = _Table(buf, _u32(buf, 0)).tables(2)[0]
+    return sg.tables(0)[tensor].vector_span(0)[0]
+
+
+def mutate_flatbuffer(base: bytes, spans, rng: random.Random) -> tuple[bytes, str]:
+    """One to three changes: a structural int32 (shape entry, tensor index, ...)
+    set to an interesting value, an options byte, any non-data byte, a truncation."""
+    data, ints, opts = spans
+    buf = bytearray(base)
+    what = []
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+        r = rng.random()
+        if r < 0.45 and ints:
+            pos = rng.choice(ints)
+            old = int.from_bytes(buf[pos:pos + 4], "little", signed=True)
+            new = rng.choice(INTERESTING + (old + 1, old - 1, old * 2, -old))
+            buf[pos:pos + 4] = (new & 0xFFFFFFFF).to_bytes(4, "little")
+            what.append(f"int@{pos}:{old}->{new}")
+        elif r < 0.75 and opts:
+            pos = rng.choice(opts)
+            buf[pos] = rng.choice((0, 1, 2, 3, 255, 0x80, 0x7F, buf[pos] ^ 1, rng.randrange(256)))
+            what.append(f"opt@{pos}")
+        elif r < 0.95:
+            while True:
+                pos = rng.randrange(len(buf))
+                if not any(s <= pos < s + n for s, n in data):
+                    break
+            buf[pos] = rng.randrange(256)
+            what.append(f"byte@{pos}")
+        else:
+            cut = rng.randrange(len(buf))
+            del buf[cut:]
+            what.append(f"truncate@{cut}")
+    return bytes(buf), ",".join(what)
+
+
+def mutate_sidecar(meta: dict, n_out: int, rng: random.Random) -> tuple[str, str]:
+    """A hostile or broken sidecar: payload strings in every text, wrong types,
+    missing keys, non-finite numbers, wrong class counts, or bytes that are not JSON."""
+    meta = json.loads(json.dumps(meta))
+    pre = meta.get("preprocessing", {})
+    r = rng.random()
+    payload = rng.choice(PAYLOADS)
+    if r < 0.3:  # injection: every text field carries a payload
+        pre["description"] = payload
+        meta["class_names"] = [f"{rng.choice(PAYLOADS)}{k}" for k in range(n_out)]
+        meta["dataset"] = payload
+        return json.dumps(meta), "payload"
+    if r < 0.45:
+        k = rng.choice(("scale", "offset", "kind", "description", "input_dtype"))
+        pre[k] = rng.choice((None, "x", -1, 0, 1e308, [], {}, True, float("nan"),
+                             float("inf"), -0.0, 2 ** 70, payload))
+        return json.dumps(meta, allow_nan=True), f"preprocessing.{k}"
+    if r < 0.55:
+        pre.pop(rng.choice(("scale", "kind", "offset", "description")), None)
+        return json.dumps(meta), "missing key"
+    if r < 0.7:
+        meta["class_names"] = rng.choice((payload, [payload] * (n_out + rng.choice((-1, 1))),
+                                          [1] * n_out, None, {}, [[]] * n_out,
+                                          ["a" * 5000] * n_out))
+        return json.dumps(meta), "class_names"
+    if r < 0.8:
+        meta["preprocessing"] = rng.choice((None, [], "scale", 3, {}))
+        return json.dumps(meta), "preprocessing"
+    if r < 0.9:
+        text = json.dumps(meta)
+        cut = rng.randrange(len(text))
+        return text[:cut] + rng.choice(("", "\x00", "}", "\ufffd", "\"")), "garbage"
+    return rng.choice(("[]", "null", "1", '"x"', "{}", "")), "not an object"
+
+
+def hostile_name(rng: random.Random, stem: str) -> str:
+    if rng.random() < 0.5:
+        return stem
+    return rng.choice((f"{stem} $(shell {MARK}_h)", f"{stem}\n{MARK}_i:", f"{stem}*\t{MARK}",
+                       f'{stem}"{MARK}', f"{stem}\\{MARK}", f"{stem}${{{MARK}}}",
+                       f"-{stem}{MARK}", f"{stem} ;{MARK}"))
+
+
+# ------------------------------------------------------------------ checks
+
+_C_TOKENS = re.compile(r'"(?:\\.|[^"\\\n])*"|/\*.*?\*/|//[^\n]*', re.S)
+
+
+def injected(out_dir: Path) -> list[str]:
+    """Files where the marker appears outside C literals/comments or Make comments."""
+    bad = []
+    for f in sorted(out_dir.iterdir()):
+        if not f.is_file():
+            continue
+        text = f.read_text(errors="replace")
+        if MARK not in text:
+            continue
+        if f.suffix in (".c", ".h"):
+            if MARK in _C_TOKENS.sub("", text):
+                bad.append(f.name)
+        elif any(MARK in line and not line.lstrip().startswith("#")
+                 for line in text.split("\n")):
+            bad.append(f.name)
+    return bad
+
+
+def sanitizer_run(out_dir: Path, rng: random.Random, work: Path) -> str | None:
+    """Build with every buffer its own object under ASan/UBSan and classify three
+    random inputs; returns the sanitizer's complaint, or None."""
+    header = (out_dir / "model.h").read_text()
+    size = int(re.search(r"#define BNN_INPUT_SIZE (\d+)", header).group(1))
+    input_bytes = size * (1 if "typedef uint8_t bnn_input_t" in header else 4)
+    cc = shutil.which("gcc")
+    exe = work / "model_asan"
+    srcs = sorted(str(p) for p in out_dir.glob("*.c"))
+    res = subprocess.run([cc, "-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
+                          "-ffp-contract=off", "-DBNN_CHECKS", "-fsanitize=address,undefined",
+                          "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-I", str(out_dir),
+                          "-o", str(exe), *srcs, "-lm"], capture_output=True, text=True)
+    if res.returncode:
+        return "does not compile: " + res.stderr.strip().split("\n")[0]
+    images = work / "images.bin"
+    images.write_bytes(bytes(rng.randrange(256) for _ in range(3 * input_bytes)))
+    run = subprocess.run([str(exe), str(images), str(work / "pred.txt")], capture_output=True,
+                         text=True, timeout=120,
+                         env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+    if run.returncode:
+        text = (run.stderr or run.stdout).strip().split("\n")
+        return next((ln for ln in text if "ERROR" in ln or "runtime error" in ln), text[0])
+    return None
+
+
+@dataclass
+class Tally:
+    cases: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    failures: list = field(default_factory=list)
+    builds: int = 0
+    structures: set = field(default_factory=set)
+
+    def fail(self, case: str, problem: str):
+        self.failures.append(f"{case}: {problem}")
+
+
+def run_case(tally: Tally, k: int, rng: random.Random, bases: dict, work: Path, max_builds: int):
+    from click.testing import CliRunner
+
+    from bnnkit.cli import main
+    from bnnkit.errors import one_line
+
+    stem = rng.choice(sorted(bases))
+    flat, spans, meta, n_out = bases[stem]
+    case_dir = work / f"case{k}"
+    case_dir.mkdir()
+    name = hostile_name(rng, stem)
+    model = case_dir / f"{name}.tflite"
+    kind = rng.choice(("flatbuffer", "flatbuffer", "sidecar", "both"))
+    what = []
+    if kind in ("flatbuffer", "both"):
+        flat, w = mutate_flatbuffer(flat, spans, rng)
+        what.append(w)
+    model.write_bytes(flat)
+    sidecar = case_dir / f"{name}.json"
+    if kind in ("sidecar", "both"):
+        text, w = mutate_sidecar(meta, n_out, rng)
+        what.append(w)
+    else:
+        text = json.dumps(meta)
+    sidecar.write_text(text, errors="surrogateescape")
+    out = case_dir / "out"
+    label = f"case {k} ({stem}, {kind}: {'; '.join(what)})"
+    result = CliRunner().invoke(main, ["gen-firmware", str(model), "-o", str(out)],
+                                catch_exceptions=True)
+    tally.cases += 1
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        import traceback
+
+        tb = "".join(traceback.format_exception(*result.exc_info)).strip().split("\n")
+        tally.outcomes["traceback"] += 1
+        tally.fail(label, f"traceback {tb[-1]} at {tb[-3].strip() if len(tb) > 2 else ''}")
+        return
+    staged = [p.name for p in case_dir.iterdir() if p.name.startswith(".bnnkit-")]
+    if staged:
+        tally.fail(label, f"staging left behind: {staged}")
+    if result.exit_code != 0:
+        lines = result.stderr.strip().split("\n")
+        tally.outcomes[f"exit {result.exit_code}"] += 1
+        if result.exit_code != 2:
+            tally.fail(label, f"exit {result.exit_code}: {lines[0]}")
+        elif len(lines) != 1 or not lines[0].startswith("bnnkit: error: "):
+            tally.fail(label, f"unclean error: {result.stderr.strip()[:300]!r}")
+        elif one_line(model) not in lines[0] and one_line(sidecar) not in lines[0]:
+            tally.fail(label, f"error does not name the file: {lines[0][:300]}")
+        elif "checks missed" in lines[0]:
+            tally.fail(label, f"caught only by the safety net: {lines[0][:300]}")
+        if out.exists():
+            tally.fail(label, "output folder written despite the error")
+        return
+    tally.outcomes["accepted"] += 1
+    manifest = (out / ".bnnkit-files").read_text().split()
+    missing = [n for n in manifest if not (out / n).is_file()]
+    if missing:
+        tally.fail(label, f"manifest files missing: {missing}")
+    bad = injected(out)
+    if bad:
+        tally.fail(label, f"marker outside literals/comments in {bad}")
+    key = hashlib.sha256((out / "model.c").read_bytes() + (out / "model.h").read_bytes()
+                         ).hexdigest()
+    if key not in tally.structures and tally.builds < max_builds:
+        tally.structures.add(key)
+        tally.builds += 1
+        problem = sanitizer_run(out, rng, case_dir)
+        if problem:
+            tally.fail(label, f"sanitizer: {problem}")
+    shutil.rmtree(case_dir)
+
+
+def load_bases(names=CORPUS) -> dict:
+    from bnnkit.lower import lower
+    from bnnkit.tflite_reader import parse_tflite
+
+    bases = {}
+    for stem in names:
+        flat = (MODELS / f"{stem}.tflite").read_bytes()
+        meta = json.loads((MODELS / f"{stem}.json").read_text())
+        low = lower(parse_tflite(flat, stem))
+        n_out = 1
+        for d in low.shapes[low.output]:
+            n_out *= d
+        bases[stem] = (flat, _spans(flat), meta, n_out)
+    return bases
+
+
+def fuzz(cases: int, seed: int = 0, max_builds: int = 100, progress: bool = False,
+         names=CORPUS) -> Tally:
+    """Run ``cases`` mutated models through gen-firmware; returns the tally."""
+    rng = random.Random(seed)
+    bases = load_bases(names)
+    tally = Tally()
+    start = time.time()
+    with tempfile.TemporaryDirectory(prefix="bnnkit-fuzz-") as tmp:
+        work = Path(tmp)
+        for k in range(cases):
+            run_case(tally, k, rng, bases, work, max_builds)
+            if progress and (k + 1) % 100 == 0:
+                print(f"  {k + 1}/{cases} cases, {dict(tally.outcomes)}, "
+                      f"{tally.builds} sanitizer builds, {len(tally.failures)} failures, "
+                      f"{time.time() - start:.0f} s", flush=True)
+    return tally
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", type=int, default=5000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--builds", type=int, default=200,
+                    help="at most this many distinct accepted structures built with sanitizers")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    tally = fuzz(args.cases, args.seed, args.builds, progress=True)
+    print(f"{tally.cases} cases in {time.time() - t0:.0f} s: {dict(tally.outcomes)}; "
+          f"{tally.builds} distinct accepted structures built and run under "
+          f"ASan/UBSan with -DBNN_CHECKS; {len(tally.failures)} failures")
+    for f in tally.failures[:50]:
+        print("  FAIL", f)
+    return 1 if tally.failures else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "toolchain"))
+    sys.exit(main())
