@@ -7,15 +7,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BNNKIT := $(VENV)/bin/bnnkit
 APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi \
-                qemu-system-arm qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross clang
+                qemu-system-arm qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross clang \
+                cppcheck
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup apt venv demo test bench clean help
+.PHONY: setup apt venv demo test bench fuzz clean help
 
 help:
 	@echo "make demo   - run the shipped lenet_bin3 end to end on the emulated Cortex-M4"
 	@echo "make test   - run the tests"
 	@echo "make bench  - the benchmarks (full test sets, host vs LCE, devices)"
+	@echo "make fuzz   - 5,000 mutated models and sidecars through gen-firmware (FUZZ_CASES=N)"
 	@echo "make setup  - only install what is missing (apt packages, $(VENV))"
 
 setup: apt venv
@@ -54,6 +56,10 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+FUZZ_CASES ?= 5000
+fuzz: setup
+	$(PY) tests/fuzz.py --cases $(FUZZ_CASES)
 
 clean:
 	rm -rf build .pytest_cache

@@ -68,11 +68,14 @@ def _spans(buf: bytes):
         if span and span[1] > 64:
             data.append(span)
     sg = model.tables(2)[0]
+    names = []
     for t in sg.tables(0):
         span = t.vector_span(0)
         if span:
             ints += [span[0] + 4 * k for k in range(span[1])]
         ints.append(t.pos)  # the table's own fields (type, buffer index)
+        if t.vector_span(3):
+            names.append(t.vector_span(3))
     for o in sg.tables(3):
         for slot in (1, 2):
             span = o.vector_span(slot)
@@ -88,7 +91,7 @@ def _spans(buf: bytes):
         span = sg.vector_span(slot)
         if span:
             ints += [span[0] + 4 * k for k in range(span[1])]
-    return data, ints, [p for p in opts if p < len(buf)]
+    return data, ints, [p for p in opts if p < len(buf)], names
 
 
 def shape_position(buf: bytes, tensor: int) -> int:
@@ -102,12 +105,17 @@ def shape_position(buf: bytes, tensor: int) -> int:
 def mutate_flatbuffer(base: bytes, spans, rng: random.Random) -> tuple[bytes, str]:
     """One to three changes: a structural int32 (shape entry, tensor index, ...)
     set to an interesting value, an options byte, any non-data byte, a truncation."""
-    data, ints, opts = spans
+    data, ints, opts, names = spans
     buf = bytearray(base)
     what = []
     for _ in range(rng.choice((1, 1, 1, 2, 3))):
         r = rng.random()
-        if r < 0.45 and ints:
+        if r < 0.1 and names:  # a tensor name becomes a payload (same length)
+            start, n = rng.choice(names)
+            text = (rng.choice(PAYLOADS) * n).encode("utf-8", "surrogateescape")[:n]
+            buf[start:start + n] = text.ljust(n, b"#")
+            what.append(f"name@{start}")
+        elif r < 0.45 and ints:
             pos = rng.choice(ints)
             old = int.from_bytes(buf[pos:pos + 4], "little", signed=True)
             new = rng.choice(INTERESTING + (old + 1, old - 1, old * 2, -old))

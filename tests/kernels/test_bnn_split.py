@@ -112,13 +112,14 @@ def _overlapping_lifetimes_share_no_bytes(gen_low, prog):
             first.setdefault(t, i)
         for t in n.inputs:
             last[t] = i
+    offsets = {name: offset for name, offset, _ in prog.regions}
     spans = {}
     for t, expr in prog.buffers.items():
-        m = re.search(r"bnn_arena \+ (\d+)\)", expr)
+        m = re.match(r"(BNN_R\d+)\(", expr)
         if m:
             size = int(np.prod(low.shapes[t]))
-            spans[t] = (int(m.group(1)), int(m.group(1)) + size,
-                        first[t], max(last.get(t, first[t]), first[t]))
+            start = offsets[m.group(1)]
+            spans[t] = (start, start + size, first[t], max(last.get(t, first[t]), first[t]))
     items = sorted(spans.items())
     for a, (s0, e0, f0, l0) in items:
         for b, (s1, e1, f1, l1) in items:

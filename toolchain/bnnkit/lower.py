@@ -102,8 +102,6 @@ def _shapes_agree(ctx: LowerContext, kind, node) -> bool:
     except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError) as exc:
         ctx.problem(f"inconsistent shapes ({type(exc).__name__}: {exc})")
         return False
-    if computed is None:
-        return True
     computed = computed if isinstance(computed, list) else [computed]
     for t, want in zip(node.outputs, computed):
         have = tuple(ctx.shapes[t])
@@ -514,9 +512,10 @@ def check_dataflow(graph: Graph, source: str = "model") -> None:
     Example:
         >>> from bnnkit.graph import Graph, Op, Tensor
         >>> t = [Tensor(0, "x", (1, 4), "float32"), Tensor(1, "y", (1, 4), "float32")]
-        >>> check_dataflow(Graph(t, [Op(0, "RELU", [1], [0], {})], [0], [1]), "m.tflite")
+        >>> check_dataflow(Graph(t, [Op(0, "RELU", [1], [0], {})], [0], [1]),
+        ...                "m.tflite")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        bnnkit.errors.BnnkitError: m.tflite: op 0 (RELU) reads y before any op writes it; op 0 (RELU) writes x, the model input
+        bnnkit.errors.BnnkitError: m.tflite: op 0 (RELU) reads y before any op writes it; ...
     """
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise BnnkitError(f"{source}: bnnkit needs exactly one input and one output "

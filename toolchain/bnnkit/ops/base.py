@@ -78,8 +78,10 @@ class OpKind:
         return None
 
     def output_shape(self, node, low):
-        """The output shape this node computes (None: trust the flatbuffer)."""
-        return None
+        """The output shape (or list of shapes) this node computes from its inputs'
+        shapes; lowering refuses a file whose stored shape differs. Every op kind
+        that lowers a TFLite op must say: buffers are sized by these shapes."""
+        raise NotImplementedError(f"{self.kind}: no output shape inference")
 
     def kernel_files(self, node) -> list:
         return list(self.files)

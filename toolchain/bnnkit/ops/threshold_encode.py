@@ -26,7 +26,10 @@ def find_threshold_encodings(graph, const) -> dict:
         if ge is None or lt is None or ge.inputs[0] != lt.inputs[0]:
             continue
         lo, hi = const(ge.inputs[1]), const(lt.inputs[1])
-        if lo is None or hi is None or lo.shape != hi.shape:
+        if lo is None or hi is None or lo.shape != hi.shape or lo.ndim != 1:
+            continue
+        pixels = graph.tensor(ge.inputs[0]).shape
+        if len(pixels) < 2 or pixels[-1] != 1:  # one value per pixel, compared per channel
             continue
         found[cast.index] = {"input": ge.inputs[0], "lower": lo.astype(np.float32).reshape(-1),
                              "upper": hi.astype(np.float32).reshape(-1),
@@ -38,6 +41,10 @@ def find_threshold_encodings(graph, const) -> dict:
 class ThresholdEncode(OpKind):
     kind = "threshold_encode"
     files = ("bnn_threshold_encode.c",)
+
+    def output_shape(self, n, low):
+        """One channel per threshold interval in place of the pixel's one value."""
+        return tuple(low.shapes[n.inputs[0]][:-1]) + (n.consts["lower"].size,)
 
     def emit(self, b, i, n):
         shape = b.low.shapes[n.inputs[0]]
