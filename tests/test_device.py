@@ -44,6 +44,35 @@ def test_instruction_count_is_stable(tmp_path):
     image = data.load_fashion_mnist("test").images[:1]
     first = instructions_per_inference(gen.target, exe, image, 120)
     assert first == instructions_per_inference(gen.target, exe, image, 120)
+    # QEMU counts are deterministic: the register-blocked conv (4 positions x 4 or
+    # 6 channels) took lenet_bin3 from 3,110,947 to 1,333,500 on this image
+    assert first <= 1_340_000
+
+
+@needs_fashion
+def test_profile_splits_the_inference_by_layer(tmp_path):
+    """simulate --profile: a -DBNN_PROFILE build's per-layer counts add up to
+    about the plain build's total (the calls between layers cost a few
+    instructions each), and the float convs carry most of lenet_bin3."""
+    from bnnkit import data
+    from bnnkit.build import make
+    from bnnkit.device import instructions_per_inference
+    from bnnkit.emit import generate
+    from bnnkit.profile import format_profile, profile_device
+
+    gen = generate(MODELS / "lenet_bin3.tflite", "cortex-m4", tmp_path / "p")
+    exe = make(tmp_path / "p", gen.target)
+    image = data.load_fashion_mnist("test").images[:1]
+    total = instructions_per_inference(gen.target, exe, image, 120)
+    rows, before = profile_device(gen, image, 120)
+    assert [r["kind"] for r in rows] == [n.kind for n in gen.low.nodes]
+    profiled = before + sum(r["instructions"] for r in rows)
+    assert abs(profiled - total) <= 10 * len(rows), (profiled, total)
+    convs = sum(r["instructions"] for r in rows if r["kind"] == "conv2d")
+    assert convs > 0.8 * total and all(r["instructions"] >= 0 for r in rows)
+    assert rows[0]["macs"] == 28 * 28 * 25 * 6
+    text = format_profile(rows, before)
+    assert "conv2d" in text and f"{profiled:,}" in text
 
 
 def test_over_budget_is_refused(tmp_path):

@@ -7,7 +7,8 @@ import pytest
 
 MODULES = ["bnnkit.emit", "bnnkit.fold", "bnnkit.lower", "bnnkit.memory", "bnnkit.preprocess",
            "bnnkit.ops", "bnnkit.ops._bits", "bnnkit.ops._geometry", "bnnkit.ops._numeric",
-           "bnnkit.ops.lce_bconv2d", "bnnkit.outdir", "bnnkit.metadata", "bnnkit.errors"]
+           "bnnkit.ops.lce_bconv2d", "bnnkit.outdir", "bnnkit.metadata", "bnnkit.errors",
+           "bnnkit.profile"]
 
 
 @pytest.mark.parametrize("name", MODULES)

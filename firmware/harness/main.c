@@ -24,6 +24,15 @@ void bnn_marker_end(void) BNN_NOINLINE;
 void bnn_marker_begin(void) { BNN_BARRIER(); }
 void bnn_marker_end(void) { BNN_BARRIER(); }
 
+/* Called before each layer (and after the last) in a -DBNN_PROFILE build: the
+ * emulator's log splits the inference at its calls. */
+void bnn_profile_layer(int32_t layer) BNN_NOINLINE;
+void bnn_profile_layer(int32_t layer)
+{
+    (void)layer;
+    BNN_BARRIER();
+}
+
 static uint32_t output_bits(bnn_output_t v)
 {
     uint32_t u;

@@ -11,7 +11,7 @@
  * channels held in registers, and every weight loaded serves all of them.
  * A group is as many whole pool windows side by side as fit (two 2x2 windows),
  * a part of one larger window, or a run along a row when there is no pooling;
- * GROUP is fixed at 8 by the eight named accumulators. A group whose input window
+ * GROUP is 8 (4 on Cortex-M, see below). A group whose input window
  * crosses the image border is first copied into `scratch` with zeros outside,
  * so the inner loop never tests bounds. Weights are HWIO (bnnkit transposes
  * TFLite's OHWI) with O and the bias zero-padded to BNN_CONV_PADDED_OC. */
@@ -19,7 +19,27 @@
 
 #include "bnn_kernels.h"
 
+/* Cortex-M (one FPU of 32 single registers, no SIMD): 4 positions x 4 output
+ * channels in 16 named locals, the rest of the register file for the 4 inputs and
+ * 4 weights of a tap; one flat loop per kernel row, since a row's (kx, ic) taps
+ * are contiguous in the input and in the weights. Elsewhere (SIMD hosts, NEON):
+ * 8 positions x 8 or 16 channels in arrays the compiler vectorizes. Either way
+ * each output is its bias then one fmaf per tap in (ky, kx, ic) order: the same
+ * bits whatever the blocking. */
+#ifndef BNN_CONV_SMALL_CORE /* -DBNN_CONV_SMALL_CORE=1 tests the Cortex-M form on a host */
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define BNN_CONV_SMALL_CORE 1
+#else
+#define BNN_CONV_SMALL_CORE 0
+#endif
+#endif
+#if BNN_CONV_SMALL_CORE
+#define CONV_SMALL_CORE 1
+#define GROUP 4
+#else
+#define CONV_SMALL_CORE 0
 #define GROUP BNN_CONV_GROUP
+#endif
 
 /* Input window of a group: `pos[i]` is tap (0, 0), channel 0 of position i. */
 typedef struct {
@@ -91,8 +111,194 @@ typedef struct {
         }                                                                                     \
     }
 
+static void conv_prepare(const bnn_conv2d_params *p, const float *in, const int32_t *cy,
+                         const int32_t *cx, float *scratch, conv_window *win);
+
+#if CONV_SMALL_CORE
+#define FMA4(s0, s1, s2, s3, v)                                                               \
+    s0 = fmaf(v, w0, s0);                                                                     \
+    s1 = fmaf(v, w1, s1);                                                                     \
+    s2 = fmaf(v, w2, s2);                                                                     \
+    s3 = fmaf(v, w3, s3)
+#define RELU4(s0, s1, s2, s3)                                                                 \
+    s0 = s0 < 0.0f ? 0.0f : s0;                                                               \
+    s1 = s1 < 0.0f ? 0.0f : s1;                                                               \
+    s2 = s2 < 0.0f ? 0.0f : s2;                                                               \
+    s3 = s3 < 0.0f ? 0.0f : s3
+#define STORE4(r, s0, s1, s2, s3)                                                             \
+    r[0] = s0;                                                                                \
+    r[1] = s1;                                                                                \
+    r[2] = s2;                                                                                \
+    r[3] = s3
+
+#define MAX4(m0, m1, m2, m3, s0, s1, s2, s3) /* same order and ties as the pool below */      \
+    m0 = s0 > m0 ? s0 : m0;                                                                   \
+    m1 = s1 > m1 ? s1 : m1;                                                                   \
+    m2 = s2 > m2 ? s2 : m2;                                                                   \
+    m3 = s3 > m3 ? s3 : m3
+
+/* Four conv positions x output channels oc0 .. oc0 + 3 (weights and bias start
+ * there). `pooled`: the four are one pool window in row-major order, and their
+ * max goes to dst[0]; else position i goes to dst[i]. nb <= 4 channels are
+ * stored (the rest are the zero padding of the weights). */
+static void conv_group4x4(const bnn_conv2d_params *p, const conv_window *win, const float *w,
+                          const float *bias, int32_t nb, int32_t pooled, float *const dst[GROUP])
+{
+    const int32_t oc_stride = BNN_CONV_PADDED_OC(p->out_c);
+    const int32_t row_taps = p->k_w * p->in_c;
+    float a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+    float b0 = a0, b1 = a1, b2 = a2, b3 = a3, c0 = a0, c1 = a1, c2 = a2, c3 = a3;
+    float d0 = a0, d1 = a1, d2 = a2, d3 = a3;
+    int32_t ky, t;
+    for (ky = 0; ky < p->k_h; ky++) {
+        const int32_t row = ky * win->row_stride;
+        const float *x0 = win->pos[0] + row, *x1 = win->pos[1] + row;
+        const float *x2 = win->pos[2] + row, *x3 = win->pos[3] + row;
+        const float *wr = w + ky * row_taps * oc_stride;
+        for (t = 0; t < row_taps; t++, wr += oc_stride) {
+            const float w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
+            const float v0 = x0[t], v1 = x1[t], v2 = x2[t], v3 = x3[t];
+            FMA4(a0, a1, a2, a3, v0);
+            FMA4(b0, b1, b2, b3, v1);
+            FMA4(c0, c1, c2, c3, v2);
+            FMA4(d0, d1, d2, d3, v3);
+        }
+    }
+    if (p->relu) {
+        RELU4(a0, a1, a2, a3);
+        RELU4(b0, b1, b2, b3);
+        RELU4(c0, c1, c2, c3);
+        RELU4(d0, d1, d2, d3);
+    }
+    if (pooled) {
+        MAX4(a0, a1, a2, a3, b0, b1, b2, b3);
+        MAX4(a0, a1, a2, a3, c0, c1, c2, c3);
+        MAX4(a0, a1, a2, a3, d0, d1, d2, d3);
+    }
+    if (nb == 4) {
+        STORE4(dst[0], a0, a1, a2, a3);
+        if (!pooled) {
+            STORE4(dst[1], b0, b1, b2, b3);
+            STORE4(dst[2], c0, c1, c2, c3);
+            STORE4(dst[3], d0, d1, d2, d3);
+        }
+    } else {
+        const float r[GROUP][4] = {{a0, a1, a2, a3}, {b0, b1, b2, b3}, {c0, c1, c2, c3},
+                                   {d0, d1, d2, d3}};
+        int32_t i, o;
+        for (i = 0; i < (pooled ? 1 : GROUP); i++)
+            for (o = 0; o < nb; o++)
+                dst[i][o] = r[i][o];
+    }
+}
+
+/* Four positions x six output channels (24 accumulators): a first layer's six
+ * channels in one pass instead of 4 + 4 with two of them padding. Same sums. */
+#define TAP6(k)                                                                               \
+    {                                                                                         \
+        const float wk = wr[k];                                                               \
+        a##k = fmaf(v0, wk, a##k);                                                            \
+        b##k = fmaf(v1, wk, b##k);                                                            \
+        c##k = fmaf(v2, wk, c##k);                                                            \
+        d##k = fmaf(v3, wk, d##k);                                                            \
+    }
+#define RELU1(s) s = s < 0.0f ? 0.0f : s
+#define POOL6(k)                                                                              \
+    a##k = b##k > a##k ? b##k : a##k;                                                         \
+    a##k = c##k > a##k ? c##k : a##k;                                                         \
+    a##k = d##k > a##k ? d##k : a##k
+#define STORE6(r, s)                                                                          \
+    r[0] = s##0;                                                                              \
+    r[1] = s##1;                                                                              \
+    r[2] = s##2;                                                                              \
+    r[3] = s##3;                                                                              \
+    r[4] = s##4;                                                                              \
+    r[5] = s##5
+
+static void conv_group4x6(const bnn_conv2d_params *p, const conv_window *win, const float *w,
+                          const float *bias, int32_t pooled, float *const dst[GROUP])
+{
+    const int32_t oc_stride = BNN_CONV_PADDED_OC(p->out_c);
+    const int32_t row_taps = p->k_w * p->in_c;
+    float a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3], a4 = bias[4], a5 = bias[5];
+    float b0 = a0, b1 = a1, b2 = a2, b3 = a3, b4 = a4, b5 = a5;
+    float c0 = a0, c1 = a1, c2 = a2, c3 = a3, c4 = a4, c5 = a5;
+    float d0 = a0, d1 = a1, d2 = a2, d3 = a3, d4 = a4, d5 = a5;
+    int32_t ky, t;
+    for (ky = 0; ky < p->k_h; ky++) {
+        const int32_t row = ky * win->row_stride;
+        const float *x0 = win->pos[0] + row, *x1 = win->pos[1] + row;
+        const float *x2 = win->pos[2] + row, *x3 = win->pos[3] + row;
+        const float *wr = w + ky * row_taps * oc_stride;
+        for (t = 0; t < row_taps; t++, wr += oc_stride) {
+            const float v0 = x0[t], v1 = x1[t], v2 = x2[t], v3 = x3[t];
+            TAP6(0) TAP6(1) TAP6(2) TAP6(3) TAP6(4) TAP6(5)
+        }
+    }
+    if (p->relu) {
+        RELU4(a0, a1, a2, a3);
+        RELU4(b0, b1, b2, b3);
+        RELU4(c0, c1, c2, c3);
+        RELU4(d0, d1, d2, d3);
+        RELU4(a4, a5, b4, b5);
+        RELU4(c4, c5, d4, d5);
+    }
+    if (pooled) {
+        POOL6(0);
+        POOL6(1);
+        POOL6(2);
+        POOL6(3);
+        POOL6(4);
+        POOL6(5);
+        STORE6(dst[0], a);
+    } else {
+        STORE6(dst[0], a);
+        STORE6(dst[1], b);
+        STORE6(dst[2], c);
+        STORE6(dst[3], d);
+    }
+}
+
+/* The 4x4 group straight into `out`, when a group is one pool window (or four
+ * positions along a row without pooling): no result buffer, no second pass. */
+static void conv_direct(const bnn_conv2d_params *p, const float *in, const float *weights,
+                        const float *bias, float *scratch, float *out)
+{
+    const int32_t out_h = p->conv_h / p->pool_h, out_w = p->conv_w / p->pool_w;
+    const int32_t pooled = p->pool_h * p->pool_w == GROUP;
+    const int32_t by6 = p->out_c % 6 == 0 && p->out_c % 4 != 0; /* e.g. LeNet's 6 */
+    int32_t cy[GROUP], cx[GROUP], oy, ox, oc0, i;
+    float *dst[GROUP];
+    conv_window win;
+    for (oy = 0; oy < out_h; oy++) {
+        for (ox = 0; ox < out_w; ox += pooled ? 1 : GROUP) {
+            for (i = 0; i < GROUP; i++) {
+                /* a row's last group repeats its last position: same value, same place */
+                const int32_t col = pooled || ox + i < out_w ? ox + i : out_w - 1;
+                cy[i] = pooled ? oy * p->pool_h + i / p->pool_w : oy;
+                cx[i] = pooled ? ox * p->pool_w + i % p->pool_w : col;
+                dst[i] = out + (oy * out_w + (pooled ? ox : col)) * p->out_c;
+            }
+            conv_prepare(p, in, cy, cx, scratch, &win);
+            for (oc0 = 0; oc0 < p->out_c; oc0 += by6 ? 6 : 4) {
+                const int32_t nb = p->out_c - oc0 < 4 ? p->out_c - oc0 : 4;
+                if (by6)
+                    conv_group4x6(p, &win, weights + oc0, bias + oc0, pooled, dst);
+                else
+                    conv_group4x4(p, &win, weights + oc0, bias + oc0, nb, pooled, dst);
+                for (i = 0; i < GROUP; i++)
+                    dst[i] += by6 ? 6 : 4;
+            }
+        }
+    }
+}
+#define CONV_BLOCK(padded_oc) ((void)(padded_oc), 4)
+#else
 DEFINE_CONV_GROUP(16)
 DEFINE_CONV_GROUP(8)
+#define CONV_BLOCK(padded_oc)                                                                 \
+    ((padded_oc) % BNN_CONV_MAX_BLOCK == 0 ? BNN_CONV_MAX_BLOCK : BNN_CONV_OC_BLOCK)
+#endif
 
 /* Point `win` at the input taps of conv positions (cy[i], cx[i]), i < GROUP. */
 static void conv_prepare(const bnn_conv2d_params *p, const float *in, const int32_t *cy,
@@ -144,10 +350,19 @@ static void conv_outputs(const bnn_conv2d_params *p, const conv_window *win,
                          const float *weights, const float *bias, int32_t oc0, int32_t block,
                          float result[GROUP][BNN_CONV_MAX_BLOCK])
 {
+#if CONV_SMALL_CORE
+    float *dst[GROUP];
+    int32_t i;
+    for (i = 0; i < GROUP; i++)
+        dst[i] = result[i];
+    (void)block;
+    conv_group4x4(p, win, weights + oc0, bias + oc0, 4, 0, dst);
+#else
     if (block == 16)
         conv_group16(p, win, weights + oc0, bias + oc0, result);
     else
         conv_group8(p, win, weights + oc0, bias + oc0, result);
+#endif
 }
 
 /* Pool windows per group: as many whole windows as fit, else one window in chunks. */
@@ -172,12 +387,17 @@ void bnn_conv2d_f32(const bnn_conv2d_params *p, const float *in, const float *we
     const int32_t window = p->pool_h * p->pool_w;
     const int32_t per_group = windows_per_group(p);
     const int32_t padded_oc = BNN_CONV_PADDED_OC(p->out_c);
-    const int32_t block = padded_oc % BNN_CONV_MAX_BLOCK == 0 ? BNN_CONV_MAX_BLOCK
-                                                               : BNN_CONV_OC_BLOCK;
+    const int32_t block = CONV_BLOCK(padded_oc);
     float result[GROUP][BNN_CONV_MAX_BLOCK];
     int32_t cy[GROUP], cx[GROUP], dst_at[GROUP], first[GROUP];
     conv_window win;
     int32_t oy, ox, oc0, o, i, n, nw, start, slot, k;
+#if CONV_SMALL_CORE
+    if (window == 1 || window == GROUP) {
+        conv_direct(p, in, weights, bias, scratch, out);
+        return;
+    }
+#endif
     for (oy = 0; oy < out_h; oy++) {
         for (ox = 0; ox < out_w; ox += nw) {
             nw = out_w - ox < per_group ? out_w - ox : per_group;

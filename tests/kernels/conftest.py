@@ -14,3 +14,9 @@ def lib(tmp_path_factory):
 def lib_swar(tmp_path_factory):
     """The Cortex-M word-wise popcount, compiled for the host."""
     return build(tmp_path_factory.mktemp("kernels_swar"), ("-DBNN_POPCOUNT_SWAR",))
+
+
+@pytest.fixture(scope="session")
+def lib_small(tmp_path_factory):
+    """The Cortex-M register-blocked conv (4 positions x 4 or 6 channels), for the host."""
+    return build(tmp_path_factory.mktemp("kernels_small"), ("-DBNN_CONV_SMALL_CORE=1",))

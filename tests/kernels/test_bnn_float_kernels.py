@@ -82,11 +82,27 @@ def test_fma_reference_matches_libm():
     np.testing.assert_array_equal(fma_f32(a, b, c), want)
 
 
+CONV_CASES = dict(h=st.integers(2, 9), ic=st.integers(1, 4),
+                  oc=st.sampled_from([1, 3, 6, 8, 11, 12, 16, 18, 32]), k=st.integers(1, 4),
+                  stride=st.integers(1, 2), same=st.booleans(), pool=st.sampled_from([1, 2, 3]),
+                  relu=st.booleans(), seed=st.integers(0, 2**31))
+
+
 @settings(max_examples=40, deadline=None)
-@given(h=st.integers(2, 9), ic=st.integers(1, 4), oc=st.sampled_from([1, 3, 6, 8, 11, 16, 32]),
-       k=st.integers(1, 4), stride=st.integers(1, 2), same=st.booleans(),
-       pool=st.sampled_from([1, 2, 3]), relu=st.booleans(), seed=st.integers(0, 2**31))
+@given(**CONV_CASES)
 def test_conv2d(lib, h, ic, oc, k, stride, same, pool, relu, seed):
+    check_conv2d(lib, h, ic, oc, k, stride, same, pool, relu, seed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(**CONV_CASES)
+def test_conv2d_cortex_m_blocking(lib_small, h, ic, oc, k, stride, same, pool, relu, seed):
+    """The Cortex-M form (4 positions x 4 or 6 channels in named registers, pool
+    and ReLU in registers) gives the same bits: only the blocking differs."""
+    check_conv2d(lib_small, h, ic, oc, k, stride, same, pool, relu, seed)
+
+
+def check_conv2d(lib, h, ic, oc, k, stride, same, pool, relu, seed):
     if not same and k > h:
         return
     rng = np.random.default_rng(seed)
@@ -120,6 +136,18 @@ def test_conv2d_scratch_size_matches_generator(lib):
         p = ConvParams(9, 9, 3, 4, k, k, stride, stride, k // 2, k // 2, 9, 9, pool, pool, 0)
         want = (k + (rows - 1) * stride) * (k + (cols - 1) * stride) * 3
         assert lib.bnn_conv2d_f32_scratch_floats(ctypes.byref(p)) == want
+
+
+def test_conv2d_scratch_of_cortex_m_fits_the_generators(lib, lib_small):
+    """bnnkit plans one scratch size for every target: the 8-position groups'
+    need bounds the Cortex-M form's 4-position groups."""
+    for k in (1, 3, 5):
+        for stride in (1, 2):
+            for pool_h, pool_w in ((1, 1), (2, 2), (3, 3), (1, 2), (2, 1), (4, 4)):
+                p = ConvParams(12, 12, 3, 4, k, k, stride, stride, k // 2, k // 2, 12, 12,
+                               pool_h, pool_w, 0)
+                small = lib_small.bnn_conv2d_f32_scratch_floats(ctypes.byref(p))
+                assert 0 < small <= lib.bnn_conv2d_f32_scratch_floats(ctypes.byref(p))
 
 
 @settings(max_examples=25, deadline=None)

@@ -19,12 +19,13 @@ class RunResult:
     stats: dict  # "# key value" lines of the harness
 
 
-def make(project: Path, target: Target, timeout: float = 300) -> Path:
-    """``make -C project``; returns the built executable/ELF."""
+def make(project: Path, target: Target, timeout: float = 300, defines: str = "") -> Path:
+    """``make -C project`` (``defines``: e.g. ``-DBNN_PROFILE`` for every file);
+    returns the built executable/ELF."""
     target.check_tools()
     try:
-        res = subprocess.run(["make", "-s", "-C", str(project)], capture_output=True, text=True,
-                             timeout=timeout)
+        res = subprocess.run(["make", "-s", "-C", str(project), f"BNN_DEFINES={defines}"],
+                             capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise BnnkitError(f"{project}: build timed out after {timeout:.0f} s", 1) from None
     if res.returncode != 0:

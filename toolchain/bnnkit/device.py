@@ -69,7 +69,15 @@ def _symbols(target, exe: Path) -> dict:
 
 def count_instructions(log: Path, begin: int, end: int) -> int:
     """Sum the instructions of the blocks executed between the two markers."""
+    return sum(count_segments(log, begin, end))
+
+
+def count_segments(log: Path, begin: int, end: int, mark: int | None = None) -> list[int]:
+    """Instructions executed between the markers, split at each call of ``mark``
+    (the mark function's own instructions are not counted): one figure without
+    ``mark``; with it, what ran before its first call, then between calls."""
     block_size = {}
+    segments = []
     total = 0
     counting = False
     current_pc = None
@@ -91,9 +99,12 @@ def count_instructions(log: Path, begin: int, end: int) -> int:
                 pc = int(m.group(1), 16)
                 if pc == begin:
                     counting = True
-                    total = 0
+                    total, segments = 0, []
                 elif pc == end:
-                    return total
+                    return segments + [total]
+                elif pc == mark and counting:
+                    segments.append(total)
+                    total = 0
                 elif counting:
                     total += block_size.get(pc, 0)
                 continue
@@ -108,7 +119,10 @@ def count_instructions(log: Path, begin: int, end: int) -> int:
     raise BnnkitError(f"{log}: the inference markers were not both executed", 1)
 
 
-def instructions_per_inference(target, exe: Path, one_image, timeout: float) -> int:
+def instructions_per_inference(target, exe: Path, one_image, timeout: float,
+                               per_layer: bool = False):
+    """Instructions from the inference's begin marker to its end marker on one
+    input; ``per_layer`` (a -DBNN_PROFILE build): the list split at each layer."""
     workdir = exe.parent
     import numpy as np
 
@@ -119,6 +133,9 @@ def instructions_per_inference(target, exe: Path, one_image, timeout: float) -> 
         run_checked(_qemu_cmd(target, exe, "one.bin", "one.txt", log.name),
                     f"{target.emulator} ({exe})", timeout, cwd=workdir)
         syms = _symbols(target, exe)
+        if per_layer:
+            return count_segments(log, syms["bnn_marker_begin"], syms["bnn_marker_end"],
+                                  syms["bnn_profile_layer"])
         return count_instructions(log, syms["bnn_marker_begin"], syms["bnn_marker_end"])
     finally:
         log.unlink(missing_ok=True)

@@ -253,6 +253,7 @@ class Generated:
     input_shape: tuple = ()
     output_bits: bool = False
     replaced: list = field(default_factory=list)  # user files replaced (--force)
+    low: Lowered | None = None  # the lowered network the project computes
 
     @property
     def model_bytes(self) -> int:
@@ -291,7 +292,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         meta = dict(meta, preprocessing=input_spec)
     low, prog = _lower_and_plan(graph, str(model_path))
     gen = Generated(Path(out_dir), prog, meta, target, flatbuffer,
-                    tuple(low.shapes[low.input]), low.kinds[low.output] == "bits")
+                    tuple(low.shapes[low.input]), low.kinds[low.output] == "bits", low=low)
     target.check_budget(gen, str(model_path), flash_kib, ram_kib)
 
     env = _env()

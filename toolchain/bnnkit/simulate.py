@@ -135,9 +135,11 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
 
 def simulate(model, target: str = "host", dataset: str | None = None, limit: int | None = None,
              data_dir=None, timeout: float = 600, build_dir=None, show_progress: bool = False,
-             flash_kib=None, ram_kib=None):
+             flash_kib=None, ram_kib=None, profile: bool = False):
     """Generate, build and run ``model`` on ``target`` over the test set, and
-    compare with LCE's interpreter on the same flatbuffer.
+    compare with LCE's interpreter on the same flatbuffer. ``profile`` (an
+    emulated target): ``record["layers"]``, instructions per layer of the first
+    test image (:mod:`bnnkit.profile`).
 
     Returns ``(record, extra)``: ``record`` has the documented JSON keys;
     ``extra`` holds timings and raw arrays for benchmarks.
@@ -189,6 +191,11 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
 
             record.update(device_figures(gen, exe, test.images[:1], build_dir, timeout,
                                          run["firmware_stats"]))
+            if profile:
+                from .profile import profile_device
+
+                rows, before = profile_device(gen, test.images[:1], timeout)
+                record["layers"], record["input_instructions"] = rows, before
         return record, extra
     finally:
         if tmp is not None:
@@ -211,6 +218,12 @@ def format_record(record: dict, extra: dict) -> str:
                   f"{record.get('io_buffer_bytes', 0):,} bytes apart",
                   f"  instructions       {record['instructions_per_inference']:,} per inference "
                   "(QEMU instruction count, not cycles)"]
+    if "layers" in record:
+        from .profile import format_profile
+
+        lines += ["", "  per layer (first test image, a -DBNN_PROFILE build; QEMU instructions):"]
+        lines += ["    " + line for line in format_profile(record["layers"],
+                                                          record["input_instructions"]).split("\n")]
     if record["target"] == "host" and extra.get("c_us_per_image"):
         lines.append(f"  time per image     {extra['c_us_per_image']:.1f} us generated C vs "
                      f"{extra['lce_us_per_image']:.1f} us LCE interpreter")

@@ -1,0 +1,79 @@
+"""Per-layer profile: where a network's instructions go on an emulated device.
+
+The project is built once more with ``-DBNN_PROFILE``: model.c then calls
+``bnn_profile_layer(i)`` before layer ``i`` (and after the last), and QEMU's
+execution log of one inference is split at those calls. Beside each layer's
+instructions: its MACs (float multiply-adds) or binary ops (XNOR-popcount bit
+operations) from the op kind's cost model, instructions per MAC or per 32 binary
+ops (one word), and the layer's share of the total.
+
+Example:
+    >>> rows = [{"layer": 0, "kind": "conv2d", "name": "c", "macs": 100, "bops": 0,
+    ...          "instructions": 250}]
+    >>> print(format_profile(rows, 50, 300))  # doctest: +NORMALIZE_WHITESPACE
+    layer kind name instructions share MACs instr/MAC binary ops instr/word
+    -     input (scaling) 50 16.7%
+    0     conv2d c 250 83.3% 100 2.50
+    total 300
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from .build import make
+from .ops import op_kind
+
+
+def layer_costs(gen) -> list[dict]:
+    """Kind, name, MACs and binary ops of each lowered layer, in call order."""
+    rows = []
+    for i, n in enumerate(gen.low.nodes):
+        cost = op_kind(n.kind).cost(n, gen.low)
+        # "CONV_2D -> a/conv1/Relu;a/conv1/BiasAdd;..." -> "a/conv1/Relu"
+        name = n.name.split(" -> ", 1)[-1].split(";")[0]
+        rows.append({"layer": i, "kind": n.kind, "name": name, "macs": int(cost.macs),
+                     "bops": int(cost.bops)})
+    return rows
+
+
+def profile_device(gen, one_input, timeout: float = 600) -> tuple[list[dict], int]:
+    """Instructions per layer of one inference of ``one_input`` (shape (1, ...))
+    on the emulated target of ``gen``; returns (rows, instructions before the
+    first layer: the input's conversion)."""
+    from .device import instructions_per_inference
+
+    with tempfile.TemporaryDirectory(prefix="bnnkit-profile-") as tmp:
+        copy = Path(tmp) / "project"
+        shutil.copytree(gen.out_dir, copy,
+                        ignore=shutil.ignore_patterns("*.o", "*.elf", "*.map", "model", "*.bin",
+                                                      "*.txt", "*.log"))
+        exe = make(copy, gen.target, defines="-DBNN_PROFILE")
+        segments = instructions_per_inference(gen.target, exe, one_input, timeout,
+                                              per_layer=True)
+    rows = layer_costs(gen)
+    # segments: before layer 0, layer 0 .. layer n-1, after the last layer's end call
+    for row, n in zip(rows, segments[1:]):
+        row["instructions"] = n
+    rows[-1]["instructions"] += segments[-1]  # the return to the caller
+    return rows, segments[0]
+
+
+def format_profile(rows: list[dict], before: int, total: int | None = None) -> str:
+    """The profile as a text table (shares of ``total``, default the rows' sum)."""
+    total = total or before + sum(r["instructions"] for r in rows)
+    head = (f"{'layer':<6}{'kind':<15}{'name':<32}{'instructions':>13}{'share':>8}{'MACs':>10}"
+            f"{'instr/MAC':>10}{'binary ops':>12}{'instr/word':>11}")
+    lines = [head, f"{'-':<6}{'input':<15}{'(scaling)':<32}{before:>13,}"
+                   f"{100 * before / total:>7.1f}%"]
+    for r in rows:
+        n = r["instructions"]
+        line = (f"{r['layer']:<6}{r['kind'][:14]:<15}{r['name'][-31:]:<32}{n:>13,}"
+                f"{100 * n / total:>7.1f}%")
+        macs = f"{r['macs']:>10,}{n / r['macs']:>10.2f}" if r["macs"] else " " * 20
+        bops = f"{r['bops']:>12,}{32 * n / r['bops']:>11.1f}" if r["bops"] else ""
+        lines.append((line + macs + bops).rstrip())
+    lines.append(f"{'total':<53}{total:>13,}")
+    return "\n".join(lines)
