@@ -26,14 +26,7 @@
  * 8 positions x 8 or 16 channels in arrays the compiler vectorizes. Either way
  * each output is its bias then one fmaf per tap in (ky, kx, ic) order: the same
  * bits whatever the blocking. */
-#ifndef BNN_CONV_SMALL_CORE /* -DBNN_CONV_SMALL_CORE=1 tests the Cortex-M form on a host */
-#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
-#define BNN_CONV_SMALL_CORE 1
-#else
-#define BNN_CONV_SMALL_CORE 0
-#endif
-#endif
-#if BNN_CONV_SMALL_CORE
+#if BNN_SMALL_CORE
 #define CONV_SMALL_CORE 1
 #define GROUP 4
 #else

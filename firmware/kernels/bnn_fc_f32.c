@@ -40,7 +40,44 @@ void bnn_fc_f32(const float *restrict in, int32_t n_in, const float *restrict we
     }
     {
         const int32_t n4 = n_in & ~3, back = n4 + 4 - n_in;
-        for (j = 0; j < n_out; j++) {
+        j = 0;
+#if BNN_SMALL_CORE
+        if (n4 == n_in) /* four outputs at once: each input loaded once for four rows */
+            for (; j + 4 <= n_out; j += 4) {
+                const float *restrict r0 = weights + j * n_in, *restrict r1 = r0 + n_in;
+                const float *restrict r2 = r1 + n_in, *restrict r3 = r2 + n_in;
+                float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f;
+                float b2 = 0.0f, b3 = 0.0f, c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f;
+                float d0 = 0.0f, d1 = 0.0f, d2 = 0.0f, d3 = 0.0f;
+                int32_t k;
+                for (i = 0; i < n4; i += 4) {
+                    const float x0 = in[i], x1 = in[i + 1], x2 = in[i + 2], x3 = in[i + 3];
+                    a0 = a0 + r0[i] * x0;
+                    a1 = a1 + r0[i + 1] * x1;
+                    a2 = a2 + r0[i + 2] * x2;
+                    a3 = a3 + r0[i + 3] * x3;
+                    b0 = b0 + r1[i] * x0;
+                    b1 = b1 + r1[i + 1] * x1;
+                    b2 = b2 + r1[i + 2] * x2;
+                    b3 = b3 + r1[i + 3] * x3;
+                    c0 = c0 + r2[i] * x0;
+                    c1 = c1 + r2[i + 1] * x1;
+                    c2 = c2 + r2[i + 2] * x2;
+                    c3 = c3 + r2[i + 3] * x3;
+                    d0 = d0 + r3[i] * x0;
+                    d1 = d1 + r3[i + 1] * x1;
+                    d2 = d2 + r3[i + 2] * x2;
+                    d3 = d3 + r3[i + 3] * x3;
+                }
+                {
+                    const float sums[4] = {(a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3),
+                                           (c0 + c1) + (c2 + c3), (d0 + d1) + (d2 + d3)};
+                    for (k = 0; k < 4; k++)
+                        out[j + k] = clamp_out(bias ? sums[k] + bias[j + k] : sums[k], lo);
+                }
+            }
+#endif
+        for (; j < n_out; j++) {
             const float *restrict row = weights + j * n_in;
             float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, s;
             for (i = 0; i < n4; i += 4) {

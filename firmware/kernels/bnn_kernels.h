@@ -13,6 +13,18 @@
 
 #define BNN_WORDS(n) (((n) + 31) / 32)
 
+/* Cortex-M cores (one scalar FPU, no SIMD) get register-blocked loops; cores
+ * with SIMD keep the loops their compilers vectorize. The sums are the same
+ * either way, in the same order: only which outputs are computed together
+ * differs. -DBNN_SMALL_CORE=1 builds the Cortex-M forms on a host (tests). */
+#ifndef BNN_SMALL_CORE
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define BNN_SMALL_CORE 1
+#else
+#define BNN_SMALL_CORE 0
+#endif
+#endif
+
 /* Number of set bits in a[i] ^ b[i] over n words (bnn_popcount.c, per target). */
 int32_t bnn_xor_popcount(const uint32_t *a, const uint32_t *b, int32_t n_words);
 

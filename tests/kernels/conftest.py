@@ -18,5 +18,6 @@ def lib_swar(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def lib_small(tmp_path_factory):
-    """The Cortex-M register-blocked conv (4 positions x 4 or 6 channels), for the host."""
-    return build(tmp_path_factory.mktemp("kernels_small"), ("-DBNN_CONV_SMALL_CORE=1",))
+    """The Cortex-M register-blocked forms (conv: 4 positions x 4 or 6 channels;
+    fully connected: 4 outputs at once), built for the host."""
+    return build(tmp_path_factory.mktemp("kernels_small"), ("-DBNN_SMALL_CORE=1",))

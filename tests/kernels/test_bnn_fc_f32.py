@@ -32,6 +32,19 @@ def run_fc(lib, x, w, b, relu):
        bias=st.booleans(), scale=st.sampled_from([1.0, 1e-3, 1e3, 1e19]),
        seed=st.integers(0, 2**31))
 def test_fc_kernel_matches_reference(lib, n_in, n_out, relu, bias, scale, seed):
+    check_fc(lib, n_in, n_out, relu, bias, scale, seed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_in=st.integers(1, 70), n_out=st.integers(1, 20), relu=st.booleans(),
+       bias=st.booleans(), scale=st.sampled_from([1.0, 1e-3, 1e3, 1e19]),
+       seed=st.integers(0, 2**31))
+def test_fc_cortex_m_blocking(lib_small, n_in, n_out, relu, bias, scale, seed):
+    """Four outputs at once (the Cortex-M form): the same bits."""
+    check_fc(lib_small, n_in, n_out, relu, bias, scale, seed)
+
+
+def check_fc(lib, n_in, n_out, relu, bias, scale, seed):
     rng = np.random.default_rng(seed)
     x = (rng.normal(size=n_in) * scale).astype(F32)
     x = np.where(rng.random(n_in) < 0.1, F32(0), x)
