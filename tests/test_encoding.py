@@ -105,7 +105,7 @@ def test_serialization_round_trip(encoded_model):
     np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
 
 
-def test_conversion_is_lowered_to_bit_planes(encoded_model):
+def test_conversion_is_lowered_to_interval_indices(encoded_model):
     from bnnkit.lower import lower
     from bnnkit.tflite_reader import read_tflite
 
@@ -114,9 +114,40 @@ def test_conversion_is_lowered_to_bit_planes(encoded_model):
     assert {"GREATER_EQUAL", "LESS", "LOGICAL_AND", "CAST"} <= set(graph.op_counts())
     low = lower(graph)
     enc = [n for n in low.nodes if n.kind == "threshold_encode"]
-    assert len(enc) == 1 and enc[0].params["planes"]
+    assert len(enc) == 1 and not enc[0].params["planes"]
     assert enc[0].consts["lower"].tolist() == [0, 90, 150]
-    assert low.shapes[enc[0].outputs[0]] == (3, 25)  # 3 planes of 784 bits
+    # LeNet's 5x5 SAME conv: a 32x32 map of interval bytes (2 pixels of padding)
+    assert enc[0].params["index_map"] == (2, 2, 32, 32)
+    assert low.shapes[enc[0].outputs[0]] == (256,)  # 1,024 bytes
+
+
+def test_thermometer_encoding_is_lowered_to_bit_planes(tmp_path):
+    """Overlapping channels (pixel >= t_k) are not one interval per pixel: the
+    conv reads bit-planes, and matches LCE bit for bit."""
+    from bnnkit import zoo
+    from bnnkit.convert import convert_model
+    from bnnkit.layers import ThresholdEncoding
+    from bnnkit.lower import lower
+    from bnnkit.simulate import compare_on_inputs
+    from bnnkit.tflite_reader import parse_tflite
+    from bnnkit.tfenv import keras
+
+    keras.utils.set_random_seed(1)
+    model = zoo.build("lenet_bin3", input_layers=[ThresholdEncoding([0, 90, 150, 200, 255],
+                                                                    mode="thermometer")])
+    for layer in model.layers:
+        if layer.name.startswith("conv"):
+            w = layer.get_weights()
+            layer.set_weights([w[0], np.full(w[1].shape, 0.05, np.float32)])
+    path = tmp_path / "thermo.tflite"
+    path.write_bytes(convert_model(model))
+    low = lower(parse_tflite(path.read_bytes(), "thermo"))
+    enc = [n for n in low.nodes if n.kind == "threshold_encode"]
+    assert enc[0].params["planes"] and not enc[0].params.get("index_map")
+    x = np.random.default_rng(2).integers(0, 256, (40, 28, 28, 1)).astype(np.float32)
+    c, ref, gen = compare_on_inputs(path, x, build_dir=tmp_path)
+    assert "bnn_conv2d_planes_f32.c" in gen.program.kernel_files
+    np.testing.assert_array_equal(c.view(np.uint32), ref.view(np.uint32))
 
 
 def test_device_encoding_bit_exact_with_keras(encoded_model, tmp_path):
@@ -153,5 +184,5 @@ def test_encoded_model_host_matches_lce(encoded_model, tmp_path):
         pytest.skip("dataset-fashion-mnist not installed")
     _, _, tfl = encoded_model
     record, extra = simulate(tfl, "host", limit=100, build_dir=tmp_path)
-    assert record["agreement"] >= 0.99 and record["max_abs_diff"] <= 1e-4
-    assert "bnn_conv2d_planes_f32.c" in extra["generated"].program.kernel_files
+    assert record["agreement"] == 1.0 and record["max_abs_diff"] == 0
+    assert "bnn_conv2d_index_f32.c" in extra["generated"].program.kernel_files

@@ -153,9 +153,24 @@ void bnn_threshold_encode_f32(const float *in, int32_t n_pixels, const float *lo
 void bnn_threshold_encode_planes(const float *in, int32_t n_pixels, const float *lower,
                                  const float *upper, int32_t channels, uint32_t *planes);
 
+/* Disjoint intervals (at most one channel set per pixel): the encoding as one
+ * byte per pixel, the index of its interval or `channels` for none, over the
+ * conv's padded input (map_h x map_w bytes from row -pad_top, column
+ * -pad_left; outside the image: `channels`). `out` holds that many bytes. */
+void bnn_threshold_encode_index(const float *in, int32_t in_h, int32_t in_w,
+                                const float *lower, const float *upper, int32_t channels,
+                                int32_t pad_top, int32_t pad_left, int32_t map_h,
+                                int32_t map_w, uint32_t *out);
+
 /* bnn_conv2d_f32 over a 0/1 input held as bit-planes: a set bit adds the weight
  * (x * w == w for x = 1), a clear bit adds nothing; same order, same result. */
 void bnn_conv2d_planes_f32(const bnn_conv2d_params *p, const uint32_t *planes,
                            const float *weights, const float *bias, float *out);
+
+/* bnn_conv2d_f32 over an interval-index map (bnn_threshold_encode_index): each
+ * tap adds the weight row of its pixel's interval, [k_h][k_w][in_c + 1][padded
+ * out_c] with row in_c all zeros (no interval, or padding). */
+void bnn_conv2d_index_f32(const bnn_conv2d_params *p, const uint32_t *index, int32_t map_w,
+                          const float *weights, const float *bias, float *out);
 
 #endif

@@ -26,3 +26,28 @@ void bnn_threshold_encode_planes(const float *in, int32_t n_pixels, const float 
                 plane[i >> 5] |= 1u << (i & 31);
     }
 }
+
+void bnn_threshold_encode_index(const float *in, int32_t in_h, int32_t in_w,
+                                const float *lower, const float *upper, int32_t channels,
+                                int32_t pad_top, int32_t pad_left, int32_t map_h,
+                                int32_t map_w, uint32_t *out)
+{
+    uint8_t *map = (uint8_t *)out; /* a character type may alias any object */
+    int32_t r, c, k;
+    for (r = 0; r < map_h; r++) {
+        const int32_t y = r - pad_top;
+        for (c = 0; c < map_w; c++) {
+            const int32_t x = c - pad_left;
+            int32_t hit = channels;
+            if (y >= 0 && y < in_h && x >= 0 && x < in_w) {
+                const float v = in[y * in_w + x];
+                for (k = 0; k < channels; k++)
+                    if (v >= lower[k] && v < upper[k]) {
+                        hit = k;
+                        break;
+                    }
+            }
+            map[r * map_w + c] = (uint8_t)hit;
+        }
+    }
+}

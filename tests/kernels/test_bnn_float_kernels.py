@@ -214,6 +214,46 @@ def test_conv2d_planes_equals_float_conv_of_01_image(lib, h, planes, oc, k, pool
     np.testing.assert_array_equal(got, want)
 
 
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(3, 9), channels=st.integers(1, 7), oc=st.integers(1, 11),
+       k=st.integers(1, 5), stride=st.integers(1, 2), same=st.booleans(),
+       pool=st.sampled_from([1, 2]), seed=st.integers(0, 2**31))
+def test_conv2d_index_equals_float_conv_of_one_hot_image(lib, h, channels, oc, k, stride, same,
+                                                         pool, seed):
+    """bnn_threshold_encode_index + bnn_conv2d_index_f32 == the float encoding
+    (0/1 per channel, at most one per pixel) + bnn_conv2d_f32, bit for bit."""
+    if not same and k > h:
+        return
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.choice(np.arange(1, 255), channels + 1, replace=False)).astype(np.float32)
+    lower, upper = cuts[:-1].copy(), cuts[1:].copy()
+    pixels = rng.integers(0, 256, (h, h)).astype(np.float32)  # some in no interval
+    onehot = ((pixels[..., None] >= lower) & (pixels[..., None] < upper)).astype(np.float32)
+    w = rng.normal(size=(oc, k, k, channels)).astype(np.float32)
+    b = rng.normal(size=oc).astype(np.float32)
+    if same:
+        conv = -(-h // stride)
+        pad = max((conv - 1) * stride + k - h, 0) // 2
+    else:
+        conv, pad = (h - k) // stride + 1, 0
+    if conv < pool:
+        return
+    hwio, bias = padded_weights(w, b)
+    p = ConvParams(h, h, channels, oc, k, k, stride, stride, pad, pad, conv, conv, pool, pool, 1)
+    out_hw = conv // pool
+    want = np.zeros((out_hw, out_hw, oc), np.float32)
+    run_conv(lib, onehot, hwio, bias, p, want)
+    map_h = map_w = (conv - 1) * stride + k
+    index = np.full(-(-map_h * map_w // 4), 0xAAAAAAAA, np.uint32)
+    lib.bnn_threshold_encode_index(ptr(pixels), h, h, ptr(lower), ptr(upper), channels, pad, pad,
+                                   map_h, map_w, ptr(index))
+    rows = np.zeros((k, k, channels + 1, hwio.shape[3]), np.float32)
+    rows[:, :, :channels] = hwio
+    got = np.zeros_like(want)
+    lib.bnn_conv2d_index_f32(ctypes.byref(p), ptr(index), map_w, ptr(rows), ptr(bias), ptr(got))
+    np.testing.assert_array_equal(got, want)
+
+
 def test_single_position_convs_sum_like_lce(tmp_path):
     """A conv with one output position is a matrix-vector product in TFLite (four
     partial sums, not the conv's fused multiply-adds): XNORNet's 6x6 conv on a

@@ -74,7 +74,6 @@ class Builder:
     def __init__(self, low: Lowered):
         self.low = low
         self.prog = Program()
-        self.encoded_shape = {}  # bit-plane tensor -> (h, w, channels) it encodes
 
     def const(self, prefix: str, ctype: str, values, comment: str) -> str:
         name = f"{prefix}_{len(self.prog.consts):02d}"

@@ -1,7 +1,8 @@
 """CONV_2D, float32: bias + one fused multiply-add per tap in (ky, kx, ic) order,
 optional ReLU, optionally fused with the max pool after it (``fuse_conv_pool``)
-and optionally reading a threshold encoding's bit-planes (``fuse_encode_conv``).
-Kernels: bnn_conv2d_f32.c, bnn_conv2d_planes_f32.c."""
+and optionally reading a threshold encoding as interval indices or bit-planes
+(``fuse_encode_conv``). Kernels: bnn_conv2d_f32.c, bnn_conv2d_index_f32.c,
+bnn_conv2d_planes_f32.c."""
 
 from __future__ import annotations
 
@@ -16,10 +17,15 @@ OC_BLOCK = 8  # BNN_CONV_OC_BLOCK in bnn_kernels.h
 GROUP = 8  # BNN_CONV_GROUP in bnn_kernels.h
 
 
-def geometry(low, n, encoded_shape=None):
+def encoded(n) -> bool:
+    """Reads a threshold encoding as interval indices or bit-planes."""
+    return bool(n.params.get("planes") or n.params.get("index_map"))
+
+
+def geometry(low, n):
     """Shapes, strides, padding and pool of a conv2d node, as bnn_conv2d_params wants."""
-    if n.params.get("planes"):
-        h, w, c = (encoded_shape or {})[n.inputs[0]]
+    if "encoded" in n.params:
+        h, w, c = n.params["encoded"]
     else:
         h, w, c = low.shapes[n.inputs[0]]
     oc, kh, kw, ic = n.consts["weights"].shape
@@ -45,7 +51,7 @@ def single_position(n) -> bool:
     """A conv with one output position: TFLite runs it as a matrix-vector product
     (sums in another order than a convolution's), and so does bnnkit."""
     return (prod(n.params.get("conv_out", (0,))) == 1 and not n.params.get("pool")
-            and not n.params.get("planes"))
+            and not encoded(n))
 
 
 @register
@@ -93,6 +99,8 @@ class Conv2D(OpKind):
     def kernel_files(self, node):
         if node is not None and node.params.get("planes"):
             return ["bnn_conv2d_planes_f32.c"]
+        if node is not None and node.params.get("index_map"):
+            return ["bnn_conv2d_index_f32.c"]
         if node is not None and single_position(node):
             return ["bnn_conv2d_f32.c", "bnn_fc_f32.c"]
         return list(self.files)
@@ -103,7 +111,7 @@ class Conv2D(OpKind):
         Mirrors bnn_conv2d_f32_scratch_floats(): a group of GROUP positions
         is as many whole pool windows side by side as fit (a run along a row
         without pooling), or a part of one larger window."""
-        if n.params.get("planes"):
+        if encoded(n):
             return 0
         g = geometry(b.low, n)
         if single_position(n):
@@ -118,7 +126,7 @@ class Conv2D(OpKind):
                     * g["c"])
 
     def emit(self, b, i, n):
-        g = geometry(b.low, n, b.encoded_shape)
+        g = geometry(b.low, n)
         oc, kh, kw, ic = n.consts["weights"].shape
         pname = f"conv_p{i:02d}"
         pool = g["pool"]
@@ -130,6 +138,8 @@ class Conv2D(OpKind):
             return self._emit_gemv(b, i, n, pname, params, src, dst)
         b.param(params)
         padded_oc = -(-oc // OC_BLOCK) * OC_BLOCK
+        if n.params.get("index_map"):
+            return self._emit_index(b, n, pname, padded_oc, src, dst)
         hwio = np.zeros((kh, kw, ic, padded_oc), np.float32)
         hwio[..., :oc] = n.consts["weights"].transpose(1, 2, 3, 0)
         bias = np.zeros(padded_oc, np.float32)
@@ -140,6 +150,19 @@ class Conv2D(OpKind):
         if n.params.get("planes"):
             return [f"bnn_conv2d_planes_f32(&{pname}, {src}, {wn}, {bn}, {dst});"]
         return [f"bnn_conv2d_f32(&{pname}, {src}, {wn}, {bn}, {b.scratch(i)}, {dst});"]
+
+    def _emit_index(self, b, n, pname, padded_oc, src, dst):
+        """Interval indices in: per tap in_c weight rows and an all-zero one."""
+        oc, kh, kw, ic = n.consts["weights"].shape
+        rows = np.zeros((kh, kw, ic + 1, padded_oc), np.float32)
+        rows[:, :, :ic, :oc] = n.consts["weights"].transpose(1, 2, 3, 0)
+        bias = np.zeros(padded_oc, np.float32)
+        bias[:oc] = n.consts["bias"]
+        wn = b.const("conv_w", "float", rows, f"{n.name} filter [{kh}][{kw}][{ic}+1][{padded_oc}]"
+                     " HWIO, a zero row per tap, O padded")
+        bn = b.const("conv_b", "float", bias, f"{n.name} bias [{padded_oc}], padded")
+        map_w = n.params["index_map"][3]
+        return [f"bnn_conv2d_index_f32(&{pname}, {src}, {map_w}, {wn}, {bn}, {dst});"]
 
     def _emit_gemv(self, b, i, n, pname, params, src, dst):
         """One output position: the window as one row, then TFLite's GEMV order."""
@@ -167,8 +190,8 @@ class Conv2D(OpKind):
 
     def reference(self, n, inputs, low):
         x = inputs[0]
-        if n.params.get("planes"):
-            raise NotImplementedError("planes: see threshold_encode + conv2d on floats")
+        if encoded(n):
+            raise NotImplementedError("encoded input: see threshold_encode + conv2d on floats")
         return conv_reference(x, n.consts["weights"], n.consts["bias"], n.params["stride"],
                               n.params["padding"], n.params["relu"], n.params["pool"])
 

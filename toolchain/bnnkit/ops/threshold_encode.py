@@ -1,6 +1,7 @@
 """Threshold encoding (paper 001): ``CAST(LOGICAL_AND(GREATER_EQUAL(x, lo),
 LESS(x, hi)))`` to float32, as LCE converts :class:`bnnkit.layers.ThresholdEncoding`.
-As 0/1 floats, or as bit-planes read by the conv after it (``fuse_encode_conv``)
+As 0/1 floats, or as interval indices or bit-planes read by the conv after it
+(``fuse_encode_conv``)
 (bnn_threshold_encode.c)."""
 
 from __future__ import annotations
@@ -52,8 +53,12 @@ class ThresholdEncode(OpKind):
         channels = n.consts["lower"].size
         lo = b.const("enc_lo", "float", n.consts["lower"], f"{n.name}: channel lower bounds")
         hi = b.const("enc_hi", "float", n.consts["upper"], f"{n.name}: channel upper bounds")
+        if n.params.get("index_map"):
+            pt, pl, map_h, map_w = n.params["index_map"]
+            return [f"bnn_threshold_encode_index({b.buf(n.inputs[0])}, {shape[0]}, {shape[1]}, "
+                    f"{lo}, {hi}, {channels}, {pt}, {pl}, {map_h}, {map_w}, "
+                    f"{b.buf(n.outputs[0])});"]
         if n.params["planes"]:
-            b.encoded_shape[n.outputs[0]] = tuple(shape[:2]) + (channels,)
             return [f"bnn_threshold_encode_planes({b.buf(n.inputs[0])}, {pixels}, {lo}, {hi}, "
                     f"{channels}, {b.buf(n.outputs[0])});"]
         return [f"bnn_threshold_encode_f32({b.buf(n.inputs[0])}, {pixels}, {lo}, {hi}, "
@@ -62,6 +67,6 @@ class ThresholdEncode(OpKind):
     def reference(self, n, inputs, low):
         x = inputs[0].astype(np.float32)[..., :1]
         hit = (x >= n.consts["lower"]) & (x < n.consts["upper"])
-        if n.params["planes"]:
-            raise NotImplementedError("planes are an in-memory layout of the same values")
+        if n.params["planes"] or n.params.get("index_map"):
+            raise NotImplementedError("indices and planes are in-memory layouts of the same values")
         return hit.astype(np.float32)
