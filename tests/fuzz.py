@@ -108,6 +108,7 @@ def mutate_flatbuffer(base: bytes, spans, rng: random.Random) -> tuple[bytes, st
     data, ints, opts, names = spans
     buf = bytearray(base)
     what = []
+    cut = None
     for _ in range(rng.choice((1, 1, 1, 2, 3))):
         r = rng.random()
         if r < 0.1 and names:  # a tensor name becomes a payload (same length)
@@ -132,10 +133,11 @@ def mutate_flatbuffer(base: bytes, spans, rng: random.Random) -> tuple[bytes, st
                     break
             buf[pos] = rng.randrange(256)
             what.append(f"byte@{pos}")
-        else:
-            cut = rng.randrange(len(buf))
-            del buf[cut:]
+        else:  # after the other changes, which index the whole file
+            cut = rng.randrange(len(base))
             what.append(f"truncate@{cut}")
+    if cut is not None:
+        del buf[cut:]
     return bytes(buf), ",".join(what)
 
 
@@ -209,7 +211,10 @@ def sanitizer_run(out_dir: Path, rng: random.Random, work: Path) -> str | None:
     """Build with every buffer its own object under ASan/UBSan and classify three
     random inputs; returns the sanitizer's complaint, or None."""
     header = (out_dir / "model.h").read_text()
-    size = int(re.search(r"#define BNN_INPUT_SIZE (\d+)", header).group(1))
+    found = re.search(r"#define BNN_INPUT_SIZE (-?\d+)\n", header)
+    size = int(found.group(1)) if found else 0
+    if not 0 < size <= 1 << 26:
+        return f"model.h declares an input of {found.group(1) if found else 'no'} values"
     input_bytes = size * (1 if "typedef uint8_t bnn_input_t" in header else 4)
     cc = shutil.which("gcc")
     exe = work / "model_asan"
@@ -342,7 +347,10 @@ def fuzz(cases: int, seed: int = 0, max_builds: int = 100, progress: bool = Fals
     with tempfile.TemporaryDirectory(prefix="bnnkit-fuzz-") as tmp:
         work = Path(tmp)
         for k in range(cases):
-            run_case(tally, k, rng, bases, work, max_builds)
+            try:
+                run_case(tally, k, rng, bases, work, max_builds)
+            except Exception as exc:  # the harness itself: say so, go on
+                tally.fail(f"case {k}", f"fuzzer error {type(exc).__name__}: {exc}")
             if progress and (k + 1) % 100 == 0:
                 print(f"  {k + 1}/{cases} cases, {dict(tally.outcomes)}, "
                       f"{tally.builds} sanitizer builds, {len(tally.failures)} failures, "

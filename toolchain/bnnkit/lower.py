@@ -38,6 +38,9 @@ from .ops.lce_bmaxpool import lce_padding as _lce_padding  # noqa: F401
 from .ops.threshold_encode import find_threshold_encodings
 
 
+MAX_ELEMENTS = 1 << 26  # values in one tensor: 256 MiB of floats, far past any device
+
+
 @dataclass
 class Lowered:
     nodes: list
@@ -113,6 +116,10 @@ def _shapes_agree(ctx: LowerContext, kind, node) -> bool:
         if any(d <= 0 for d in have):
             ctx.problem(f"output {ctx.names[t]} has an empty shape {have}")
             return False
+        if int(np.prod(have, dtype=np.int64)) > MAX_ELEMENTS:
+            ctx.problem(f"output {ctx.names[t]} has {int(np.prod(have, dtype=np.int64)):,} values "
+                        f"(at most {MAX_ELEMENTS:,})")
+            return False
     return True
 
 
@@ -128,6 +135,10 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
     inp = graph.tensor(graph.inputs[0])
     if inp.dtype != "float32":
         ctx.problems.append(f"input {inp.name} is {inp.dtype} (float32 needed)")
+    if (not inp.shape or any(d < 1 for d in inp.shape)
+            or int(np.prod(inp.shape, dtype=np.int64)) > MAX_ELEMENTS):
+        raise BnnkitError(f"{source}: the model input {inp.name} has shape {tuple(inp.shape)} "
+                          f"(positive sizes, at most {MAX_ELEMENTS:,} values)")
     ctx.activation(graph.inputs[0])
 
     encodings = find_threshold_encodings(graph, ctx.const)
