@@ -102,6 +102,14 @@ def test_conv2d_cortex_m_blocking(lib_small, h, ic, oc, k, stride, same, pool, r
     check_conv2d(lib_small, h, ic, oc, k, stride, same, pool, relu, seed)
 
 
+def conv_size(h, k, stride, same):
+    """Output size and top/left padding of a square conv, as TFLite pads."""
+    if same:
+        conv = -(-h // stride)
+        return conv, max((conv - 1) * stride + k - h, 0) // 2
+    return (h - k) // stride + 1, 0
+
+
 def check_conv2d(lib, h, ic, oc, k, stride, same, pool, relu, seed):
     if not same and k > h:
         return
@@ -109,11 +117,7 @@ def check_conv2d(lib, h, ic, oc, k, stride, same, pool, relu, seed):
     x = rng.normal(size=(h, h, ic)).astype(np.float32)
     w = rng.normal(size=(oc, k, k, ic)).astype(np.float32)
     b = rng.normal(size=oc).astype(np.float32)
-    if same:
-        conv = -(-h // stride)
-        pad = max((conv - 1) * stride + k - h, 0) // 2
-    else:
-        conv, pad = (h - k) // stride + 1, 0
+    conv, pad = conv_size(h, k, stride, same)
     if conv < pool:
         return
     ref = conv_reference(x, w, b, stride, (pad, pad), (conv, conv), relu)
@@ -231,11 +235,7 @@ def test_conv2d_index_equals_float_conv_of_one_hot_image(lib, h, channels, oc, k
     onehot = ((pixels[..., None] >= lower) & (pixels[..., None] < upper)).astype(np.float32)
     w = rng.normal(size=(oc, k, k, channels)).astype(np.float32)
     b = rng.normal(size=oc).astype(np.float32)
-    if same:
-        conv = -(-h // stride)
-        pad = max((conv - 1) * stride + k - h, 0) // 2
-    else:
-        conv, pad = (h - k) // stride + 1, 0
+    conv, pad = conv_size(h, k, stride, same)
     if conv < pool:
         return
     hwio, bias = padded_weights(w, b)
