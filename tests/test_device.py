@@ -106,3 +106,18 @@ def test_emulator_timeout_is_an_error(tmp_path):
     with pytest.raises(BnnkitError, match="timed out after 0 s") as err:
         run_device(gen.target, exe, images, tmp_path / "out.txt", timeout=0.2)
     assert err.value.exit_code == 1
+
+
+def test_host_profile_times_every_layer(tmp_path):
+    """simulate --profile on the host: a -DBNN_PROFILE -DBNN_PROFILE_TIME build
+    adds up the clock per layer; every layer gets a row, the convs a time."""
+    from bnnkit.emit import generate
+    from bnnkit.profile import format_host_profile, profile_host
+
+    gen = generate(MODELS / "lenet_bin3.tflite", "host", tmp_path / "p")
+    images = np.random.default_rng(0).integers(0, 256, (50, 28, 28)).astype(np.uint8)
+    rows = profile_host(gen, images, 120)
+    assert [r["kind"] for r in rows] == [n.kind for n in gen.low.nodes]
+    assert all(r["us"] >= 0 for r in rows)
+    assert all(r["us"] > 0 for r in rows if r["kind"] == "conv2d")
+    assert "us/input" in format_host_profile(rows)

@@ -25,11 +25,26 @@ void bnn_marker_begin(void) { BNN_BARRIER(); }
 void bnn_marker_end(void) { BNN_BARRIER(); }
 
 /* Called before each layer (and after the last) in a -DBNN_PROFILE build: the
- * emulator's log splits the inference at its calls. */
+ * emulator's log splits the inference at its calls. With -DBNN_PROFILE_TIME
+ * (the host) it also adds up the clock from one call to the next, per layer. */
+#ifdef BNN_PROFILE_TIME
+#define BNN_PROFILE_LAYERS 4096
+static uint64_t layer_ns[BNN_PROFILE_LAYERS];
+static uint64_t layer_start_ns;
+static int32_t layer_running = -1;
+#endif
 void bnn_profile_layer(int32_t layer) BNN_NOINLINE;
 void bnn_profile_layer(int32_t layer)
 {
+#ifdef BNN_PROFILE_TIME
+    const uint64_t now = board_time_ns();
+    if (layer_running >= 0 && layer_running < layer && layer_running < BNN_PROFILE_LAYERS)
+        layer_ns[layer_running] += now - layer_start_ns;
+    layer_running = layer;
+    layer_start_ns = board_time_ns();
+#else
     (void)layer;
+#endif
     BNN_BARRIER();
 }
 
@@ -84,6 +99,14 @@ int main(int argc, char **argv)
     fprintf(out, "# elapsed_ns %lu\n", (unsigned long)(elapsed_ns));
     fprintf(out, "# stack_bytes %lu\n", (unsigned long)board_stack_used());
     fprintf(out, "# io_buffer_bytes %lu\n", (unsigned long)(sizeof images + sizeof scores));
+#ifdef BNN_PROFILE_TIME
+    {
+        int32_t k;
+        for (k = 0; k < BNN_PROFILE_LAYERS; k++)
+            if (layer_ns[k])
+                fprintf(out, "# layer_ns_%ld %lu\n", (long)k, (unsigned long)layer_ns[k]);
+    }
+#endif
     fclose(out);
     board_exit(0);
     return 0;

@@ -61,6 +61,30 @@ def profile_device(gen, one_input, timeout: float = 600) -> tuple[list[dict], in
     return rows, segments[0]
 
 
+def profile_host(gen, images, timeout: float = 600) -> list[dict]:
+    """Time per layer on this machine: ``images`` (raw inputs) through a
+    -DBNN_PROFILE -DBNN_PROFILE_TIME build, whose harness adds up the clock
+    between the layer calls; each row gets ``us``, microseconds per input."""
+    import numpy as np
+
+    from .build import parse_predictions, run_host, write_images
+
+    with tempfile.TemporaryDirectory(prefix="bnnkit-profile-") as tmp:
+        copy = Path(tmp) / "project"
+        shutil.copytree(gen.out_dir, copy,
+                        ignore=shutil.ignore_patterns("*.o", "model", "*.bin", "*.txt"))
+        exe = make(copy, gen.target, defines="-DBNN_PROFILE -DBNN_PROFILE_TIME")
+        write_images(copy / "images.bin", images,
+                     np.float32 if gen.input_dtype == np.float32 else np.uint8)
+        run_host(exe, copy / "images.bin", copy / "out.txt", timeout)
+        stats = parse_predictions(copy / "out.txt", gen.program.output_floats).stats
+    rows = layer_costs(gen)
+    n = max(stats.get("images", 1), 1)
+    for row in rows:
+        row["us"] = stats.get(f"layer_ns_{row['layer']}", 0) / 1e3 / n
+    return rows
+
+
 def format_profile(rows: list[dict], before: int, total: int | None = None) -> str:
     """The profile as a text table (shares of ``total``, default the rows' sum)."""
     total = total or before + sum(r["instructions"] for r in rows)
@@ -76,4 +100,19 @@ def format_profile(rows: list[dict], before: int, total: int | None = None) -> s
         bops = f"{r['bops']:>12,}{32 * n / r['bops']:>11.1f}" if r["bops"] else ""
         lines.append((line + macs + bops).rstrip())
     lines.append(f"{'total':<53}{total:>13,}")
+    return "\n".join(lines)
+
+
+def format_host_profile(rows: list[dict]) -> str:
+    """Time per layer (:func:`profile_host`) as a text table."""
+    total = sum(r["us"] for r in rows) or 1.0
+    lines = [f"{'layer':<6}{'kind':<15}{'name':<32}{'us/input':>10}{'share':>8}{'MACs':>10}"
+             f"{'ns/MAC':>8}"]
+    for r in rows:
+        line = (f"{r['layer']:<6}{r['kind'][:14]:<15}{r['name'][-31:]:<32}{r['us']:>10.2f}"
+                f"{100 * r['us'] / total:>7.1f}%")
+        if r["macs"]:
+            line += f"{r['macs']:>10,}{1e3 * r['us'] / r['macs']:>8.3f}"
+        lines.append(line)
+    lines.append(f"{'total':<53}{total:>10.2f}")
     return "\n".join(lines)

@@ -137,9 +137,9 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
              data_dir=None, timeout: float = 600, build_dir=None, show_progress: bool = False,
              flash_kib=None, ram_kib=None, profile: bool = False):
     """Generate, build and run ``model`` on ``target`` over the test set, and
-    compare with LCE's interpreter on the same flatbuffer. ``profile`` (an
-    emulated target): ``record["layers"]``, instructions per layer of the first
-    test image (:mod:`bnnkit.profile`).
+    compare with LCE's interpreter on the same flatbuffer. ``profile``:
+    ``record["layers"]``, per layer the instructions of the first test image on
+    an emulated target, or the time per input on the host (:mod:`bnnkit.profile`).
 
     Returns ``(record, extra)``: ``record`` has the documented JSON keys;
     ``extra`` holds timings and raw arrays for benchmarks.
@@ -196,6 +196,10 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
 
                 rows, before = profile_device(gen, test.images[:1], timeout)
                 record["layers"], record["input_instructions"] = rows, before
+        elif profile:
+            from .profile import profile_host
+
+            record["layers"] = profile_host(gen, test.images[:1000], timeout)
         return record, extra
     finally:
         if tmp is not None:
@@ -218,7 +222,13 @@ def format_record(record: dict, extra: dict) -> str:
                   f"{record.get('io_buffer_bytes', 0):,} bytes apart",
                   f"  instructions       {record['instructions_per_inference']:,} per inference "
                   "(QEMU instruction count, not cycles)"]
-    if "layers" in record:
+    if "layers" in record and record["target"] == "host":
+        from .profile import format_host_profile
+
+        lines += ["", "  per layer (up to 1,000 test images, a -DBNN_PROFILE build; time on this "
+                  "machine):"]
+        lines += ["    " + line for line in format_host_profile(record["layers"]).split("\n")]
+    elif "layers" in record:
         from .profile import format_profile
 
         lines += ["", "  per layer (first test image, a -DBNN_PROFILE build; QEMU instructions):"]
