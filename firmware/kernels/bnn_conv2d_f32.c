@@ -43,14 +43,14 @@ typedef struct {
 /* One FMA per (position, channel) for a tap: GROUP x BLOCK independent chains. */
 #define CONV_TAP(BLOCK)                                                                       \
     for (o = 0; o < BLOCK; o++) {                                                             \
-        a0[o] = fmaf(x0[ic], wr[o], a0[o]);                                                   \
-        a1[o] = fmaf(x1[ic], wr[o], a1[o]);                                                   \
-        a2[o] = fmaf(x2[ic], wr[o], a2[o]);                                                   \
-        a3[o] = fmaf(x3[ic], wr[o], a3[o]);                                                   \
-        a4[o] = fmaf(x4[ic], wr[o], a4[o]);                                                   \
-        a5[o] = fmaf(x5[ic], wr[o], a5[o]);                                                   \
-        a6[o] = fmaf(x6[ic], wr[o], a6[o]);                                                   \
-        a7[o] = fmaf(x7[ic], wr[o], a7[o]);                                                   \
+        a0[o] = fmaf(x0[t], wr[o], a0[o]);                                                    \
+        a1[o] = fmaf(x1[t], wr[o], a1[o]);                                                    \
+        a2[o] = fmaf(x2[t], wr[o], a2[o]);                                                    \
+        a3[o] = fmaf(x3[t], wr[o], a3[o]);                                                    \
+        a4[o] = fmaf(x4[t], wr[o], a4[o]);                                                    \
+        a5[o] = fmaf(x5[t], wr[o], a5[o]);                                                    \
+        a6[o] = fmaf(x6[t], wr[o], a6[o]);                                                    \
+        a7[o] = fmaf(x7[t], wr[o], a7[o]);                                                    \
     }
 
 #define DEFINE_CONV_GROUP(BLOCK)                                                              \
@@ -62,23 +62,19 @@ typedef struct {
         float a0[BLOCK], a1[BLOCK], a2[BLOCK], a3[BLOCK];                                     \
         float a4[BLOCK], a5[BLOCK], a6[BLOCK], a7[BLOCK];                                     \
         const int32_t oc_stride = BNN_CONV_PADDED_OC(p->out_c);                               \
-        const int32_t tap_floats = p->in_c * oc_stride;                                       \
-        int32_t ky, kx, ic, o;                                                                \
+        const int32_t row_taps = p->k_w * p->in_c; /* contiguous in input and weights */      \
+        int32_t ky, t, o;                                                                     \
         for (o = 0; o < BLOCK; o++)                                                           \
             a0[o] = a1[o] = a2[o] = a3[o] = a4[o] = a5[o] = a6[o] = a7[o] = bias[o];          \
         for (ky = 0; ky < p->k_h; ky++) {                                                     \
             const int32_t row = ky * win->row_stride;                                         \
-            for (kx = 0; kx < p->k_w; kx++) {                                                 \
-                const int32_t at = row + kx * p->in_c;                                        \
-                const float *x0 = win->pos[0] + at, *x1 = win->pos[1] + at;                   \
-                const float *x2 = win->pos[2] + at, *x3 = win->pos[3] + at;                   \
-                const float *x4 = win->pos[4] + at, *x5 = win->pos[5] + at;                   \
-                const float *x6 = win->pos[6] + at, *x7 = win->pos[7] + at;                   \
-                const float *wr = w + (ky * p->k_w + kx) * tap_floats;                        \
-                for (ic = 0; ic < p->in_c; ic++) {                                            \
-                    CONV_TAP(BLOCK)                                                           \
-                    wr += oc_stride;                                                          \
-                }                                                                             \
+            const float *x0 = win->pos[0] + row, *x1 = win->pos[1] + row;                     \
+            const float *x2 = win->pos[2] + row, *x3 = win->pos[3] + row;                     \
+            const float *x4 = win->pos[4] + row, *x5 = win->pos[5] + row;                     \
+            const float *x6 = win->pos[6] + row, *x7 = win->pos[7] + row;                     \
+            const float *wr = w + ky * row_taps * oc_stride;                                  \
+            for (t = 0; t < row_taps; t++, wr += oc_stride) {                                 \
+                CONV_TAP(BLOCK)                                                               \
             }                                                                                 \
         }                                                                                     \
         if (p->relu)                                                                          \
