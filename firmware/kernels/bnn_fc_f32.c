@@ -41,7 +41,7 @@ void bnn_fc_f32(const float *restrict in, int32_t n_in, const float *restrict we
     {
         const int32_t n4 = n_in & ~3, back = n4 + 4 - n_in;
         j = 0;
-#if BNN_SMALL_CORE
+#if !defined(__aarch64__) /* arm64's gcc vectorizes the one-output loop below better */
         if (n4 == n_in) /* four outputs at once: each input loaded once for four rows */
             for (; j + 4 <= n_out; j += 4) {
                 const float *restrict r0 = weights + j * n_in, *restrict r1 = r0 + n_in;
