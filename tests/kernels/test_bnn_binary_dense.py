@@ -182,6 +182,8 @@ def test_popcount_all_variants(lib, lib_swar, n_words, seed):
     expected = int(sum(bin(int(x) ^ int(y)).count("1") for x, y in zip(a, b)))
     assert lib.bnn_xor_popcount(ptr(a), ptr(b), n_words) == expected
     assert lib_swar.bnn_xor_popcount(ptr(a), ptr(b), n_words) == expected
+    ones = np.full(n_words, 0xFFFFFFFF, np.uint32)  # every field at its largest
+    assert lib_swar.bnn_xor_popcount(ptr(ones), ptr(np.zeros_like(ones)), n_words) == 32 * n_words
 
 
 def test_padding_bits_never_count(lib):
