@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import MODELS, ROOT, needs_fashion
+from helpers import MODELS, needs_fashion
 
 LENET = MODELS / "lenet_bin3.tflite"
 

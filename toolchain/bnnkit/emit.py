@@ -7,7 +7,6 @@ function of the input: identical input gives byte-identical files.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
