@@ -104,6 +104,13 @@ static void conv_prepare(const bnn_conv2d_params *p, const float *in, const int3
                          const int32_t *cx, float *scratch, conv_window *win);
 
 #if CONV_SMALL_CORE
+/* Kernel row ky of the group: its four positions' inputs and its weights. */
+#define ROW_POINTERS4(ky)                                                                     \
+    const float *x0 = win->pos[0] + (ky) * win->row_stride;                                   \
+    const float *x1 = win->pos[1] + (ky) * win->row_stride;                                   \
+    const float *x2 = win->pos[2] + (ky) * win->row_stride;                                   \
+    const float *x3 = win->pos[3] + (ky) * win->row_stride;                                   \
+    const float *wr = w + (ky) * row_taps * oc_stride
 #define FMA4(s0, s1, s2, s3, v)                                                               \
     s0 = fmaf(v, w0, s0);                                                                     \
     s1 = fmaf(v, w1, s1);                                                                     \
@@ -140,10 +147,7 @@ static void conv_group4x4(const bnn_conv2d_params *p, const conv_window *win, co
     float d0 = a0, d1 = a1, d2 = a2, d3 = a3;
     int32_t ky, t;
     for (ky = 0; ky < p->k_h; ky++) {
-        const int32_t row = ky * win->row_stride;
-        const float *x0 = win->pos[0] + row, *x1 = win->pos[1] + row;
-        const float *x2 = win->pos[2] + row, *x3 = win->pos[3] + row;
-        const float *wr = w + ky * row_taps * oc_stride;
+        ROW_POINTERS4(ky);
         for (t = 0; t < row_taps; t++, wr += oc_stride) {
             const float w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
             const float v0 = x0[t], v1 = x1[t], v2 = x2[t], v3 = x3[t];
@@ -215,10 +219,7 @@ static void conv_group4x6(const bnn_conv2d_params *p, const conv_window *win, co
     float d0 = a0, d1 = a1, d2 = a2, d3 = a3, d4 = a4, d5 = a5;
     int32_t ky, t;
     for (ky = 0; ky < p->k_h; ky++) {
-        const int32_t row = ky * win->row_stride;
-        const float *x0 = win->pos[0] + row, *x1 = win->pos[1] + row;
-        const float *x2 = win->pos[2] + row, *x3 = win->pos[3] + row;
-        const float *wr = w + ky * row_taps * oc_stride;
+        ROW_POINTERS4(ky);
         for (t = 0; t < row_taps; t++, wr += oc_stride) {
             const float v0 = x0[t], v1 = x1[t], v2 = x2[t], v3 = x3[t];
             TAP6(0) TAP6(1) TAP6(2) TAP6(3) TAP6(4) TAP6(5)

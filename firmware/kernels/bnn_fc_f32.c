@@ -17,6 +17,13 @@
 
 #include "bnn_kernels.h"
 
+/* One step of a row's four lanes (lane l takes input i + l): multiply, then add. */
+#define LANES4(a, r)                                                                          \
+    a##0 = a##0 + r[i] * x0;                                                                  \
+    a##1 = a##1 + r[i + 1] * x1;                                                              \
+    a##2 = a##2 + r[i + 2] * x2;                                                              \
+    a##3 = a##3 + r[i + 3] * x3
+
 static float clamp_out(float v, float lo)
 {
     v = v < FLT_MAX ? v : FLT_MAX;
@@ -52,22 +59,10 @@ void bnn_fc_f32(const float *restrict in, int32_t n_in, const float *restrict we
                 int32_t k;
                 for (i = 0; i < n4; i += 4) {
                     const float x0 = in[i], x1 = in[i + 1], x2 = in[i + 2], x3 = in[i + 3];
-                    a0 = a0 + r0[i] * x0;
-                    a1 = a1 + r0[i + 1] * x1;
-                    a2 = a2 + r0[i + 2] * x2;
-                    a3 = a3 + r0[i + 3] * x3;
-                    b0 = b0 + r1[i] * x0;
-                    b1 = b1 + r1[i + 1] * x1;
-                    b2 = b2 + r1[i + 2] * x2;
-                    b3 = b3 + r1[i + 3] * x3;
-                    c0 = c0 + r2[i] * x0;
-                    c1 = c1 + r2[i + 1] * x1;
-                    c2 = c2 + r2[i + 2] * x2;
-                    c3 = c3 + r2[i + 3] * x3;
-                    d0 = d0 + r3[i] * x0;
-                    d1 = d1 + r3[i + 1] * x1;
-                    d2 = d2 + r3[i + 2] * x2;
-                    d3 = d3 + r3[i + 3] * x3;
+                    LANES4(a, r0);
+                    LANES4(b, r1);
+                    LANES4(c, r2);
+                    LANES4(d, r3);
                 }
                 {
                     const float sums[4] = {(a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3),

@@ -27,18 +27,19 @@ def run_fc(lib, x, w, b, relu):
     return out[:n_out]
 
 
+FC_CASES = dict(n_in=st.integers(1, 70), n_out=st.integers(1, 20), relu=st.booleans(),
+                bias=st.booleans(), scale=st.sampled_from([1.0, 1e-3, 1e3, 1e19]),
+                seed=st.integers(0, 2**31))
+
+
 @settings(max_examples=120, deadline=None)
-@given(n_in=st.integers(1, 70), n_out=st.integers(1, 20), relu=st.booleans(),
-       bias=st.booleans(), scale=st.sampled_from([1.0, 1e-3, 1e3, 1e19]),
-       seed=st.integers(0, 2**31))
+@given(**FC_CASES)
 def test_fc_kernel_matches_reference(lib, n_in, n_out, relu, bias, scale, seed):
     check_fc(lib, n_in, n_out, relu, bias, scale, seed)
 
 
 @settings(max_examples=60, deadline=None)
-@given(n_in=st.integers(1, 70), n_out=st.integers(1, 20), relu=st.booleans(),
-       bias=st.booleans(), scale=st.sampled_from([1.0, 1e-3, 1e3, 1e19]),
-       seed=st.integers(0, 2**31))
+@given(**FC_CASES)
 def test_fc_cortex_m_blocking(lib_small, n_in, n_out, relu, bias, scale, seed):
     """Four outputs at once (the Cortex-M form): the same bits."""
     check_fc(lib_small, n_in, n_out, relu, bias, scale, seed)

@@ -121,14 +121,11 @@ class Builder:
                 bufs.append(Buffer(f"scratch{i}", nbytes, i, i))
         plan = plan_arena(bufs)
         # Regions in first-use order: their names (BNN_R<k>) are stable for the same model.
-        order = sorted(plan.offsets, key=lambda name: (next(b.first for b in bufs
-                                                            if b.name == name), name))
         region = {}
-        for k, name in enumerate(order):
-            nbytes = next(b.nbytes for b in bufs if b.name == name)
-            region[name] = f"BNN_R{k}"
-            self.prog.regions.append((f"BNN_R{k}", plan.offsets[name] // 4,
-                                      max(1, (nbytes + 3) // 4)))
+        for k, buf in enumerate(sorted(bufs, key=lambda b: (b.first, b.name))):
+            region[buf.name] = f"BNN_R{k}"
+            self.prog.regions.append((f"BNN_R{k}", plan.offsets[buf.name] // 4,
+                                      max(1, (buf.nbytes + 3) // 4)))
         for i in range(len(low.nodes)):
             if f"scratch{i}" in plan.offsets:
                 self.prog.scratch[i] = f"{region[f'scratch{i}']}(f)"

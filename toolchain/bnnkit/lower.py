@@ -124,11 +124,9 @@ def _shapes_agree(ctx: LowerContext, kind, node) -> bool:
 
 
 def to_nodes(graph: Graph, source: str = "model") -> Lowered:
-    """One node per op, each lowered by its op kind (:mod:`bnnkit.ops`).
-    Everything unsupported is gathered into one error."""
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        raise BnnkitError(f"{source}: bnnkit needs exactly one input and one output "
-                          f"(has {len(graph.inputs)} and {len(graph.outputs)})")
+    """One node per op, each lowered by its op kind (:mod:`bnnkit.ops`), on a
+    graph :func:`check_dataflow` accepted. Everything unsupported is gathered
+    into one error."""
     ctx = LowerContext(graph)
     nodes = []
 

@@ -19,12 +19,24 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
 
 from .build import make
 from .ops import op_kind
+
+
+@contextlib.contextmanager
+def _profile_build(gen, defines: str):
+    """The executable of a copy of ``gen``'s project built with ``defines``
+    (sources only are copied), in a temporary folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="bnnkit-profile-") as tmp:
+        copy = Path(tmp) / "project"
+        shutil.copytree(gen.out_dir, copy, ignore=shutil.ignore_patterns(
+            "*.o", "*.elf", "*.map", "model", "*.bin", "*.txt", "*.log"))
+        yield make(copy, gen.target, defines=defines)
 
 
 def layer_costs(gen) -> list[dict]:
@@ -45,12 +57,7 @@ def profile_device(gen, one_input, timeout: float = 600) -> tuple[list[dict], in
     first layer: the input's conversion)."""
     from .device import instructions_per_inference
 
-    with tempfile.TemporaryDirectory(prefix="bnnkit-profile-") as tmp:
-        copy = Path(tmp) / "project"
-        shutil.copytree(gen.out_dir, copy,
-                        ignore=shutil.ignore_patterns("*.o", "*.elf", "*.map", "model", "*.bin",
-                                                      "*.txt", "*.log"))
-        exe = make(copy, gen.target, defines="-DBNN_PROFILE")
+    with _profile_build(gen, "-DBNN_PROFILE") as exe:
         segments = instructions_per_inference(gen.target, exe, one_input, timeout,
                                               per_layer=True)
     rows = layer_costs(gen)
@@ -69,11 +76,8 @@ def profile_host(gen, images, timeout: float = 600) -> list[dict]:
 
     from .build import parse_predictions, run_host, write_images
 
-    with tempfile.TemporaryDirectory(prefix="bnnkit-profile-") as tmp:
-        copy = Path(tmp) / "project"
-        shutil.copytree(gen.out_dir, copy,
-                        ignore=shutil.ignore_patterns("*.o", "model", "*.bin", "*.txt"))
-        exe = make(copy, gen.target, defines="-DBNN_PROFILE -DBNN_PROFILE_TIME")
+    with _profile_build(gen, "-DBNN_PROFILE -DBNN_PROFILE_TIME") as exe:
+        copy = exe.parent
         write_images(copy / "images.bin", images,
                      np.float32 if gen.input_dtype == np.float32 else np.uint8)
         run_host(exe, copy / "images.bin", copy / "out.txt", timeout)
