@@ -6,163 +6,126 @@
  *   x = clamp(2 * accum, clamp_min, clamp_max)       (clamps in this domain)
  *   v = (float)x * multiplier[c] + bias[c]           (multiplier = -m, bias = b + K*m)
  *   zero padding only: v += multiplier[c] * (float)corr, corr = sum over the
- *   outside taps of (in_c - 2 * popcount(w_tap)), which removes their +1s.
+ *   taps LCE's correction removes of (in_c - 2 * popcount(w_tap)). Which taps
+ *   those are depends on the position alone, so bnnkit tabulates corr per
+ *   distinct set of taps (corr) and the set of each position (corr_at).
  * Bit output: bit c = accum > threshold[c].
  *
- * Speed: the taps of one output position are gathered once into a contiguous
- * patch laid out like one output channel's weights, so each channel costs a
- * single popcount run over all its words. Patches larger than
- * BCONV_PATCH_WORDS are counted tap by tap. */
-#include "bnn_kernels.h"
+ * Speed: the taps of one output position are gathered once into `patch`,
+ * packed back to back (tap t holds bits [t*in_c, (t+1)*in_c)), the layout
+ * bnnkit gives each output channel's weights. A 16-channel input then fills
+ * whole words, and each channel costs one inlined popcount run over
+ * BNN_WORDS(k_h*k_w*in_c) words. */
+#include "bnn_popcount.h"
 
-#define BCONV_PATCH_WORDS 64 /* 256 bytes of stack */
+/* Append the low n_bits (1..32) of v (higher bits 0) to the patch being
+ * written at dst: `word` holds the `fill` bits not yet stored. */
+#define PUT_BITS(v, n_bits)                                                     \
+    do {                                                                        \
+        const uint32_t v_ = (v);                                                \
+        word |= v_ << fill;                                                     \
+        fill += (n_bits);                                                       \
+        if (fill >= 32) {                                                       \
+            *dst++ = word;                                                      \
+            fill -= 32;                                                         \
+            /* the bits of v that did not fit (none when fill is back to 0) */ \
+            word = fill ? v_ >> ((n_bits) - fill) : 0u;                         \
+        }                                                                       \
+    } while (0)
 
-static int32_t tap_y(const bnn_bconv2d_params *p, int32_t oy, int32_t ky)
+/* Gather the taps of conv position (cy, cx) into `patch` (patch_words words,
+ * zero past the taps); 1 if any tap lies outside the input (then read as
+ * bits 0). */
+static int gather_patch(const bnn_bconv2d_params *p, const uint32_t *in, int32_t cy, int32_t cx,
+                        uint32_t *patch)
 {
-    return oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-}
-
-static int32_t tap_x(const bnn_bconv2d_params *p, int32_t ox, int32_t kx)
-{
-    return ox * p->stride_w - p->pad_left + kx * p->dilation_w;
-}
-
-static int tap_inside(const bnn_bconv2d_params *p, int32_t y, int32_t x)
-{
-    return y >= 0 && y < p->in_h && x >= 0 && x < p->in_w;
-}
-
-/* Gather the taps of output (oy, ox) into `patch` ([k_h][k_w][words], outside
- * taps as bits 0); 0 if the patch is too large. *outside = any tap outside. */
-static int gather_patch(const bnn_bconv2d_params *p, const uint32_t *in, int32_t oy, int32_t ox,
-                        uint32_t *patch, int *outside)
-{
-    const int32_t n_words = BNN_WORDS(p->in_c);
-    int32_t ky, kx, i;
-    *outside = 0;
-    for (ky = 0; ky < p->k_h; ky++)
-        for (kx = 0; kx < p->k_w; kx++)
-            if (!tap_inside(p, tap_y(p, oy, ky), tap_x(p, ox, kx)))
-                *outside = 1;
-    if (p->k_h * p->k_w * n_words > BCONV_PATCH_WORDS)
-        return 0;
+    const int32_t n_words = BNN_WORDS(p->in_c), tail_bits = p->in_c - 32 * (n_words - 1);
+    const uint32_t tail_mask = tail_bits == 32 ? 0xFFFFFFFFu : (1u << tail_bits) - 1u;
+    const int32_t y0 = cy * p->stride_h - p->pad_top, x0 = cx * p->stride_w - p->pad_left;
+    uint32_t *dst = patch, word = 0u;
+    int32_t ky, kx, i, fill = 0, outside = 0;
     for (ky = 0; ky < p->k_h; ky++) {
-        const int32_t y = tap_y(p, oy, ky);
+        const int32_t y = y0 + ky * p->dilation_h;
+        const int row_inside = y >= 0 && y < p->in_h;
+        const uint32_t *row = row_inside ? in + y * p->in_w * n_words : in;
         for (kx = 0; kx < p->k_w; kx++) {
-            const int32_t x = tap_x(p, ox, kx);
-            uint32_t *dst = patch + (ky * p->k_w + kx) * n_words;
-            if (tap_inside(p, y, x)) {
-                const uint32_t *src = in + (y * p->in_w + x) * n_words;
-                for (i = 0; i < n_words; i++)
-                    dst[i] = src[i];
+            const int32_t x = x0 + kx * p->dilation_w;
+            if (row_inside && x >= 0 && x < p->in_w) {
+                const uint32_t *src = row + x * n_words;
+                for (i = 0; i < n_words - 1; i++)
+                    PUT_BITS(src[i], 32);
+                PUT_BITS(src[i] & tail_mask, tail_bits);
             } else {
-                for (i = 0; i < n_words; i++)
-                    dst[i] = 0u;
+                outside = 1;
+                for (i = 0; i < n_words - 1; i++)
+                    PUT_BITS(0u, 32);
+                PUT_BITS(0u, tail_bits);
             }
         }
     }
-    return 1;
+    if (fill)
+        *dst++ = word;
+    while (dst != patch + p->patch_words) /* up to a whole triple */
+        *dst++ = 0u;
+    return outside;
 }
 
-/* LCE's accumulator of one output channel (weights `w`) at (oy, ox), from the
- * gathered patch when there is one, else tap by tap. */
-static int32_t channel_accum(const bnn_bconv2d_params *p, const uint32_t *in,
-                             const uint32_t *patch, const uint32_t *w, int32_t oy, int32_t ox)
+/* counts[c] = the accumulator of every output channel c at the gathered
+ * patch. The patch's words are the outer loop, three at a time held in
+ * registers, and the channels the inner one: each channel's weights for those
+ * three words lie side by side (weights[(t * out_c + c) * 3 + k]), so a
+ * channel costs no loop of its own. `bytes` is scratch of out_c words. */
+static void count_channels(const bnn_bconv2d_params *p, const uint32_t *patch,
+                           const uint32_t *weights, uint32_t *bytes, int32_t *counts)
 {
-    static const uint32_t zeros[1] = {0u};
-    const int32_t n_words = BNN_WORDS(p->in_c);
-    int32_t ky, kx, i, accum = 0;
-    if (patch)
-        return bnn_xor_popcount(patch, w, p->k_h * p->k_w * n_words);
-    for (ky = 0; ky < p->k_h; ky++) {
-        const int32_t y = tap_y(p, oy, ky);
-        for (kx = 0; kx < p->k_w; kx++) {
-            const int32_t x = tap_x(p, ox, kx);
-            const uint32_t *wk = w + (ky * p->k_w + kx) * n_words;
-            if (tap_inside(p, y, x))
-                accum += bnn_xor_popcount(in + (y * p->in_w + x) * n_words, wk, n_words);
-            else
-                for (i = 0; i < n_words; i++)
-                    accum += bnn_xor_popcount(zeros, wk + i, 1);
-        }
-    }
-    return accum;
-}
-
-/* Zero padding, as LCE corrects it (its zero_padding_correction): a position
- * whose window overflows the input falls in one of four cases by the sides it
- * overflows (none if it overflows top and bottom, or left and right, at
- * once: LCE then corrects nothing), and the case's taps are those above/left
- * of (cache_y, cache_x) or below/right of it. Returns 0 when LCE applies no
- * correction, else 1 with *corr = sum over those taps of in_c - 2 * popcount(w). */
-static int lce_correction(const bnn_bconv2d_params *p, const uint32_t *w, int32_t cy, int32_t cx,
-                          int32_t *corr)
-{
-    static const uint32_t zeros[1] = {0u};
-    const int32_t n_words = BNN_WORDS(p->in_c);
-    const int32_t eff_h = (p->k_h - 1) * p->dilation_h + 1, eff_w = (p->k_w - 1) * p->dilation_w + 1;
-    const int32_t top_off = ((p->conv_h - 1) * p->stride_h + eff_h - p->in_h) / 2;
-    const int32_t left_off = ((p->conv_w - 1) * p->stride_w + eff_w - p->in_w) / 2;
-    const int32_t o_top = top_off - cy * p->stride_h, o_bot = -o_top - p->in_h + eff_h;
-    const int32_t o_left = left_off - cx * p->stride_w, o_right = -o_left - p->in_w + eff_w;
-    int32_t kase, at_x, at_y, ky, kx, i;
-    if (o_left <= 0 && o_right <= 0 && o_top <= 0 && o_bot <= 0)
-        return 0;
-    if (o_right <= 0 && o_top > 0 && o_bot < 0) {
-        kase = 0, at_x = o_left >= 0 ? o_left : 0, at_y = o_top;
-    } else if (o_left < 0 && o_right > 0 && o_bot <= 0) {
-        kase = 1, at_x = o_right, at_y = o_top >= 0 ? o_top : 0;
-    } else if (o_left > 0 && o_right < 0 && o_top <= 0) {
-        kase = 2, at_x = o_left, at_y = o_bot >= 0 ? o_bot : 0;
-    } else if (o_left <= 0 && o_top < 0 && o_bot > 0) {
-        kase = 3, at_x = o_right >= 0 ? o_right : 0, at_y = o_bot;
-    } else {
-        return 0;
-    }
-    *corr = 0;
-    for (ky = 0; ky < p->k_h; ky++) {
-        for (kx = 0; kx < p->k_w; kx++) {
-            const int32_t ey = ky * p->dilation_h, ex = kx * p->dilation_w;
-            const int up = kase < 2 ? ey < at_y : eff_h - ey <= at_y;
-            const int side = (kase & 1) ? eff_w - ex <= at_x : ex < at_x;
-            if (up || side) {
-                const uint32_t *wk = w + (ky * p->k_w + kx) * n_words;
-                int32_t pc = 0;
-                for (i = 0; i < n_words; i++)
-                    pc += bnn_xor_popcount(zeros, wk + i, 1);
-                *corr += p->in_c - 2 * pc;
+    const int32_t triples = p->patch_words / 3, out_c = p->out_c;
+    int32_t t = 0, c;
+    for (c = 0; c < out_c; c++)
+        counts[c] = 0;
+#if defined(BNN_SWAR)
+    {
+        /* SWAR byte counts add up in bytes[c]: at most 24 per triple, so ten
+         * triples fit a byte before they are summed into counts[c] */
+        const uint32_t m1 = bnn_in_register(0x55555555u), m2 = bnn_in_register(0x33333333u),
+                       m4 = bnn_in_register(0x0F0F0F0Fu);
+        while (t < triples) {
+            const int32_t chunk_end = triples - t > 10 ? t + 10 : triples;
+            for (c = 0; c < out_c; c++)
+                bytes[c] = 0u;
+            for (; t < chunk_end; t++) {
+                const uint32_t p0 = patch[3 * t], p1 = patch[3 * t + 1], p2 = patch[3 * t + 2];
+                const uint32_t *w = weights + 3 * t * out_c;
+                uint32_t *b = bytes, *const b_end = bytes + out_c;
+                do {
+                    uint32_t x0 = w[0] ^ p0, x1 = w[1] ^ p1, x2 = w[2] ^ p2;
+                    w += 3;
+                    BNN_NIBBLE_COUNTS(x0, m1, m2);
+                    BNN_NIBBLE_COUNTS(x1, m1, m2);
+                    BNN_NIBBLE_COUNTS(x2, m1, m2);
+                    x0 += x1 + x2;
+                    *b++ += (x0 & m4) + ((x0 >> 4) & m4);
+                } while (b != b_end);
             }
+            for (c = 0; c < out_c; c++)
+                counts[c] += bnn_sum_bytes(bytes[c]);
         }
     }
-    return 1;
-}
-
-/* One float output of channel oc at conv position (cy, cx). */
-static float float_output(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *patch,
-                          int outside, const uint32_t *w, const float *multiplier,
-                          const float *bias, int32_t oc, int32_t cy, int32_t cx)
-{
-    int32_t x = 2 * channel_accum(p, in, patch, w, cy, cx);
-    float v;
-    int32_t corr;
-    if (x < p->clamp_min)
-        x = p->clamp_min;
-    if (x > p->clamp_max)
-        x = p->clamp_max;
-    v = (float)x * multiplier[oc];
-    v = v + bias[oc];
-    if (outside && !p->one_padding && lce_correction(p, w, cy, cx, &corr)) {
-        const float c = multiplier[oc] * (float)corr;
-        v = v + c;
+#else
+    (void)bytes;
+    for (; t < triples; t++) {
+        const uint32_t *w = weights + 3 * t * out_c;
+        for (c = 0; c < out_c; c++, w += 3)
+            counts[c] += bnn_popcount_xor(patch + 3 * t, w, 3);
     }
-    return v;
+#endif
 }
 
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
-                     const float *multiplier, const float *bias, float *out)
+                     const float *multiplier, const float *bias, const uint16_t *corr_at,
+                     const int32_t *corr, uint32_t *scratch, float *out)
 {
-    const int32_t tap_words = p->k_h * p->k_w * BNN_WORDS(p->in_c);
-    uint32_t patch[BCONV_PATCH_WORDS];
+    uint32_t *const patch = scratch, *const bytes = scratch + p->patch_words;
+    int32_t *const counts = (int32_t *)(bytes + p->out_c);
     int32_t oy, ox, oc, py, px;
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
@@ -171,13 +134,23 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
             for (py = 0; py < p->pool_h; py++) {
                 for (px = 0; px < p->pool_w; px++) {
                     const int32_t cy = oy * p->pool_h + py, cx = ox * p->pool_w + px;
-                    int outside;
-                    const uint32_t *gathered =
-                        gather_patch(p, in, cy, cx, patch, &outside) ? patch : NULL;
+                    const int outside = gather_patch(p, in, cy, cx, patch);
+                    const int32_t set = outside && corr_at ? corr_at[cy * p->conv_w + cx] : 0;
+                    const int32_t *corr_set = set ? corr + (set - 1) * p->out_c : NULL;
+                    count_channels(p, patch, weights, bytes, counts);
                     for (oc = 0; oc < p->out_c; oc++) {
-                        const float v = float_output(p, in, gathered, outside,
-                                                     weights + oc * tap_words, multiplier, bias,
-                                                     oc, cy, cx);
+                        int32_t x = 2 * counts[oc];
+                        float v;
+                        if (x < p->clamp_min)
+                            x = p->clamp_min;
+                        if (x > p->clamp_max)
+                            x = p->clamp_max;
+                        v = (float)x * multiplier[oc];
+                        v = v + bias[oc];
+                        if (corr_set) {
+                            const float c = multiplier[oc] * (float)corr_set[oc];
+                            v = v + c;
+                        }
                         if ((py == 0 && px == 0) || v > o[oc])
                             o[oc] = v;
                     }
@@ -188,34 +161,32 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
 }
 
 void bnn_bconv2d_bits(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
-                      const int32_t *threshold, uint32_t *out)
+                      const int32_t *threshold, uint32_t *scratch, uint32_t *out)
 {
-    const int32_t tap_words = p->k_h * p->k_w * BNN_WORDS(p->in_c);
     const int32_t out_words = BNN_WORDS(p->out_c);
-    uint32_t patch[BCONV_PATCH_WORDS];
-    int32_t oy, ox, oc, py, px;
+    uint32_t *const patch = scratch, *const bytes = scratch + p->patch_words;
+    int32_t *const counts = (int32_t *)(bytes + p->out_c);
+    int32_t oy, ox, py, px, k, j;
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
             uint32_t *o = out + (oy * p->out_w + ox) * out_words;
             /* a fused binary max pool: AND of the window's bits (bit 1 = -1) */
-            for (oc = 0; oc < out_words; oc++)
-                o[oc] = 0xFFFFFFFFu;
             for (py = 0; py < p->pool_h; py++) {
                 for (px = 0; px < p->pool_w; px++) {
-                    const int32_t cy = oy * p->pool_h + py, cx = ox * p->pool_w + px;
-                    int outside;
-                    const uint32_t *gathered =
-                        gather_patch(p, in, cy, cx, patch, &outside) ? patch : NULL;
-                    for (oc = 0; oc < p->out_c; oc++) {
-                        const int32_t accum = channel_accum(p, in, gathered,
-                                                            weights + oc * tap_words, cy, cx);
-                        if (accum <= threshold[oc])
-                            o[oc >> 5] &= ~(1u << (oc & 31));
+                    gather_patch(p, in, oy * p->pool_h + py, ox * p->pool_w + px, patch);
+                    count_channels(p, patch, weights, bytes, counts);
+                    for (k = 0; k < out_words; k++) {
+                        /* the word's last channel first: each shifts the earlier
+                         * ones up, and channel 32k + j ends at bit j */
+                        const int32_t width = k < out_words - 1 ? 32 : p->out_c - 32 * k;
+                        uint32_t bits = 0u;
+                        for (j = 32 * k + width - 1; j >= 32 * k; j--)
+                            /* thresholds lie in [-1, K] (bnnkit clamps them): no overflow */
+                            bits = (bits << 1) | ((uint32_t)(threshold[j] - counts[j]) >> 31);
+                        o[k] = (py == 0 && px == 0) ? bits : o[k] & bits;
                     }
                 }
             }
-            if (p->out_c & 31)
-                o[out_words - 1] &= (1u << (p->out_c & 31)) - 1u; /* padding bits 0 */
         }
     }
 }

@@ -2,7 +2,7 @@
  * sum_i a_i w_i = n - 2 * popcount(a ^ w); padding bits are 0 on both sides. */
 #include <float.h>
 
-#include "bnn_kernels.h"
+#include "bnn_popcount.h"
 
 /* sum_i a_i * (+-c) (+ *bias) as LCE's float FULLY_CONNECTED computes it on
  * the +-1.0f inputs and +-c weights it replaces (bnn_fc_f32.c): every product
@@ -72,7 +72,7 @@ void bnn_binary_dense_bits(const uint32_t *in, int32_t n_in, const uint32_t *wei
         out[j] = 0u;
     for (j = 0; j < n_out; j++) {
         const uint32_t *w = weights + j * n_words;
-        const int32_t pc = bnn_xor_popcount(in, w, n_words);
+        const int32_t pc = bnn_popcount_xor(in, w, n_words);
         uint32_t bit;
         while (e < n_exact && exact_at[3 * e] < j)
             e++;

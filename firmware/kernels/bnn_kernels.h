@@ -25,7 +25,17 @@
 #endif
 #endif
 
-/* Number of set bits in a[i] ^ b[i] over n words (bnn_popcount.c, per target). */
+/* A helper inlined into a kernel's inner loop even where -O2 would call it. */
+/* ... and one kept out of line, so that its loop has the registers to itself. */
+#if defined(__GNUC__)
+#define BNN_INLINE static inline __attribute__((always_inline))
+#define BNN_OUT_OF_LINE static __attribute__((noinline))
+#else
+#define BNN_INLINE static inline
+#define BNN_OUT_OF_LINE static
+#endif
+
+/* Number of set bits in a[i] ^ b[i] over n words (bnn_popcount.h, per target). */
 int32_t bnn_xor_popcount(const uint32_t *a, const uint32_t *b, int32_t n_words);
 
 typedef struct {
@@ -111,11 +121,15 @@ void bnn_binary_dense_bits(const uint32_t *in, int32_t n_in, const uint32_t *wei
  * (Eigen exp on 8-wide blocks, glibc expf on the rest; see bnn_softmax_f32.c). */
 void bnn_softmax_f32(const float *in, int32_t n, float beta, float *out);
 
-/* LceBconv2d: binary convolution over bit-packed NHWC input and OHWI weights
- * packed along I (BNN_WORDS(in_c) words per tap), with LCE's arithmetic:
- * accum = popcount of input ^ weights over all taps, outside taps read as +1
- * (bits 0); one_padding = 0 (zero padding) removes their contribution from a
- * float output with LCE's correction (see bnn_bconv2d.c). */
+/* LceBconv2d: binary convolution over bit-packed NHWC input, with LCE's
+ * arithmetic: accum = popcount of input ^ weights over all taps, outside taps
+ * read as +1 (bits 0); one_padding = 0 (zero padding) removes their
+ * contribution from a float output with LCE's correction (see bnn_bconv2d.c).
+ * Weights: per output channel, the k_h*k_w taps' in_c bits back to back
+ * (OHWI without the per-tap word padding) in patch_words words (zero-padded
+ * to a multiple of 3), interleaved three words at a time: word 3t+k of
+ * channel c at weights[(t * out_c + c) * 3 + k]. `scratch` holds
+ * patch_words + 2 * out_c words. */
 typedef struct {
     int32_t in_h, in_w, in_c;
     int32_t out_c, k_h, k_w;
@@ -126,15 +140,20 @@ typedef struct {
     int32_t pool_h, pool_w; /* 1x1: none; else a fused non-overlapping max pool, and
                                out_h x out_w is the pooled size */
     int32_t conv_h, conv_w; /* the convolution's own output size, before any pool */
+    int32_t patch_words;    /* BNN_WORDS(k_h * k_w * in_c), rounded up to a multiple of 3 */
 } bnn_bconv2d_params;
 
-/* out = (float)clamp(2 * accum) * multiplier[c] + bias[c] (+ the zero-padding
- * correction), with LCE's multiplier = -m and bias = b + K*m. */
+/* out = (float)clamp(2 * accum) * multiplier[c] + bias[c], with LCE's
+ * multiplier = -m and bias = b + K*m; where corr_at (conv_h x conv_w, or NULL)
+ * holds s > 0, LCE's zero-padding correction multiplier[c] * corr[(s-1)*out_c + c]
+ * is added. */
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
-                     const float *multiplier, const float *bias, float *out);
-/* bit c = accum > threshold[c] (LCE's bitpacked output; one or no padding). */
+                     const float *multiplier, const float *bias, const uint16_t *corr_at,
+                     const int32_t *corr, uint32_t *scratch, float *out);
+/* bit c = accum > threshold[c] (LCE's bitpacked output; one or no padding);
+ * thresholds lie in [-1, k_h*k_w*in_c]. */
 void bnn_bconv2d_bits(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
-                      const int32_t *threshold, uint32_t *out);
+                      const int32_t *threshold, uint32_t *scratch, uint32_t *out);
 
 typedef struct {
     int32_t in_h, in_w, channels;

@@ -3,6 +3,7 @@
 import ctypes
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from bnnkit.lower import pack_bits, words
@@ -13,13 +14,20 @@ class BconvParams(ctypes.Structure):
     _fields_ = [(n, ctypes.c_int32) for n in (
         "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "dilation_h",
         "dilation_w", "pad_top", "pad_left", "out_h", "out_w", "one_padding", "clamp_min",
-        "clamp_max", "pool_h", "pool_w", "conv_h", "conv_w")]
+        "clamp_max", "pool_h", "pool_w", "conv_h", "conv_w", "patch_words")]
 
 
 class BpoolParams(ctypes.Structure):
     _fields_ = [(n, ctypes.c_int32) for n in (
         "in_h", "in_w", "channels", "filter_h", "filter_w", "stride_h", "stride_w", "pad_top",
         "pad_left", "out_h", "out_w")]
+
+
+@pytest.fixture(scope="module", params=["lib", "lib_swar"])
+def blib(request):
+    """The kernels with the host's popcount, and with the Cortex-M SWAR count
+    (bnn_bconv2d.c counts three words across all channels there)."""
+    return request.getfixturevalue(request.param)
 
 
 def _geometry(h, k, stride, same):
@@ -65,22 +73,44 @@ def _node(h, ic, oc, k, stride, same, one_padding, clamp, w_neg, consts, output=
 
 
 def _params(node, low, h):
-    from bnnkit.ops.lce_bconv2d import LceBconv2d
+    from bnnkit.ops.lce_bconv2d import LceBconv2d, patch_words
 
     p = node.params
     (oh, ow), (pt, pl) = low.shapes[1][:2], LceBconv2d().pads(node, low)
     return BconvParams(h, h, p["channels_in"], p["out_channels"], *p["kernel"], *p["stride"],
                        *p["dilation"], pt, pl, oh, ow, int(p["one_padding"]), *p["clamp"],
-                       *(p["pool"] or (1, 1)), *p["conv_out"])
+                       *(p["pool"] or (1, 1)), *p["conv_out"], patch_words(node))
+
+
+def _run(lib, node, low, h, x_neg, out):
+    """bnn_bconv2d_bits / _f32 on x as the op module emits the call: weights
+    interleaved, the padding correction tabulated, scratch as planned (with a
+    guard word after it that must stay untouched)."""
+    from bnnkit.ops.lce_bconv2d import LceBconv2d, interleaved_weights
+
+    op = LceBconv2d()
+    w = interleaved_weights(node.consts["weights"], node.params["channels_in"])
+    scratch = np.full(op.scratch_bytes(None, node) // 4 + 1, 0xA5A5A5A5, np.uint32)
+    if node.params["output"] == "bits":
+        lib.bnn_bconv2d_bits(ctypes.byref(_params(node, low, h)), ptr(pack_bits(x_neg)), ptr(w),
+                             ptr(node.consts["threshold"]), ptr(scratch), ptr(out))
+    else:
+        table = op.padding_corrections(node, low)
+        corr_at, corr = (None, None) if table is None else table
+        lib.bnn_bconv2d_f32(ctypes.byref(_params(node, low, h)), ptr(pack_bits(x_neg)), ptr(w),
+                            ptr(node.consts["multiplier"]), ptr(node.consts["bias"]),
+                            None if corr_at is None else ptr(corr_at),
+                            None if corr is None else ptr(corr), ptr(scratch), ptr(out))
+    assert scratch[-1] == 0xA5A5A5A5
 
 
 @settings(max_examples=40, deadline=None)
 @given(h=st.integers(3, 8), oc=st.integers(1, 40), k=st.integers(1, 3),
-       # past 64 words a 3x3 patch is not gathered: the tap-by-tap path
+       # patches past ten triples of words are counted in chunks
        ic=st.one_of(st.integers(1, 70), st.integers(230, 260)),
        stride=st.integers(1, 2), same=st.booleans(), one_padding=st.booleans(),
        relu=st.booleans(), dilation=st.integers(1, 2), seed=st.integers(0, 2**31))
-def test_bconv2d_float(lib, h, ic, oc, k, stride, same, one_padding, relu, dilation, seed):
+def test_bconv2d_float(blib, h, ic, oc, k, stride, same, one_padding, relu, dilation, seed):
     """LCE's float output transform, zero-padding correction included, against
     the op module's reference; the reference against an independent +-1 conv."""
     from bnnkit.ops.lce_bconv2d import LceBconv2d, output_transform
@@ -98,8 +128,7 @@ def test_bconv2d_float(lib, h, ic, oc, k, stride, same, one_padding, relu, dilat
                       {"multiplier": mul, "bias": bias}, dilation=dilation)
     expected = LceBconv2d().reference(node, [pack_bits(x_neg)], low)
     out = np.full(low.shapes[1], np.nan, np.float32)
-    lib.bnn_bconv2d_f32(ctypes.byref(_params(node, low, h)), ptr(pack_bits(x_neg)),
-                        ptr(node.consts["weights"]), ptr(mul), ptr(bias), ptr(out))
+    _run(blib, node, low, h, x_neg, out)
     np.testing.assert_array_equal(out, expected)
     # LCE clamps before its zero-padding correction (and refuses that combination),
     # and corrects nothing where a window overflows opposite sides of the input
@@ -120,7 +149,7 @@ def test_bconv2d_float(lib, h, ic, oc, k, stride, same, one_padding, relu, dilat
 @given(h=st.integers(3, 8), oc=st.integers(1, 40), k=st.integers(1, 3),
        ic=st.one_of(st.integers(1, 70), st.integers(230, 260)),
        same=st.booleans(), seed=st.integers(0, 2**31))
-def test_bconv2d_bits(lib, h, ic, oc, k, same, seed):
+def test_bconv2d_bits(blib, h, ic, oc, k, same, seed):
     """Bit output uses LCE's popcount thresholds; padding (if any) reads +1."""
     rng = np.random.default_rng(seed)
     x_neg = rng.random((h, h, ic)) < 0.5
@@ -129,13 +158,30 @@ def test_bconv2d_bits(lib, h, ic, oc, k, same, seed):
     dot = _reference_dot(np.where(x_neg, -1, 1), np.where(w_neg, -1, 1), 1, pad,
                          (out_hw, out_hw), 1)
     accum = (k * k * ic - dot) // 2
-    thr = rng.integers(0, k * k * ic + 1, oc).astype(np.int32)
-    p = BconvParams(h, h, ic, oc, k, k, 1, 1, 1, 1, pad, pad, out_hw, out_hw, 1,
-                    -2**31, 2**31 - 1, 1, 1, out_hw, out_hw)
-    out = np.zeros((out_hw, out_hw, words(oc)), np.uint32)
-    lib.bnn_bconv2d_bits(ctypes.byref(p), ptr(pack_bits(x_neg)), ptr(pack_bits(w_neg)), ptr(thr),
-                         ptr(out))
+    thr = rng.integers(-1, k * k * ic + 1, oc).astype(np.int32)
+    node, low = _node(h, ic, oc, k, 1, same, True, (-2**31, 2**31 - 1), w_neg,
+                      {"threshold": thr}, "bits")
+    out = np.full((out_hw, out_hw, words(oc)), 0xDEADBEEF, np.uint32)
+    _run(blib, node, low, h, x_neg, out)
     np.testing.assert_array_equal(out, pack_bits(accum > thr))
+
+
+@pytest.mark.parametrize("ic", [16, 40, 250])
+def test_bconv2d_counts_at_their_largest(blib, ic):
+    """Every input bit opposite its weight: each channel's count is K (up to
+    2,250 here), past what one SWAR byte or one triple's bytes can hold."""
+    from bnnkit.ops.lce_bconv2d import LceBconv2d, output_transform
+
+    k, oc, h = 3, 5, 5
+    x_neg = np.ones((h, h, ic), bool)
+    w_neg = np.zeros((oc, k, k, ic), bool)
+    mul, bias = output_transform(np.ones(oc, np.float32), np.zeros(oc, np.float32), k * k * ic)
+    node, low = _node(h, ic, oc, k, 1, False, True, (-2**31, 2**31 - 1), w_neg,
+                      {"multiplier": mul, "bias": bias})
+    out = np.full(low.shapes[1], np.nan, np.float32)
+    _run(blib, node, low, h, x_neg, out)
+    np.testing.assert_array_equal(out, LceBconv2d().reference(node, [pack_bits(x_neg)], low))
+    assert (out == -k * k * ic).all()  # the +-1 dot product: every product -1
 
 
 @settings(max_examples=30, deadline=None)
@@ -161,7 +207,7 @@ def test_bmaxpool(lib, h, c, f, same, seed):
 @settings(max_examples=30, deadline=None)
 @given(h=st.integers(4, 9), oc=st.integers(1, 40), k=st.integers(1, 3), ic=st.integers(1, 70),
        same=st.booleans(), bits=st.booleans(), pool=st.integers(2, 3), seed=st.integers(0, 2**31))
-def test_bconv2d_fused_max_pool(lib, h, ic, oc, k, same, bits, pool, seed):
+def test_bconv2d_fused_max_pool(blib, h, ic, oc, k, same, bits, pool, seed):
     """A fused non-overlapping max pool equals the op's reference: the float max
     of the conv outputs, or the AND of the output bits."""
     from bnnkit.ops.lce_bconv2d import LceBconv2d, output_transform
@@ -180,15 +226,11 @@ def test_bconv2d_fused_max_pool(lib, h, ic, oc, k, same, bits, pool, seed):
     node, low = _node(h, ic, oc, k, 1, same, True, (-2**31, 2**31 - 1), w_neg, consts,
                       "bits" if bits else "float", pool=(pool, pool))
     expected = LceBconv2d().reference(node, [pack_bits(x_neg)], low)
-    p = _params(node, low, h)
     if bits:
         out = np.full(low.shapes[1], 0xDEADBEEF, np.uint32)
-        lib.bnn_bconv2d_bits(ctypes.byref(p), ptr(pack_bits(x_neg)),
-                             ptr(node.consts["weights"]), ptr(consts["threshold"]), ptr(out))
     else:
         out = np.full(low.shapes[1], np.nan, np.float32)
-        lib.bnn_bconv2d_f32(ctypes.byref(p), ptr(pack_bits(x_neg)), ptr(node.consts["weights"]),
-                            ptr(consts["multiplier"]), ptr(consts["bias"]), ptr(out))
+    _run(blib, node, low, h, x_neg, out)
     np.testing.assert_array_equal(out, expected)
 
 

@@ -21,6 +21,9 @@ from .memory import Buffer, plan_arena
 from .ops import op_kind, prod
 from .targets import FIRMWARE_DIR, Target, get_target
 
+C_SIZES = {"float": 4, "uint32_t": 4, "int32_t": 4, "uint16_t": 2}
+
+
 @dataclass
 class ConstArray:
     name: str
@@ -30,7 +33,7 @@ class ConstArray:
 
     @property
     def nbytes(self) -> int:
-        return int(self.values.size * 4)
+        return int(self.values.size * C_SIZES[self.ctype])
 
     def literal_lines(self, per_line: int = 8) -> list[str]:
         flat = self.values.reshape(-1)
@@ -58,7 +61,7 @@ class Program:
     arena_bytes: int = 0
     buffers: dict = field(default_factory=dict)  # tensor id -> C expression
     regions: list = field(default_factory=list)  # (macro, arena offset in words, words)
-    scratch: dict = field(default_factory=dict)  # step index -> C expression of its scratch
+    scratch: dict = field(default_factory=dict)  # step index -> region macro of its scratch
     input_floats: int = 0
     output_floats: int = 0
 
@@ -90,9 +93,11 @@ class Builder:
         """Elements of tensor ``t`` (words for bit-packed tensors' shapes)."""
         return prod(self.low.shapes[t])
 
-    def scratch(self, i) -> str:
-        """The C expression of step ``i``'s scratch, or NULL if it has none."""
-        return self.prog.scratch.get(i, "NULL")
+    def scratch(self, i, ctype: str = "float") -> str:
+        """The C expression of step ``i``'s scratch as ``ctype`` (float or
+        uint32_t), or NULL if it has none."""
+        macro = self.prog.scratch.get(i)
+        return f"{macro}({'f' if ctype == 'float' else 'u'})" if macro else "NULL"
 
     # ------------------------------------------------------------ planning
     def plan(self):
@@ -128,7 +133,7 @@ class Builder:
                                       max(1, (buf.nbytes + 3) // 4)))
         for i in range(len(low.nodes)):
             if f"scratch{i}" in plan.offsets:
-                self.prog.scratch[i] = f"{region[f'scratch{i}']}(f)"
+                self.prog.scratch[i] = region[f"scratch{i}"]
         self.prog.arena_bytes = plan.size
         output_ctype = "float" if low.kinds[out_root] == "f32" else "uint32_t"
         for t in set(first) | set(alias):

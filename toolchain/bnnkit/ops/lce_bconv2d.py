@@ -1,6 +1,10 @@
 """LceBconv2d: binary convolution by XOR + popcount over bit-packed NHWC input and
 OHWI weights packed along I, with float or bit-packed output, one or zero
-padding, dilation and LCE's fused clamps (bnn_bconv2d.c, bnn_popcount.c)."""
+padding, dilation and LCE's fused clamps (bnn_bconv2d.c, bnn_popcount.c).
+
+The C kernel takes each output channel's weights with the taps back to back
+(:func:`interleaved_weights`) and LCE's zero-padding correction as a table
+(:func:`padding_corrections`)."""
 
 from __future__ import annotations
 
@@ -34,6 +38,31 @@ def accum_clamp(nominal, k: int):
     on x = 2 * popcount, where dot = K - x. ``accum_clamp((0, INT32_MAX), 9) == (0, 9)``."""
     lo, hi = max(nominal[0], -k), min(nominal[1], k)
     return (-hi + k, -lo + k)
+
+
+def patch_words(n) -> int:
+    """Words of one output position's gathered taps in bnn_bconv2d.c: the
+    taps' bits back to back, rounded up to whole triples of words."""
+    kh, kw = n.params["kernel"]
+    return 3 * -(-words(kh * kw * n.params["channels_in"]) // 3)
+
+
+def interleaved_weights(weights, ic: int) -> np.ndarray:
+    """LCE's OHWI filter (I packed in words, padded per tap) as bnn_bconv2d.c
+    reads it: each output channel's taps with their ``ic`` bits back to back,
+    zero-padded to whole triples of words, and the channels interleaved three
+    words at a time (word 3t+k of channel c at [(t * O + c) * 3 + k]).
+
+    Example:
+        >>> w = pack_bits(np.ones((2, 1, 2, 16), bool))  # 2 channels, 2 taps of 16
+        >>> interleaved_weights(w, 16).tolist()  # one word each, padded to three
+        [4294967295, 0, 0, 4294967295, 0, 0]
+    """
+    bits = unpack_bits(weights, ic)
+    rows = pack_bits(bits.reshape(bits.shape[0], -1))  # (O, words)
+    padded = np.zeros((rows.shape[0], 3 * -(-rows.shape[1] // 3)), np.uint32)
+    padded[:, :rows.shape[1]] = rows
+    return padded.reshape(rows.shape[0], -1, 3).transpose(1, 0, 2).reshape(-1)
 
 
 @register
@@ -77,7 +106,9 @@ class LceBconv2d(OpKind):
             thr = ctx.const(ins[4])
             if thr is None or thr.size != w.shape[0]:
                 return ctx.problem("bit-packed output needs one constant threshold per channel")
-            consts["threshold"] = thr.astype(np.int32).reshape(-1)
+            # accum lies in [0, K]: thresholds past [-1, K] decide alike, and the
+            # kernel's compare by subtraction relies on this range
+            consts["threshold"] = np.clip(thr.astype(np.int64).reshape(-1), -1, k).astype(np.int32)
         else:
             if same and not one_padding and act != 0:
                 return ctx.problem("zero padding with a fused activation (LCE's optimized "
@@ -119,6 +150,40 @@ class LceBconv2d(OpKind):
             return (same_pad(h, (kh - 1) * dh + 1, sh, oh), same_pad(w, (kw - 1) * dw + 1, sw, ow))
         return 0, 0
 
+    def scratch_bytes(self, b, n) -> int:
+        """One output position's gathered taps, and two words per output
+        channel (its byte counts and its count)."""
+        return 4 * (patch_words(n) + 2 * n.params["out_channels"])
+
+    def padding_corrections(self, n, low):
+        """LCE's zero-padding correction as bnn_bconv2d_f32 takes it: (corr_at,
+        corr), corr_at[cy*conv_w + cx] = 0 where LCE corrects nothing, else s
+        with corr[s-1] (one int per output channel) the sum over the removed
+        taps of in_c - 2 * popcount(w_tap); None without zero padding."""
+        if n.params["one_padding"] or n.params["padding"] != "SAME" or n.params["output"] != "float":
+            return None
+        h, w, _ = low.shapes[n.inputs[0]]
+        oh, ow = n.params["conv_out"]
+        kh, kw = n.params["kernel"]
+        (sh, sw), (dh, dw) = n.params["stride"], n.params["dilation"]
+        wsum = np.where(unpack_bits(n.consts["weights"], n.params["channels_in"]), -1, 1).sum(
+            axis=3)  # (oc, kh, kw): what each tap adds when read as +1
+        corr_at, sets = np.zeros(oh * ow, np.uint16), {}
+        for cy in range(oh):
+            for cx in range(ow):
+                mask = lce_correction_taps(h, w, oh, ow, kh, kw, sh, sw, dh, dw, cy, cx)
+                if mask is not None and mask.any():
+                    key = mask.tobytes()
+                    if key not in sets:
+                        sets[key] = (len(sets) + 1, (wsum * mask).sum(axis=(1, 2)))
+                    corr_at[cy * ow + cx] = sets[key][0]
+        if not sets:
+            return None
+        if len(sets) > 0xFFFF:
+            raise ValueError(f"{len(sets)} distinct padding corrections (at most 65,535)")
+        corr = np.stack([v for _, v in sorted(sets.values(), key=lambda e: e[0])])
+        return corr_at, corr.astype(np.int32)
+
     def emit(self, b, i, n):
         h, w, _ = b.low.shapes[n.inputs[0]]
         oh, ow = b.low.shapes[n.outputs[0]][:2]  # pooled, when a pool is fused
@@ -133,17 +198,27 @@ class LceBconv2d(OpKind):
         b.param(f"static const bnn_bconv2d_params {pname} = {{{h}, {w}, {ic}, {oc}, {kh}, {kw}, "
                 f"{sh}, {sw}, {dh}, {dw}, {pt}, {pl}, {oh}, {ow}, {int(n.params['one_padding'])}, "
                 f"{lo if lo > INT32_MIN else 'INT32_MIN'}, {hi if hi < INT32_MAX else 'INT32_MAX'}, "
-                f"{ph}, {pw}, {n.params['conv_out'][0]}, {n.params['conv_out'][1]}}};")
-        wn = b.const("bconv_w", "uint32_t", n.consts["weights"],
-                     f"{n.name}: OHWI, I packed 1 bit per weight ({ic} channels)")
-        src, dst = b.buf(n.inputs[0]), b.buf(n.outputs[0])
+                f"{ph}, {pw}, {n.params['conv_out'][0]}, {n.params['conv_out'][1]}, "
+                f"{patch_words(n)}}};")
+        wn = b.const("bconv_w", "uint32_t", interleaved_weights(n.consts["weights"], ic),
+                     f"{n.name}: {kh}x{kw} taps of {ic} bits back to back per output "
+                     "channel, the channels interleaved three words at a time")
+        src, dst, scratch = b.buf(n.inputs[0]), b.buf(n.outputs[0]), b.scratch(i, "uint32_t")
         if n.params["output"] == "bits":
             tn = b.const("bconv_thr", "int32_t", n.consts["threshold"],
                          f"{n.name}: output bit = popcount > threshold")
-            return [f"bnn_bconv2d_bits(&{pname}, {src}, {wn}, {tn}, {dst});"]
+            return [f"bnn_bconv2d_bits(&{pname}, {src}, {wn}, {tn}, {scratch}, {dst});"]
         mn = b.const("bconv_mul", "float", n.consts["multiplier"], f"{n.name}: multiplier")
         bn = b.const("bconv_bias", "float", n.consts["bias"], f"{n.name}: bias")
-        return [f"bnn_bconv2d_f32(&{pname}, {src}, {wn}, {mn}, {bn}, {dst});"]
+        corr_at, corr = "NULL", "NULL"
+        table = self.padding_corrections(n, b.low)
+        if table is not None:
+            corr_at = b.const("bconv_corr_at", "uint16_t", table[0],
+                              f"{n.name}: 1 + row of bconv_corr per conv position, 0: none")
+            corr = b.const("bconv_corr", "int32_t", table[1],
+                           f"{n.name}: LCE's zero-padding correction per tap set and channel")
+        return [f"bnn_bconv2d_f32(&{pname}, {src}, {wn}, {mn}, {bn}, {corr_at}, {corr}, {scratch}, "
+                f"{dst});"]
 
     def cost(self, n, low):
         kh, kw = n.params["kernel"]
