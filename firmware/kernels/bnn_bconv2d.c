@@ -75,43 +75,56 @@ static int gather_patch(const bnn_bconv2d_params *p, const uint32_t *in, int32_t
  * registers, and the channels the inner one: each channel's weights for those
  * three words lie side by side (weights[(t * out_c + c) * 3 + k]), so a
  * channel costs no loop of its own. `bytes` is scratch of out_c words. */
+/* Three words of one channel's weights (C allows reading the uint32_t array
+ * through a struct of uint32_t members). */
+typedef struct {
+    uint32_t w0, w1, w2;
+} word3;
+
 static void count_channels(const bnn_bconv2d_params *p, const uint32_t *patch,
                            const uint32_t *weights, uint32_t *bytes, int32_t *counts)
 {
     const int32_t triples = p->patch_words / 3, out_c = p->out_c;
     int32_t t = 0, c;
-    for (c = 0; c < out_c; c++)
-        counts[c] = 0;
 #if defined(BNN_SWAR)
-    {
-        /* SWAR byte counts add up in bytes[c]: at most 24 per triple, so ten
-         * triples fit a byte before they are summed into counts[c] */
-        const uint32_t m1 = bnn_in_register(0x55555555u), m2 = bnn_in_register(0x33333333u),
-                       m4 = bnn_in_register(0x0F0F0F0Fu);
-        while (t < triples) {
-            const int32_t chunk_end = triples - t > 10 ? t + 10 : triples;
-            for (c = 0; c < out_c; c++)
-                bytes[c] = 0u;
-            for (; t < chunk_end; t++) {
-                const uint32_t p0 = patch[3 * t], p1 = patch[3 * t + 1], p2 = patch[3 * t + 2];
-                const uint32_t *w = weights + 3 * t * out_c;
-                uint32_t *b = bytes, *const b_end = bytes + out_c;
-                do {
-                    uint32_t x0 = w[0] ^ p0, x1 = w[1] ^ p1, x2 = w[2] ^ p2;
-                    w += 3;
-                    BNN_NIBBLE_COUNTS(x0, m1, m2);
-                    BNN_NIBBLE_COUNTS(x1, m1, m2);
-                    BNN_NIBBLE_COUNTS(x2, m1, m2);
-                    x0 += x1 + x2;
-                    *b++ += (x0 & m4) + ((x0 >> 4) & m4);
-                } while (b != b_end);
-            }
-            for (c = 0; c < out_c; c++)
-                counts[c] += bnn_sum_bytes(bytes[c]);
+    /* SWAR byte counts add up in bytes[c]: at most 24 per triple, so ten
+     * triples fit a byte before they are summed into counts[c]. The first
+     * triple of a chunk stores, the others add: nothing is zeroed first. */
+    const uint32_t m1 = bnn_in_register(0x55555555u), m2 = bnn_in_register(0x33333333u),
+                   m4 = bnn_in_register(0x0F0F0F0Fu);
+/* the byte counts of *w ^ (p0, p1, p2); w moves on to the next channel (the
+ * struct copy loads the three words with one LDM on Arm) */
+#define TRIPLE_BYTES(x0, x1, x2)                                                  \
+    (v = *w++, x0 = v.w0 ^ p0, x1 = v.w1 ^ p1, x2 = v.w2 ^ p2,                  \
+     BNN_NIBBLE_COUNTS(x0, m1, m2), BNN_NIBBLE_COUNTS(x1, m1, m2),               \
+     BNN_NIBBLE_COUNTS(x2, m1, m2), x0 += x1 + x2, (x0 & m4) + ((x0 >> 4) & m4))
+    while (t < triples) {
+        const int32_t chunk_start = t, chunk_end = triples - t > 10 ? t + 10 : triples;
+        for (; t < chunk_end; t++) {
+            const uint32_t p0 = patch[3 * t], p1 = patch[3 * t + 1], p2 = patch[3 * t + 2];
+            const word3 *w = (const word3 *)(weights + 3 * t * out_c);
+            uint32_t *b = bytes, *const b_end = bytes + out_c, x0, x1, x2;
+            word3 v;
+            if (t == chunk_start)
+                do
+                    *b++ = TRIPLE_BYTES(x0, x1, x2);
+                while (b != b_end);
+            else
+                do
+                    *b++ += TRIPLE_BYTES(x0, x1, x2);
+                while (b != b_end);
         }
+        for (c = 0; c < out_c; c++)
+            counts[c] = (chunk_start ? counts[c] : 0) + bnn_sum_bytes(bytes[c]);
     }
+#undef TRIPLE_BYTES
+    if (triples == 0)
+        for (c = 0; c < out_c; c++)
+            counts[c] = 0;
 #else
     (void)bytes;
+    for (c = 0; c < out_c; c++)
+        counts[c] = 0;
     for (; t < triples; t++) {
         const uint32_t *w = weights + 3 * t * out_c;
         for (c = 0; c < out_c; c++, w += 3)
