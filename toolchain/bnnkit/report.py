@@ -32,7 +32,7 @@ def run(models_dir: Path, target: str, limit, data_dir, timeout, progress=True,
             if progress:
                 print(f"[report] {name} on {target} ...", file=sys.stderr, flush=True)
             record, _ = simulate(tfl, target, limit=limit, data_dir=data_dir, timeout=timeout,
-                                 show_progress=progress)
+                                 show_progress=progress, profile=True)
         meta = metadata.load(tfl)
         record.update(name=name, lce_flatbuffer_bytes=tfl.stat().st_size,
                       keras_test_accuracy=meta.get("keras_test_accuracy"),
@@ -69,7 +69,29 @@ def markdown(rows: list[dict], target: str) -> str:
         "counted from QEMU's execution log (QEMU models no cycles: these are instructions, not "
         "cycles).",
     ]
-    return "\n".join(lines + notes) + "\n"
+    return "\n".join(lines + notes + per_layer(rows)) + "\n"
+
+
+def per_layer(rows: list[dict]) -> list[str]:
+    """Markdown lines: each profiled model's per-layer table (:mod:`bnnkit.profile`)."""
+    from .profile import format_host_profile, format_profile
+
+    lines = []
+    for r in rows:
+        if not r.get("layers"):
+            continue
+        if "input_instructions" in r:
+            how = "instructions of the first test image (a -DBNN_PROFILE build)"
+            table = format_profile(r["layers"], r["input_instructions"])
+        else:
+            how = "time per image on the machine that ran the report"
+            table = format_host_profile(r["layers"])
+        lines += ["", f"### {r['name']}: per layer, {how}", "", "```", table, "```"]
+    if lines:
+        lines = ["", "## Per layer", "",
+                 "MACs: float multiply-adds; binary ops: XNOR-popcount bit operations; "
+                 "instr/word: instructions per 32 binary ops."] + lines
+    return lines
 
 
 def plot(rows: list[dict], target: str, path: Path) -> None:
