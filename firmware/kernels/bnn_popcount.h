@@ -67,8 +67,8 @@ BNN_INLINE int32_t bnn_popcount_xor(const uint32_t *a, const uint32_t *b, int32_
     int32_t pairs = n_words >> 1, total = 0;
     uint32_t bytes = 0, x0, x1;
     /* two words share the last steps: their nibble counts add up to at most 8,
-     * the byte counts to 16; the bytes of up to 15 pairs (at most 240) are
-     * summed once */
+     * the byte counts to 16; up to 15 pairs (at most 240 per byte) add up
+     * before the four bytes are summed */
     while (pairs > 0) {
         int32_t chunk = pairs > 15 ? 15 : pairs;
         pairs -= chunk;
