@@ -118,9 +118,6 @@ static void count_channels(const bnn_bconv2d_params *p, const uint32_t *patch,
             counts[c] = (chunk_start ? counts[c] : 0) + bnn_sum_bytes(bytes[c]);
     }
 #undef TRIPLE_BYTES
-    if (triples == 0)
-        for (c = 0; c < out_c; c++)
-            counts[c] = 0;
 #else
     (void)bytes;
     for (c = 0; c < out_c; c++)

@@ -26,13 +26,10 @@
 #endif
 
 /* A helper inlined into a kernel's inner loop even where -O2 would call it. */
-/* ... and one kept out of line, so that its loop has the registers to itself. */
 #if defined(__GNUC__)
 #define BNN_INLINE static inline __attribute__((always_inline))
-#define BNN_OUT_OF_LINE static __attribute__((noinline))
 #else
 #define BNN_INLINE static inline
-#define BNN_OUT_OF_LINE static
 #endif
 
 /* Number of set bits in a[i] ^ b[i] over n words (bnn_popcount.h, per target). */
