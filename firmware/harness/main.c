@@ -5,7 +5,8 @@
  * IMAGES holds N inputs of BNN_INPUT_SIZE bnn_input_t each (uint8 pixels, or
  * float32 for models that take their own input). Each output line is
  * "predicted_class score0 score1 ..." with each score as the 8 hex digits of
- * its IEEE-754 bits (exact; for a bit-packed output, the words themselves). Images are read BATCH at a time (on the Cortex-M4
+ * its IEEE-754 bits (exact; for a bit-packed output, the words themselves;
+ * for an int8 output, its byte). Images are read BATCH at a time (on the Cortex-M4
  * through semihosting). Lines starting with '#' report measurements. */
 #include <stdio.h>
 #include <string.h>
@@ -50,8 +51,8 @@ void bnn_profile_layer(int32_t layer)
 
 static uint32_t output_bits(bnn_output_t v)
 {
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
+    uint32_t u = 0; /* an int8 output: its byte (little-endian); else all 32 bits */
+    memcpy(&u, &v, sizeof v);
     return u;
 }
 

@@ -21,3 +21,9 @@ def lib_small(tmp_path_factory):
     """The Cortex-M register-blocked forms (conv: 4 positions x 4 or 6 channels;
     fully connected: 4 outputs at once), built for the host."""
     return build(tmp_path_factory.mktemp("kernels_small"), ("-DBNN_SMALL_CORE=1",))
+
+
+@pytest.fixture(scope="session")
+def lib_dsp(tmp_path_factory):
+    """The int8 kernels' Cortex-M DSP path (SXTB16/SMLAD), emulated in C on the host."""
+    return build(tmp_path_factory.mktemp("kernels_dsp"), ("-DBNN_S8_DSP_EMULATE",))

@@ -7,6 +7,7 @@ function of the input: identical input gives byte-identical files.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ from .memory import Buffer, plan_arena
 from .ops import op_kind, prod
 from .targets import FIRMWARE_DIR, Target, get_target
 
-C_SIZES = {"float": 4, "uint32_t": 4, "int32_t": 4, "uint16_t": 2}
+C_SIZES = {"float": 4, "uint32_t": 4, "int32_t": 4, "uint16_t": 2, "int8_t": 1}
+# buffer kind -> (C element type, arena union member, bytes per element)
+KIND_C = {"f32": ("float", "f", 4), "bits": ("uint32_t", "u", 4), "i8": ("int8_t", "s8", 1)}
 
 
 @dataclass
@@ -58,6 +61,7 @@ class Program:
     params: list = field(default_factory=list)  # static parameter structs (C text)
     kernel_files: list = field(default_factory=list)
     kernel_headers: list = field(default_factory=list)  # headers of kernels that have their own
+    support_headers: list = field(default_factory=list)  # inline helpers kernels include
     arena_bytes: int = 0
     buffers: dict = field(default_factory=dict)  # tensor id -> C expression
     regions: list = field(default_factory=list)  # (macro, arena offset in words, words)
@@ -118,7 +122,7 @@ class Builder:
         for t, f in first.items():
             if t == out_root:
                 continue
-            nbytes = prod(low.shapes[t]) * 4
+            nbytes = -(-prod(low.shapes[t]) * KIND_C[low.kinds[t]][2] // 4) * 4  # whole words
             bufs.append(Buffer(str(t), nbytes, f, max(last.get(t, f), f)))
         for i, n in enumerate(low.nodes):
             nbytes = op_kind(n.kind).scratch_bytes(self, n)
@@ -135,14 +139,14 @@ class Builder:
             if f"scratch{i}" in plan.offsets:
                 self.prog.scratch[i] = region[f"scratch{i}"]
         self.prog.arena_bytes = plan.size
-        output_ctype = "float" if low.kinds[out_root] == "f32" else "uint32_t"
+        output_ctype = KIND_C[low.kinds[out_root]][0]
         for t in set(first) | set(alias):
             r = root(t)
-            ctype = "float" if low.kinds[t] == "f32" else "uint32_t"
+            ctype, member, _ = KIND_C[low.kinds[t]]
             if r == out_root:
                 expr = "scores" if ctype == output_ctype else f"({ctype} *)scores"
             else:
-                expr = f"{region[str(r)]}({'f' if ctype == 'float' else 'u'})"
+                expr = f"{region[str(r)]}({member})"
             self.prog.buffers[t] = expr
         self.prog.input_floats = prod(low.shapes[low.input])
         self.prog.output_floats = prod(low.shapes[low.output])
@@ -161,6 +165,11 @@ class Builder:
         kernels = FIRMWARE_DIR / "kernels"
         self.prog.kernel_headers = [f[:-2] + ".h" for f in self.prog.kernel_files
                                     if (kernels / (f[:-2] + ".h")).is_file()]
+        # headers a kernel includes without a .c of their own (bnn_requant.h)
+        self.prog.support_headers = sorted(
+            {h for f in self.prog.kernel_files
+             for h in re.findall(r'#include "(bnn_\w+\.h)"', (kernels / f).read_text())}
+            - set(self.prog.kernel_headers) - {"bnn_kernels.h"})
 
 
 def _lower_and_plan(graph, source: str):
@@ -260,9 +269,36 @@ class Generated:
         return sum(c.nbytes for c in self.program.consts)
 
     @property
+    def input_quant(self):
+        """(scale, zero_point) of an int8 model input, else None."""
+        low = self.low
+        return low.quant.get(low.input) if low is not None and low.quant else None
+
+    @property
+    def output_kind(self) -> str:
+        """What the model writes: "f32" scores, "i8" int8 scores or "bits" words."""
+        return self.low.kinds[self.low.output]
+
+    @property
     def input_dtype(self):
-        """What the generated API reads: uint8 pixels or float32 values."""
-        return np.uint8 if preprocess.is_uint8(self.meta["preprocessing"]) else np.float32
+        """What the generated API reads: uint8 pixels, or the model's own float32
+        or int8 values."""
+        if preprocess.is_uint8(self.meta["preprocessing"]):
+            return np.uint8
+        return np.int8 if self.input_quant is not None else np.float32
+
+
+def _pixel_map(spec: dict, scale: float, zero_point: int):
+    """How a uint8 pixel becomes the int8 model input: the preprocessing then
+    TFLite's quantization, tabulated. An int offset k when every pixel p maps
+    to p + k (the usual 1/255 scale with zero point -128 gives -128), else the
+    256-entry table."""
+    q = preprocess.apply(spec, np.arange(256, dtype=np.uint8).reshape(256, 1), (1,),
+                         quant=(scale, zero_point)).reshape(256).astype(np.int64)
+    k = int(q[0])
+    if np.array_equal(q, np.arange(256) + k):
+        return k
+    return q.astype(np.int8)
 
 
 def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None,
@@ -293,11 +329,19 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     low, prog = _lower_and_plan(graph, str(model_path))
     gen = Generated(Path(out_dir), prog, meta, target, flatbuffer,
                     tuple(low.shapes[low.input]), low.kinds[low.output] == "bits", low=low)
+    spec = meta["preprocessing"]
+    uint8 = preprocess.is_uint8(spec)
+    input_ctype = "uint8_t" if uint8 else KIND_C[low.kinds[low.input]][0]
+    pixel_map = None
+    if uint8 and gen.input_quant is not None:
+        pixel_map = _pixel_map(spec, *gen.input_quant)
+        if isinstance(pixel_map, np.ndarray):
+            prog.consts.append(ConstArray("bnn_pixel_table", "int8_t", pixel_map,
+                                          "uint8 pixel -> the model's int8 input"))
+            pixel_map = "table"
     target.check_budget(gen, str(model_path), flash_kib, ram_kib)
 
     env = _env()
-    spec = meta["preprocessing"]
-    uint8 = preprocess.is_uint8(spec)
     output_bits = low.kinds[low.output] == "bits"
     names = meta.get("class_names")
     if names is not None and len(names) != prog.output_floats:
@@ -310,10 +354,14 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         "meta": meta,
         "target": target,
         "input_uint8": uint8,
-        "input_ctype": "uint8_t" if uint8 else "float",
+        "input_ctype": input_ctype,
+        "input_buf_ctype": KIND_C[low.kinds[low.input]][0],
+        "input_quant": gen.input_quant,
+        "pixel_map": pixel_map,
         "input_arg": "pixels" if uint8 else "x",
         "input_shape": "x".join(map(str, low.shapes[low.input])) or "scalar",
-        "output_ctype": "uint32_t" if output_bits else "float",
+        "output_ctype": KIND_C[low.kinds[low.output]][0],
+        "output_quant": low.quant.get(low.output) if low.quant else None,
         "output_bits": output_bits,
         "output_shape": "x".join(map(str, low.shapes[low.output])),
         "scale_hex": float(np.float32(spec.get("scale", 1.0))).hex() + "f",
@@ -321,6 +369,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         "model_bytes": gen.model_bytes,
         "class_names": names or [str(i) for i in range(prog.output_floats)],
         "arena_words": max(1, (prog.arena_bytes + 3) // 4),
+        "has_int8": any(k == "i8" for k in low.kinds.values()),
         "input_id": low.input,
     }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -333,7 +382,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         (staging / "Makefile").write_text(
             env.get_template(f"Makefile.{target.makefile}.j2").render(**context))
         kernels = FIRMWARE_DIR / "kernels"
-        for f in ["bnn_kernels.h"] + prog.kernel_headers + prog.kernel_files:
+        for f in ["bnn_kernels.h"] + prog.kernel_headers + prog.support_headers + prog.kernel_files:
             shutil.copyfile(kernels / f, staging / f)
         for f in sorted((FIRMWARE_DIR / "harness").iterdir()):
             shutil.copyfile(f, staging / f.name)

@@ -22,6 +22,15 @@ class Tensor:
     shape: tuple
     dtype: str  # numpy-style name: float32, int32, int8, ...
     data: np.ndarray | None = None  # constant data, shaped, or None for activations
+    # TFLite affine quantization (real = scale * (q - zero_point)); None if absent.
+    # Per-axis parameters (a conv's weights) hold one entry per index of ``quant_axis``.
+    scale: np.ndarray | None = None  # float32
+    zero_point: np.ndarray | None = None  # int64
+    quant_axis: int = 0
+
+    @property
+    def quantized(self) -> bool:
+        return self.scale is not None
 
     @property
     def is_constant(self) -> bool:

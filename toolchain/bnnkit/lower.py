@@ -30,7 +30,7 @@ import numpy as np
 
 from .errors import BnnkitError
 from .graph import Graph
-from .ops import BY_TFLITE, Node
+from .ops import Node, kind_for
 from .ops._bits import pack_bits, words  # noqa: F401  (re-exported)
 from .ops.elementwise import strip_batch as _strip_batch
 from .ops.lce_bconv2d import INT32_MAX, INT32_MIN, LCE_CLAMPS  # noqa: F401
@@ -38,6 +38,7 @@ from .ops.lce_bmaxpool import lce_padding as _lce_padding  # noqa: F401
 from .ops.threshold_encode import find_threshold_encodings
 
 
+KINDS = {"float32": "f32", "int32": "bits", "int8": "i8"}  # activation dtype -> buffer kind
 MAX_ELEMENTS = 1 << 26  # values in one tensor: 256 MiB of floats, far past any device
 
 
@@ -45,10 +46,11 @@ MAX_ELEMENTS = 1 << 26  # values in one tensor: 256 MiB of floats, far past any 
 class Lowered:
     nodes: list
     shapes: dict  # tensor id -> shape (without batch)
-    kinds: dict  # tensor id -> "f32" | "bits"
+    kinds: dict  # tensor id -> "f32" | "bits" | "i8"
     input: int
     output: int
     names: dict  # tensor id -> name
+    quant: dict = None  # tensor id -> (scale, zero_point) of each int8 tensor
 
 
 # ------------------------------------------------------------------ pass 1
@@ -63,7 +65,7 @@ class LowerContext:
 
     def __init__(self, graph: Graph):
         self.graph = graph
-        self.shapes, self.kinds, self.names = {}, {}, {}
+        self.shapes, self.kinds, self.names, self.quant = {}, {}, {}, {}
         self.problems = []
         self.op = None
         self.where = ""
@@ -71,9 +73,24 @@ class LowerContext:
     def activation(self, idx: int) -> int:
         t = self.graph.tensor(idx)
         self.shapes[idx] = _strip_batch(t.shape)
-        self.kinds[idx] = "bits" if t.dtype == "int32" else "f32"
+        self.kinds[idx] = KINDS.get(t.dtype, "f32")
         self.names[idx] = t.name
+        if t.dtype == "int8":
+            self.quant[idx] = self._per_tensor(t)
         return idx
+
+    def _per_tensor(self, t):
+        """(scale, zero_point) of an int8 activation; a problem if it has none,
+        or per-axis, or values no int8 kernel can use."""
+        if not t.quantized or t.scale.size != 1:
+            self.problem(f"int8 tensor {t.name} needs one scale and zero point")
+            return (1.0, 0)
+        scale, zp = float(t.scale[0]), int(t.zero_point[0])
+        if not (np.isfinite(scale) and scale > 0) or not -128 <= zp <= 127:
+            self.problem(f"int8 tensor {t.name} has scale {scale!r}, zero point {zp} "
+                         "(a positive finite scale and -128..127 needed)")
+            return (1.0, 0)
+        return (scale, zp)
 
     def const(self, idx: int):
         return _const(self.graph, idx)
@@ -82,6 +99,18 @@ class LowerContext:
         """Record what this op cannot do; returns None for ``return ctx.problem(...)``."""
         self.problems.append(f"{self.where}: {message}")
         return None
+
+    def is_int8(self, idx: int) -> bool:
+        return idx >= 0 and self.graph.tensor(idx).dtype == "int8"
+
+    def need_int8(self, *idx) -> bool:
+        """The tensors are int8 (activations with per-tensor quantization)."""
+        for i in idx:
+            if i >= 0 and self.graph.tensor(i).dtype != "int8":
+                t = self.graph.tensor(i)
+                self.problem(f"{t.dtype} tensor {t.name} where int8 is needed")
+                return False
+        return True
 
     def need_float(self, *idx) -> bool:
         for i in idx:
@@ -131,8 +160,8 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
     nodes = []
 
     inp = graph.tensor(graph.inputs[0])
-    if inp.dtype != "float32":
-        ctx.problems.append(f"input {inp.name} is {inp.dtype} (float32 needed)")
+    if inp.dtype not in ("float32", "int8"):
+        ctx.problems.append(f"input {inp.name} is {inp.dtype} (float32 or int8 needed)")
     if (not inp.shape or any(d < 1 for d in inp.shape)
             or int(np.prod(inp.shape, dtype=np.int64)) > MAX_ELEMENTS):
         raise BnnkitError(f"{source}: the model input {inp.name} has shape {tuple(inp.shape)} "
@@ -160,7 +189,7 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
         t0 = graph.tensor(ins[0]) if ins else None
         if t0 is not None and t0.data is None and ins[0] not in ctx.shapes:
             ctx.activation(ins[0])
-        kind = BY_TFLITE.get(op.type)
+        kind = kind_for(op.type, graph.tensor(ins[0]).dtype if ins else "")
         if kind is None:
             ctx.problem(f"op {op.type} is not supported")
             continue
@@ -185,7 +214,8 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
     if graph.outputs[0] not in made:
         raise BnnkitError(f"{source}: the model's output {graph.tensor(graph.outputs[0]).name} "
                           "is computed by no op")
-    return Lowered(nodes, ctx.shapes, ctx.kinds, graph.inputs[0], graph.outputs[0], ctx.names)
+    return Lowered(nodes, ctx.shapes, ctx.kinds, graph.inputs[0], graph.outputs[0], ctx.names,
+                   ctx.quant)
 
 
 # ------------------------------------------------------------------ helpers
@@ -450,14 +480,19 @@ def fuse_affine_sign(low: Lowered) -> Lowered:
 # ------------------------------------------------------------------ pass 5
 
 def fuse_conv_pool(low: Lowered) -> Lowered:
+    """``CONV_2D -> MAX_POOL_2D``, non-overlapping and VALID, without an
+    activation of the pool's own: the conv pools as it goes (float: after its
+    ReLU; int8: the largest accumulator, requantized once, the same bytes as
+    requantization and clamp are monotone)."""
     nodes = low.nodes
-    for conv in [n for n in nodes if n.kind == "conv2d"]:
+    pools = {"conv2d": "maxpool", "conv2d_s8": "maxpool_s8"}
+    for conv in [n for n in nodes if n.kind in pools]:
         users = _consumers(nodes, conv.outputs[0])
-        if len(users) != 1 or users[0].kind != "maxpool":
+        if len(users) != 1 or users[0].kind != pools[conv.kind] or conv.outputs[0] == low.output:
             continue
         pool = users[0]
         if (pool.params["padding"] != "VALID" or pool.params["filter"] != pool.params["stride"]
-                or pool.params["relu"]):
+                or pool.params.get("relu") or pool.params.get("act", (-128, 127)) != (-128, 127)):
             continue
         conv.params["pool"] = pool.params["filter"]
         conv.outputs = list(pool.outputs)

@@ -82,16 +82,30 @@ def is_uint8(spec: dict) -> bool:
     return spec.get("kind") == "scale"
 
 
-def apply(spec: dict, images: np.ndarray, input_shape: tuple | None = None) -> np.ndarray:
+def apply(spec: dict, images: np.ndarray, input_shape: tuple | None = None,
+          quant: tuple | None = None) -> np.ndarray:
     """Model input from raw ``images`` (N, ...): uint8 pixels scaled as ``spec``
-    says, or float32 passed through. Reshaped to (N,) + ``input_shape`` when given
-    (default: a trailing channel axis, the 28x28 datasets' layout)."""
+    says, or the model's own values passed through. Reshaped to (N,) +
+    ``input_shape`` when given (default: a trailing channel axis, the 28x28
+    datasets' layout). ``quant`` = (scale, zero_point) of an int8 model input:
+    the scaled pixels are then quantized as TFLite's QUANTIZE does
+    (:func:`bnnkit.ops._quant.quantize_f32`), and passed-through values are int8.
+
+    Example:
+        >>> apply(UNIT_SCALE, np.array([[0, 255]], np.uint8), (2,),
+        ...       quant=(1 / 255, -128)).tolist()
+        [[-128, 127]]
+    """
     if spec.get("kind") == "none":
-        x = np.asarray(images, np.float32)
+        x = np.asarray(images, np.int8 if quant is not None else np.float32)
     elif spec.get("kind") == "scale":
         x = images.astype(np.float32) * np.float32(spec["scale"])
         if spec.get("offset"):
             x = x + np.float32(spec["offset"])
+        if quant is not None:
+            from .ops._quant import quantize_f32
+
+            x = quantize_f32(x, *quant)
     else:
         raise ValueError(f"unknown preprocessing {spec.get('kind')!r}")
     if input_shape is not None:

@@ -92,11 +92,13 @@ def _execute(gen, exe: Path, x: np.ndarray, timeout: float, show_progress: bool 
     bar = _progress(n, "LCE reference", show_progress)
     timing = {}
     ref = lce_predict(gen.flatbuffer, preprocess.apply(gen.meta["preprocessing"], x,
-                                                       gen.input_shape),
+                                                       gen.input_shape, gen.input_quant),
                       progress=bar.update, timing=timing).reshape(n, -1)
     bar.close()
     if gen.output_bits:
         scores, ref = scores.view(np.uint32), ref.astype(np.int32).view(np.uint32)
+    elif gen.output_kind == "i8":  # the harness prints each int8 as its byte
+        scores, ref = scores.view(np.uint32).astype(np.uint8).view(np.int8), ref.astype(np.int8)
     else:
         ref = ref.astype(np.float32)
     return {"predictions": preds, "outputs": scores, "reference": ref, "generated": gen,

@@ -242,7 +242,8 @@ def _parse(buf: bytes, source: str) -> Graph:
             if arr.size != count:
                 raise _Corrupt(f"tensor {name}: {arr.size} values for shape {shape}")
             data = arr.reshape(shape)
-        tensors.append(Tensor(i, name, shape, dtype, data))
+        scale, zero_point, axis = _quantization(t.table(4), name)
+        tensors.append(Tensor(i, name, shape, dtype, data, scale, zero_point, axis))
 
     ops = []
     for i, o in enumerate(sg.tables(3)):
@@ -265,6 +266,22 @@ def _parse(buf: bytes, source: str) -> Graph:
         if not 0 <= t < len(tensors):
             raise _Corrupt(f"model input/output tensor index {t} out of range")
     return Graph(tensors, ops, inputs, outputs, model.string(3))
+
+
+def _quantization(q: _Table | None, name: str):
+    """(scale float32[], zero_point int64[], axis) of a tensor's affine
+    quantization, or (None, None, 0) when it has none (min/max alone is not)."""
+    if q is None:
+        return None, None, 0
+    scale = np.array(q.vector(2, "f"), np.float32)
+    zero_point = np.array(q.vector(3, "q"), np.int64)
+    if scale.size == 0:
+        return None, None, 0
+    if zero_point.size not in (0, scale.size):
+        raise _Corrupt(f"tensor {name}: {scale.size} scales but {zero_point.size} zero points")
+    if zero_point.size == 0:
+        zero_point = np.zeros(scale.size, np.int64)
+    return scale, zero_point, q.scalar(6, "i")
 
 
 def read_tflite(path: str | Path) -> Graph:

@@ -15,10 +15,12 @@ Example:
 import importlib
 import pkgutil
 
-from .base import BY_TFLITE, REGISTRY, Cost, Node, OpKind, op_kind, prod, register
+from .base import (BY_TFLITE, BY_TFLITE_INT8, REGISTRY, Cost, Node, OpKind, kind_for, op_kind,
+                   prod, register)
 
 for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _mod != "base" and not _mod.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod}")
 
-__all__ = ["BY_TFLITE", "REGISTRY", "Cost", "Node", "OpKind", "op_kind", "prod", "register"]
+__all__ = ["BY_TFLITE", "BY_TFLITE_INT8", "REGISTRY", "Cost", "Node", "OpKind", "kind_for",
+           "op_kind", "prod", "register"]

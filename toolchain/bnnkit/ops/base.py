@@ -68,6 +68,7 @@ def prod(shape) -> int:
 
 class OpKind:
     kind: str = ""
+    dtype: str = "float32"  # what it computes on: "int8" kinds serve ops on int8 inputs
     kinds: tuple = ()  # more node kinds served by the same class (e.g. mul and add)
     tflite: tuple = ()
     files: tuple = ()  # kernel .c files under firmware/kernels
@@ -102,7 +103,8 @@ class OpKind:
 
 
 REGISTRY: dict = {}  # node kind -> OpKind instance
-BY_TFLITE: dict = {}  # TFLite op name -> OpKind instance
+BY_TFLITE: dict = {}  # TFLite op name -> OpKind instance (float and binary)
+BY_TFLITE_INT8: dict = {}  # TFLite op name -> OpKind instance for an int8 first input
 
 
 def register(cls):
@@ -112,11 +114,26 @@ def register(cls):
         if k in REGISTRY:
             raise RuntimeError(f"op kind {k} registered twice")
         REGISTRY[k] = inst
+    table = BY_TFLITE_INT8 if cls.dtype == "int8" else BY_TFLITE
     for name in cls.tflite:
-        if name in BY_TFLITE:
+        if name in table:
             raise RuntimeError(f"TFLite op {name} registered twice")
-        BY_TFLITE[name] = inst
+        table[name] = inst
     return cls
+
+
+def kind_for(op_type: str, input_dtype: str):
+    """The op kind that lowers ``op_type`` reading a first input of ``input_dtype``:
+    the int8 kind for int8 inputs when there is one, else the float/binary kind
+    (whose ``lower`` names what it does not accept). None: nothing lowers it.
+
+    Example:
+        >>> kind_for("CONV_2D", "int8").kind, kind_for("CONV_2D", "float32").kind
+        ('conv2d_s8', 'conv2d')
+    """
+    if input_dtype == "int8" and op_type in BY_TFLITE_INT8:
+        return BY_TFLITE_INT8[op_type]
+    return BY_TFLITE.get(op_type, BY_TFLITE_INT8.get(op_type))
 
 
 def op_kind(kind: str) -> OpKind:

@@ -1,0 +1,40 @@
+/* bnn_requant.h: TFLite's int8 requantization, exactly (ops/_quant.py).
+ *
+ * An int32 accumulator is scaled by a real multiplier held as a Q31 fixed
+ * point mult in [2^30, 2^31) and a power-of-two shift, with TFLite's two
+ * roundings (MultiplyByQuantizedMultiplier): a rounding doubling high
+ * multiply (gemmlowp's SaturatingRoundingDoublingHighMul; its saturating
+ * case needs mult == INT32_MIN, which a positive multiplier never is), then a
+ * rounding right shift, ties away from zero. Only integer operations: the
+ * same bytes on every core, no float and no library call. */
+#ifndef BNN_REQUANT_H
+#define BNN_REQUANT_H
+
+#include "bnn_kernels.h"
+
+BNN_INLINE int32_t bnn_requantize(int32_t acc, int32_t mult, int32_t shift)
+{
+    /* acc * 2^left wraps in int32 as TFLite's does (done unsigned: no UB) */
+    const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    const int32_t x = (int32_t)((uint32_t)acc << left);
+    /* gemmlowp adds 2^30 (ab >= 0) or 1 - 2^30 (ab < 0) and divides by 2^31
+     * toward zero; both cases are floor((ab + 2^30) / 2^31): one multiply-add
+     * (SMLAL) and an arithmetic shift (gcc and clang shift signed values
+     * arithmetically, as every C compiler bnnkit targets does). */
+    const int32_t high = (int32_t)(((int64_t)x * mult + ((int64_t)1 << 30)) >> 31);
+    const int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
+    const int32_t remainder = high & mask;
+    const int32_t threshold = (mask >> 1) + (high < 0);
+    return (high >> right) + (remainder > threshold);
+}
+
+/* requantize, add the output zero point, clamp to [lo, hi] (the fused activation) */
+BNN_INLINE int8_t bnn_requantize_s8(int32_t acc, int32_t mult, int32_t shift, int32_t zero_point,
+                                    int32_t lo, int32_t hi)
+{
+    int32_t v = bnn_requantize(acc, mult, shift) + zero_point;
+    v = v < lo ? lo : v;
+    return (int8_t)(v > hi ? hi : v);
+}
+
+#endif

@@ -1,0 +1,15 @@
+/* bnn_softmax_s8.c: int8 SOFTMAX as LCE's / TFLite's x86 interpreter computes
+ * it (ops/softmax_s8.py): a table of 256 floats, table[255 - d] =
+ * expf(-in_scale * beta * d) for d = max - x; the float sum of the row's
+ * entries in order; p_j = entry_j * (1 / (sum * out_scale)); out_j =
+ * round(p_j) (ties away from zero) + zero_point, saturated. Float
+ * arithmetic, one rounding per operation (built without contraction). */
+#ifndef BNN_SOFTMAX_S8_H
+#define BNN_SOFTMAX_S8_H
+
+#include "bnn_kernels.h"
+
+void bnn_softmax_s8(const int8_t *in, int32_t n, const float *table, float out_scale,
+                    int32_t zero_point, int8_t *out);
+
+#endif

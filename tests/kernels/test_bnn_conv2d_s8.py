@@ -1,0 +1,96 @@
+"""bnn_conv2d_s8.c (int8 conv and fully connected) against its numpy reference,
+on the portable path and on the DSP path (SXTB16/SMLAD emulated on the host)."""
+
+import ctypes
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from bnnkit.ops._quant import quantize_multiplier
+from bnnkit.ops.conv2d_s8 import GROUP, conv_s8_reference, interleaved_s8
+from kernels.kernel_lib import ptr
+
+
+class ConvS8Params(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_int32) for n in (
+        "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_top",
+        "pad_left", "conv_h", "conv_w", "pool_h", "pool_w", "patch_words", "pad_value",
+        "out_zero_point", "act_min", "act_max")]
+
+
+@pytest.fixture(scope="module", params=["lib", "lib_dsp"])
+def klib(request):
+    return request.getfixturevalue(request.param)
+
+
+def run_conv(klib, x, w, bias, mult, shift, params):
+    """bnn_conv2d_s8 on x (H, W, C) int8; a guard word after the scratch."""
+    h, wd, ic = x.shape
+    oc, kh, kw, _ = w.shape
+    sh, sw = params["stride"]
+    if params["padding"] == "SAME":
+        conv_h, conv_w = -(-h // sh), -(-wd // sw)
+        pt = max((conv_h - 1) * sh + kh - h, 0) // 2
+        pl = max((conv_w - 1) * sw + kw - wd, 0) // 2
+    else:
+        conv_h, conv_w, pt, pl = (h - kh) // sh + 1, (wd - kw) // sw + 1, 0, 0
+    ph, pw = params.get("pool") or (1, 1)
+    words = -(-kh * kw * ic // 4)
+    lo, hi = params["act"]
+    p = ConvS8Params(h, wd, ic, oc, kh, kw, sh, sw, pt, pl, conv_h, conv_w, ph, pw, words,
+                     params["zp_in"], params["zp_out"], lo, hi)
+    wpacked = interleaved_s8(w.reshape(oc, -1))
+    b = np.zeros(-(-oc // GROUP) * GROUP, np.int32)
+    b[:oc] = bias
+    scratch = np.full(3 * words + oc + 3 + 1, 0x5A5A5A5A, np.uint32)
+    out = np.zeros((conv_h // ph, conv_w // pw, oc), np.int8)
+    xin = np.ascontiguousarray(x, np.int8)
+    klib.bnn_conv2d_s8(ctypes.byref(p), ptr(xin), ptr(wpacked), ptr(b),
+                       ptr(np.ascontiguousarray(mult, np.int32)),
+                       ptr(np.ascontiguousarray(shift, np.int32)), ptr(scratch), ptr(out))
+    assert scratch[-1] == 0x5A5A5A5A, "wrote past its scratch"
+    return out
+
+
+def _case(rng, h, ic, oc, k, stride, same, pool=None, zp_in=-128, relu=True):
+    x = rng.integers(-128, 128, (h, h, ic)).astype(np.int8)
+    w = rng.integers(-127, 128, (oc, k, k, ic)).astype(np.int8)
+    bias = rng.integers(-5000, 5000, oc).astype(np.int64)
+    # scales that put the accumulators' spread across the int8 range
+    scale = 1.0 / (np.sqrt(k * k * ic) * 100)
+    pairs = [quantize_multiplier(scale * rng.uniform(0.5, 2.0)) for _ in range(oc)]
+    mult = np.array([m for m, _ in pairs], np.int32)
+    shift = np.array([s for _, s in pairs], np.int32)
+    params = {"stride": (stride, stride), "padding": "SAME" if same else "VALID", "pool": pool,
+              "zp_in": zp_in, "zp_out": -5, "act": (-5 if relu else -128, 127)}
+    return x, w, bias, mult, shift, params
+
+
+@pytest.mark.parametrize("h,ic,oc,k,stride,same,pool", [
+    (28, 1, 6, 5, 1, True, (2, 2)),     # LeNet conv1 fused with its pool
+    (14, 6, 16, 5, 1, True, None),      # LeNet conv2
+    (9, 3, 5, 3, 2, False, None),       # stride, VALID, a last group of 1
+    (8, 7, 10, 3, 1, True, (2, 2)),     # patch not a multiple of 4 taps
+    (1, 784, 120, 1, 1, False, None),   # a fully connected layer as a 1x1 conv
+])
+def test_conv_s8_matches_reference(klib, h, ic, oc, k, stride, same, pool):
+    rng = np.random.default_rng(h * 1000 + ic * 10 + oc)
+    x, w, bias, mult, shift, params = _case(rng, h, ic, oc, k, stride, same, pool)
+    got = run_conv(klib, x, w, bias, mult, shift, params)
+    want = conv_s8_reference(x, w, bias, mult, shift, params)
+    np.testing.assert_array_equal(got, want)
+    assert len(np.unique(got)) > 20  # the case spreads over the int8 range
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 20), st.integers(1, 9), st.integers(1, 4),
+       st.integers(1, 3), st.booleans(), st.integers(-128, 127), st.booleans(),
+       st.integers(0, 2 ** 31))
+def test_conv_s8_any_shape(klib, h, ic, oc, k, stride, same, zp_in, relu, seed):
+    if not same and k > h:
+        return
+    rng = np.random.default_rng(seed)
+    x, w, bias, mult, shift, params = _case(rng, h, ic, oc, k, stride, same, None, zp_in, relu)
+    np.testing.assert_array_equal(run_conv(klib, x, w, bias, mult, shift, params),
+                                  conv_s8_reference(x, w, bias, mult, shift, params))

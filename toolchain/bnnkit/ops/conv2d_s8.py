@@ -1,0 +1,213 @@
+"""CONV_2D, int8 (bnn_conv2d_s8.c): TFLite's per-channel quantized
+convolution, byte for byte, optionally fused with the max pool after it.
+
+TFLite: acc[c] = bias[c] + sum over taps of (x - zp_in) * w[c] (int32, taps
+outside the input add nothing), out = clamp(requantize(acc, M_c) + zp_out)
+with M_c = in_scale * w_scale[c] / out_scale (in double) as a fixed-point
+multiplier (ops/_quant.py). bnnkit folds -zp_in * sum(w[c]) into the bias and
+pads with zp_in, which gives the same int32 sums; a max pool over
+requantized values equals the requantized max accumulator (requantization
+is monotone, as is the clamp).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._geometry import out_size, same_pad
+from ._quant import INT32_MAX, INT32_MIN, activation_range, quantize_multiplier, requantize
+from .base import Cost, OpKind, prod, register
+from .conv2d import geometry
+
+GROUP = 4  # channels summed together (bnn_conv2d_s8.c)
+
+
+def per_channel_requant(in_scale: float, w_scale, out_scale: float, n: int):
+    """Q31 multipliers and shifts of in_scale * w_scale[c] / out_scale, computed
+    in double from the float32 scales as TFLite's PopulateConvolutionQuantizationParams."""
+    w_scale = np.broadcast_to(np.asarray(w_scale, np.float32), (n,))
+    pairs = [quantize_multiplier(float(np.float32(in_scale)) * float(s) / float(np.float32(out_scale)))
+             for s in w_scale]
+    return (np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32))
+
+
+def quantized_weights(ctx, idx, n_out, what="filter"):
+    """The int8 weights of a conv / FC and their scales (one, or one per output
+    channel along axis 0), or None after a problem."""
+    t = ctx.graph.tensor(idx)
+    if t.data is None or t.dtype != "int8" or not t.quantized:
+        return ctx.problem(f"the {what} must be a constant int8 tensor with quantization")
+    if t.scale.size not in (1, n_out) or (t.scale.size > 1 and t.quant_axis != 0):
+        return ctx.problem(f"{what} {t.name} has {t.scale.size} scales on axis {t.quant_axis} "
+                           f"(1, or one per output channel on axis 0)")
+    if np.any(t.zero_point != 0) or not np.all(np.isfinite(t.scale) & (t.scale > 0)):
+        return ctx.problem(f"{what} {t.name} needs zero points of 0 and positive scales")
+    return t.data, t.scale
+
+
+def int32_bias(ctx, ins, n_out):
+    """The int32 bias (zeros without one), or None after a problem."""
+    if len(ins) < 3 or ins[2] < 0:
+        return np.zeros(n_out, np.int64)
+    t = ctx.graph.tensor(ins[2])
+    if t.data is None or t.dtype != "int32" or t.data.size != n_out:
+        return ctx.problem(f"the bias must be a constant int32 tensor of {n_out} values")
+    return t.data.reshape(-1).astype(np.int64)
+
+
+def fold_input_offset(bias, weights2d, zp_in: int, where: str):
+    """bias[c] - zp_in * sum(w[c]): the int32 bias of sums over raw int8 inputs."""
+    folded = np.asarray(bias, np.int64) - int(zp_in) * weights2d.astype(np.int64).sum(axis=1)
+    if folded.min(initial=0) < INT32_MIN or folded.max(initial=0) > INT32_MAX:
+        from ..errors import BnnkitError
+
+        raise BnnkitError(f"{where}: the bias with the input offset folded in leaves int32")
+    return folded
+
+
+def requant_params(ctx, op, w_scale, n_out):
+    """(multipliers, shifts, zp_out, act_min, act_max) of an int8 op, or None."""
+    s_in, zp_in = ctx.quant[op.inputs[0]]
+    s_out, zp_out = ctx.quant[op.outputs[0]]
+    rng = activation_range(op.options.get("activation", "NONE"), s_out, zp_out)
+    if rng is None:
+        return ctx.problem(f"fused activation {op.options.get('activation')} on int8")
+    mult, shift = per_channel_requant(s_in, w_scale, s_out, n_out)
+    if np.any(shift > 30) or np.any(shift < -31):
+        return ctx.problem("a requantization scale outside TFLite's range")
+    return mult, shift, zp_out, rng[0], rng[1]
+
+
+@register
+class Conv2DS8(OpKind):
+    kind = "conv2d_s8"
+    dtype = "int8"
+    tflite = ("CONV_2D",)
+    files = ("bnn_conv2d_s8.c",)
+
+    def lower(self, ctx, op):
+        ins, o = op.inputs, op.options
+        if not ctx.need_int8(ins[0], *op.outputs):
+            return None
+        if (o.get("dilation_w", 1), o.get("dilation_h", 1)) != (1, 1):
+            return ctx.problem("dilated convolution")
+        wt = ctx.graph.tensor(ins[1])
+        if wt.data is None or wt.data.ndim != 4:
+            return ctx.problem("the filter must be a constant [out, kh, kw, in] tensor")
+        n_out = wt.data.shape[0]
+        got = quantized_weights(ctx, ins[1], n_out)
+        bias = int32_bias(ctx, ins, n_out)
+        if got is None or bias is None:
+            return None
+        w, w_scale = got
+        in_shape = ctx.graph.tensor(ins[0]).shape
+        if len(in_shape) != 4 or in_shape[0] != 1 or in_shape[3] != w.shape[3]:
+            return ctx.problem(f"filter {tuple(w.shape)} on input {tuple(in_shape)} (need "
+                               "[out, kh, kw, C] on [1, H, W, C])")
+        if min(o["stride_h"], o["stride_w"]) < 1 or o["padding"] not in ("SAME", "VALID"):
+            return ctx.problem(f"stride ({o['stride_h']}, {o['stride_w']}), padding "
+                               f"{o['padding']}")
+        rq = requant_params(ctx, op, w_scale, n_out)
+        if rq is None:
+            return None
+        mult, shift, zp_out, lo, hi = rq
+        zp_in = ctx.quant[ins[0]][1]
+        return ctx.node(self.kind, [ins[0]], {
+            "stride": (o["stride_h"], o["stride_w"]), "padding": o["padding"], "pool": None,
+            "zp_in": zp_in, "zp_out": zp_out, "act": (lo, hi)},
+            {"weights": w.astype(np.int8),
+             "bias": fold_input_offset(bias, w.reshape(n_out, -1), zp_in, ctx.where),
+             "mult": mult, "shift": shift})
+
+    def output_shape(self, n, low):
+        h, w, _ = low.shapes[n.inputs[0]]
+        oc, kh, kw, _ = n.consts["weights"].shape
+        sh, sw = n.params["stride"]
+        return (out_size(h, kh, sh, n.params["padding"]), out_size(w, kw, sw, n.params["padding"]),
+                oc)
+
+    def scratch_bytes(self, b, n) -> int:
+        oc, kh, kw, ic = n.consts["weights"].shape
+        return 4 * (3 * -(-kh * kw * ic // 4) + oc + 3)  # BNN_CONV2D_S8_SCRATCH_WORDS
+
+    def emit(self, b, i, n):
+        g = geometry(b.low, n)
+        w = n.consts["weights"]
+        oc, kh, kw, ic = w.shape
+        words = -(-kh * kw * ic // 4)
+        pool = g["pool"]
+        lo, hi = n.params["act"]
+        pname = f"conv_s8_p{i:02d}"
+        b.param(f"static const bnn_conv2d_s8_params {pname} = {{{g['h']}, {g['w']}, {g['c']}, "
+                f"{oc}, {kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
+                f"{g['conv_w']}, {pool[0]}, {pool[1]}, {words}, {n.params['zp_in']}, "
+                f"{n.params['zp_out']}, {lo}, {hi}}};")
+        wn = b.const("conv_w", "uint32_t", interleaved_s8(w.reshape(oc, -1)),
+                     f"{n.name} int8 filter [{oc}][{kh}*{kw}*{ic}], four channels interleaved "
+                     "word by word")
+        bias = np.zeros(-(-oc // GROUP) * GROUP, np.int64)
+        bias[:oc] = n.consts["bias"]
+        bn = b.const("conv_b", "int32_t", bias, f"{n.name} bias with the input offset folded in")
+        mn = b.const("conv_m", "int32_t", n.consts["mult"], f"{n.name} requantization multipliers")
+        sn = b.const("conv_s", "int32_t", n.consts["shift"], f"{n.name} requantization shifts")
+        return [f"bnn_conv2d_s8(&{pname}, {b.buf(n.inputs[0])}, {wn}, {bn}, {mn}, {sn}, "
+                f"{b.scratch(i, 'uint32_t')}, {b.buf(n.outputs[0])});"]
+
+    def cost(self, n, low):
+        oc, kh, kw, ic = n.consts["weights"].shape
+        pool = n.params["pool"] or (1, 1)
+        positions = prod(low.shapes[n.outputs[0]][:2]) * pool[0] * pool[1]
+        return Cost(macs=positions * oc * kh * kw * ic,
+                    const_bytes=oc * -(-kh * kw * ic // 4) * 4 + 12 * oc)
+
+    def reference(self, n, inputs, low):
+        return conv_s8_reference(inputs[0], n.consts["weights"], n.consts["bias"],
+                                 n.consts["mult"], n.consts["shift"], n.params)
+
+
+def interleaved_s8(w2d: np.ndarray) -> np.ndarray:
+    """[oc][taps] int8 -> uint32 words: the taps zero-filled to whole words of
+    four, then groups of four channels interleaved word by word (the last group
+    holds the rest): [group][word][channel][4 taps], little-endian.
+
+    Example:
+        >>> interleaved_s8(np.int8([[1, 2, 3, 4, 5], [-1, 0, 0, 0, 0]])).tolist()
+        [67305985, 255, 5, 0]
+    """
+    oc, taps = w2d.shape
+    words = -(-taps // 4)
+    padded = np.zeros((oc, 4 * words), np.int8)
+    padded[:, :taps] = w2d
+    out = []
+    for c in range(0, oc, GROUP):
+        grp = padded[c:c + GROUP].reshape(-1, words, 4)  # [g][word][4]
+        out.append(grp.transpose(1, 0, 2).reshape(-1))  # [word][g][4]
+    return np.concatenate(out).view(np.uint32).copy()
+
+
+def conv_s8_reference(x, w, folded_bias, mult, shift, params):
+    """numpy of bnn_conv2d_s8: int32 sums over the raw int8 input padded with
+    zp_in, the folded bias, the max over each pool window, requantization."""
+    h, wd, ic = x.shape
+    oc, kh, kw, _ = w.shape
+    sh, sw = params["stride"]
+    if params["padding"] == "SAME":
+        oh, ow = -(-h // sh), -(-wd // sw)
+        pt, pl = same_pad(h, kh, sh, oh), same_pad(wd, kw, sw, ow)
+    else:
+        oh, ow, pt, pl = (h - kh) // sh + 1, (wd - kw) // sw + 1, 0, 0
+    xp = np.full((h + kh + sh * oh, wd + kw + sw * ow, ic), params["zp_in"], np.int64)
+    xp[pt:pt + h, pl:pl + wd] = x
+    acc = np.broadcast_to(np.asarray(folded_bias, np.int64), (oh, ow, oc)).copy()
+    w64 = w.astype(np.int64)
+    for ky in range(kh):
+        for kx in range(kw):
+            win = xp[ky:ky + sh * oh:sh, kx:kx + sw * ow:sw]  # (oh, ow, ic)
+            acc += win @ w64[:, ky, kx, :].T
+    if params.get("pool"):
+        ph, pw = params["pool"]
+        acc = acc[:oh // ph * ph, :ow // pw * pw]
+        acc = acc.reshape(oh // ph, ph, ow // pw, pw, oc).max(axis=(1, 3))
+    lo, hi = params["act"]
+    out = requantize(acc, mult, shift) + params["zp_out"]
+    return np.clip(out, lo, hi).astype(np.int8)

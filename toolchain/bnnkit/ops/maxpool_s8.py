@@ -1,0 +1,53 @@
+"""MAX_POOL_2D, int8 (bnn_maxpool_s8.c): the largest value of each window,
+clamped to the fused activation's range. Input and output share one
+quantization in TFLite, so no rescaling: exact."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._geometry import pool_geometry, pool_output_shape, window_problem
+from ._quant import activation_range
+from .base import OpKind, register
+from .maxpool import window_reduce
+
+
+@register
+class MaxPoolS8(OpKind):
+    kind = "maxpool_s8"
+    dtype = "int8"
+    tflite = ("MAX_POOL_2D",)
+    files = ("bnn_maxpool_s8.c",)
+
+    def lower(self, ctx, op):
+        o = op.options
+        if not ctx.need_int8(op.inputs[0], op.outputs[0]):
+            return None
+        if ctx.quant[op.inputs[0]] != ctx.quant[op.outputs[0]]:
+            return ctx.problem("input and output quantization differ")
+        rng = activation_range(o["activation"], *ctx.quant[op.outputs[0]])
+        if rng is None:
+            return ctx.problem(f"fused activation {o['activation']}")
+        filt, stride = (o["filter_h"], o["filter_w"]), (o["stride_h"], o["stride_w"])
+        problem = window_problem(filt, stride, o["padding"])
+        if problem:
+            return ctx.problem(problem)
+        return ctx.node(self.kind, [op.inputs[0]], {
+            "filter": filt, "stride": stride, "padding": o["padding"], "act": rng})
+
+    def output_shape(self, n, low):
+        return pool_output_shape(low.shapes[n.inputs[0]], n.params)
+
+    def emit(self, b, i, n):
+        pname = f"pool_s8_p{i:02d}"
+        b.param(f"static const bnn_maxpool_params {pname} = {{{pool_geometry(b.low, n)}, 0}};")
+        lo, hi = n.params["act"]
+        return [f"bnn_maxpool_s8(&{pname}, {lo}, {hi}, {b.buf(n.inputs[0])}, "
+                f"{b.buf(n.outputs[0])});"]
+
+    def reference(self, n, inputs, low):
+        oh, ow = low.shapes[n.outputs[0]][:2]
+        lo, hi = n.params["act"]
+        out = window_reduce(inputs[0].astype(np.float32), n.params["filter"], n.params["stride"],
+                            n.params["padding"], (oh, ow), -np.inf, np.maximum)
+        return np.clip(out, lo, hi).astype(np.int8)
