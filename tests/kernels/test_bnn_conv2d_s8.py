@@ -94,3 +94,31 @@ def test_conv_s8_any_shape(klib, h, ic, oc, k, stride, same, zp_in, relu, seed):
     x, w, bias, mult, shift, params = _case(rng, h, ic, oc, k, stride, same, None, zp_in, relu)
     np.testing.assert_array_equal(run_conv(klib, x, w, bias, mult, shift, params),
                                   conv_s8_reference(x, w, bias, mult, shift, params))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(-130, 129), st.sampled_from([0.0, 0.25, 0.5, 0.75]),
+                          st.integers(-3, 3)), min_size=4, max_size=4),
+       st.integers(2 ** 30, 2 ** 31 - 1), st.integers(-31, 8), st.booleans())
+def test_requantize_at_every_rounding(lib_dsp, targets, mult, shift, wrap):
+    """bnn_requant.h's single multiply-add form against TFLite's two-step
+    arithmetic in numpy: accumulators placed on and around the ties of both
+    roundings (and, with ``wrap``, anywhere in int32) for every shift. The
+    bias alone is the accumulator when the input is all zeros."""
+    from bnnkit.ops._quant import requantize
+
+    rng = np.random.default_rng(mult + shift)
+    scale = mult * 2.0 ** (shift - 31)  # result ~= acc * scale
+    accs = [int(np.clip(round((r + f) / scale) + d, -2 ** 31, 2 ** 31 - 1))
+            for r, f, d in targets]
+    if wrap:
+        accs[0] = int(rng.integers(-2 ** 31, 2 ** 31))
+    n = len(accs)
+    x = np.zeros((1, 1, 4), np.int8)
+    w = np.ones((n, 1, 1, 4), np.int8)
+    params = {"stride": (1, 1), "padding": "VALID", "pool": None, "zp_in": 0, "zp_out": 0,
+              "act": (-128, 127)}
+    mults, shifts = np.full(n, mult, np.int32), np.full(n, shift, np.int32)
+    got = run_conv(lib_dsp, x, w, np.array(accs), mults, shifts, params).reshape(-1)
+    want = np.clip(requantize(np.array(accs, np.int64), mults, shifts), -128, 127)
+    np.testing.assert_array_equal(got, want)

@@ -75,22 +75,118 @@ def _unsupported_ops(message: str) -> list:
         re.findall(r"op '(\w+)' is not supported", message)
 
 
-def convert(model_path: str | Path, output: str | Path | None = None) -> Path:
-    """Convert ``model_path`` (.h5) and write the flatbuffer; copy the sidecar beside it."""
-    model_path = Path(model_path)
-    out = Path(output) if output else model_path.with_suffix(".tflite")
-    if out.suffix != ".tflite":
-        raise BnnkitError(f"{out}: output must end in .tflite")
-    model = load_keras(model_path)
-    flatbuffer = convert_model(model, str(model_path))
-    check_ops(flatbuffer, str(model_path))
+def is_larq_model(model) -> bool:
+    """True if any layer is a Larq layer (binary weights or activations)."""
+    return any(type(layer).__module__.startswith("larq") for layer in model.layers)
+
+
+def convert_int8(model, meta: dict, source: str, calibration_images: int = 500,
+                 data_dir=None) -> bytes:
+    """Full-integer int8 flatbuffer of a plain Keras model, made the way TFLite
+    Micro users make theirs: TensorFlow's own ``TFLiteConverter`` with
+    ``Optimize.DEFAULT``, int8 builtins only, int8 input and output, activation
+    ranges calibrated on the first ``calibration_images`` training images of the
+    sidecar's dataset, preprocessed as the sidecar says.
+
+    Example:
+        >>> fb = convert_int8(load_keras("models/lenet_float.h5"),
+        ...                   metadata.load("models/lenet_float.h5"), "m")  # doctest: +SKIP
+    """
+    import os
+
+    from . import data, preprocess
+    from .tfenv import tf
+
+    if is_larq_model(model):
+        raise BnnkitError(f"{source}: --int8 converts plain Keras models with TensorFlow's "
+                          "converter; a Larq model's int8 form needs LCE with fake-quant nodes, "
+                          "which bnnkit does not place yet")
+    if meta.get("assumed") or "dataset" not in meta:
+        raise BnnkitError(f"{source}: --int8 calibrates on the sidecar's dataset; the model has "
+                          "no sidecar naming one")
+    train = data.load(meta["dataset"], "train", data_dir).limit(calibration_images)
+    x = preprocess.apply(meta["preprocessing"], train.images,
+                         tuple(int(d) for d in model.input_shape[1:]))
+
+    def representative():
+        for i in range(len(x)):
+            yield [x[i:i + 1]]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    saved = os.dup(2)  # the MLIR converter's C++ diagnostics go to fd 2
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            return conv.convert()
+        except Exception as exc:
+            raise BnnkitError(f"{source}: TensorFlow cannot convert this model to int8 "
+                              f"({' '.join(str(exc).split())[:300]})") from None
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def int8_accuracy(flatbuffer: bytes, meta: dict, data_dir=None, progress=None) -> float:
+    """Top-1 accuracy of an int8 flatbuffer on the sidecar dataset's whole test
+    set, through LCE's interpreter, the input quantized as the generated C does."""
+    import numpy as np
+
+    from . import data, preprocess
+    from .reference import lce_predict
+    from .tflite_reader import parse_tflite
+
+    graph = parse_tflite(flatbuffer)
+    t = graph.tensor(graph.inputs[0])
+    quant = (float(t.scale[0]), int(t.zero_point[0])) if t.quantized else None
+    test = data.load(meta["dataset"], "test", data_dir)
+    x = preprocess.apply(meta["preprocessing"], test.images, tuple(t.shape[1:]), quant)
+    scores = lce_predict(flatbuffer, x, progress=progress).reshape(len(x), -1)
+    return float(np.mean(scores.argmax(axis=1) == test.labels))
+
+
+def _write_atomic(out: Path, payload: bytes) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     try:
-        tmp.write_bytes(flatbuffer)
+        tmp.write_bytes(payload)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def convert(model_path: str | Path, output: str | Path | None = None, int8: bool = False,
+            calibration_images: int = 500, data_dir=None, progress=None) -> Path:
+    """Convert ``model_path`` (.h5) and write the flatbuffer; copy the sidecar
+    beside it. ``int8``: full-integer with :func:`convert_int8`; the sidecar then
+    also records how it was calibrated and its int8 test accuracy."""
+    model_path = Path(model_path)
+    default = model_path.with_name(model_path.stem + ("_int8" if int8 else "") + ".tflite")
+    out = Path(output) if output else default
+    if out.suffix != ".tflite":
+        raise BnnkitError(f"{out}: output must end in .tflite")
+    model = load_keras(model_path)
+    if int8:
+        meta = metadata.load(model_path)
+        flatbuffer = convert_int8(model, meta, str(model_path), calibration_images, data_dir)
+        meta = {k: v for k, v in meta.items() if k != "assumed"}
+        meta["int8"] = {
+            "converter": "TensorFlow TFLiteConverter, Optimize.DEFAULT, TFLITE_BUILTINS_INT8, "
+                         "int8 input and output",
+            "calibration_images": calibration_images,
+            "calibration_set": f"the first {calibration_images} {meta['dataset']} training images",
+            "test_accuracy": round(int8_accuracy(flatbuffer, meta, data_dir, progress), 6),
+        }
+        _write_atomic(out, flatbuffer)
+        metadata.write(metadata.sidecar_path(out), meta)
+        return out
+    flatbuffer = convert_model(model, str(model_path))
+    check_ops(flatbuffer, str(model_path))
+    _write_atomic(out, flatbuffer)
     src_meta = metadata.sidecar_path(model_path)
     dst_meta = metadata.sidecar_path(out)
     if src_meta.is_file() and src_meta.resolve() != dst_meta.resolve():

@@ -77,8 +77,8 @@ def requantize(acc, multiplier, shift) -> np.ndarray:
     shift = np.asarray(shift, np.int64)
     left = np.maximum(shift, 0)
     right = np.maximum(-shift, 0)
-    x = np.asarray(acc, np.int64) * (np.int64(1) << left)
-    x = np.clip(x, INT32_MIN, INT32_MAX)  # int32 wrap cannot happen for real layers
+    x = (np.asarray(acc, np.int64) << left) & 0xFFFFFFFF  # int32 wraps, as TFLite's does
+    x = np.where(x > INT32_MAX, x - (1 << 32), x)
     return rounding_divide_by_pot(rounding_doubling_high_mul(x, multiplier), right)
 
 

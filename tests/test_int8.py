@@ -1,0 +1,114 @@
+"""int8 models (plain full-integer TFLite, as TFLite Micro users make them):
+lowering, bit-exact runs on the host and the Cortex-M4, and what is refused."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from bnnkit.errors import BnnkitError
+from helpers import MODELS, needs_fashion, run_cli
+
+INT8_LENET = MODELS / "lenet_float_int8.tflite"
+TFLM_CMSIS_NN_M4 = 2_891_615  # TFLite Micro + CMSIS-NN, same LeNet, same board (BRIEF.md)
+
+
+def _graph():
+    from bnnkit.tflite_reader import read_tflite
+
+    return read_tflite(INT8_LENET)
+
+
+def test_int8_lenet_lowers_to_int8_kernels():
+    from bnnkit.lower import lower
+
+    low = lower(_graph(), "m")
+    assert [n.kind for n in low.nodes] == ["conv2d_s8", "conv2d_s8", "reshape", "fc_s8",
+                                           "fc_s8", "fc_s8", "softmax_s8"]
+    assert [n.params["pool"] for n in low.nodes[:2]] == [(2, 2), (2, 2)]  # pools fused
+    assert low.kinds[low.input] == "i8" and low.kinds[low.output] == "i8"
+    assert low.quant[low.output] == (1 / 256, -128)
+
+
+def test_pixels_map_to_the_int8_input_by_an_offset(tmp_path):
+    from bnnkit.emit import generate
+
+    generate(INT8_LENET, "host", tmp_path / "p")
+    model_c = (tmp_path / "p" / "model.c").read_text()
+    assert "input[i] = (int8_t)((int32_t)pixels[i] + (-128));" in model_c
+    assert "int8_t s8[" in model_c
+    assert "int8 scores quantized with scale 0.00390625" in (tmp_path / "p" / "model.h").read_text()
+
+
+@needs_fashion
+def test_host_is_bit_exact_with_the_interpreter(tmp_path):
+    from bnnkit.simulate import simulate
+
+    record, extra = simulate(INT8_LENET, "host", limit=300, build_dir=tmp_path)
+    assert extra["scores"].dtype == np.int8
+    assert record["agreement"] == 1.0 and record["max_abs_diff"] == 0
+    assert record["accuracy"] == record["reference_accuracy"] > 0.85
+
+
+@needs_fashion
+def test_cortex_m4_is_bit_exact_and_beats_cmsis_nn(tmp_path):
+    """The DSP kernels (SXTB16/SMLAD) on the emulated M4: the interpreter's
+    bytes, in fewer instructions than TFLite Micro with CMSIS-NN."""
+    from bnnkit.simulate import simulate
+
+    record, _ = simulate(INT8_LENET, "cortex-m4", limit=20, build_dir=tmp_path)
+    assert record["agreement"] == 1.0 and record["max_abs_diff"] == 0
+    assert 0 < record["instructions_per_inference"] < TFLM_CMSIS_NN_M4
+    assert record["model_flash_bytes"] == record["model_bytes"] <= 113_284  # TFLM's model
+    assert record["ram_bytes"] <= 12_500  # TFLM + CMSIS-NN's RAM
+
+
+def _lower_mutated(mutate):
+    from bnnkit.lower import lower
+
+    g = copy.deepcopy(_graph())
+    mutate(g)
+    with pytest.raises(BnnkitError) as err:
+        lower(g, "bad.tflite")
+    return str(err.value)
+
+
+def _tensor(g, name_part):
+    return next(t for t in g.tensors if name_part in t.name)
+
+
+@pytest.mark.parametrize("mutate,says", [
+    (lambda g: setattr(_tensor(g, "pool1/MaxPool"), "scale", None),
+     "int8 tensor lenet_float/pool1/MaxPool needs one scale and zero point"),
+    (lambda g: setattr(_tensor(g, "pool1/MaxPool"), "scale", np.float32([0.1, 0.2])),
+     "needs one scale and zero point"),
+    (lambda g: setattr(_tensor(g, "fc1/MatMul"), "zero_point", np.int64([300])),
+     "zero point 300 (a positive finite scale and -128..127 needed)"),
+    (lambda g: setattr(_tensor(g, "fc1/MatMul"), "scale", np.float32([np.nan])),
+     "has scale nan"),
+    (lambda g: setattr(_tensor(g, "qconst9"), "zero_point", np.ones(6, np.int64)),
+     "needs zero points of 0 and positive scales"),
+    (lambda g: g.ops[0].options.update(activation="TANH"), "fused activation TANH on int8"),
+    (lambda g: setattr(_tensor(g, "qconst8"), "data", np.zeros(3, np.int32)),
+     "the bias must be a constant int32 tensor of 6 values"),
+])
+def test_bad_int8_models_are_refused_by_name(mutate, says):
+    msg = _lower_mutated(mutate)
+    assert msg.startswith("bad.tflite: unsupported:") and says in msg, msg
+
+
+def test_uint8_models_are_refused_by_name():
+    def to_uint8(g):
+        t = _tensor(g, "pool1/MaxPool")
+        t.dtype = "uint8"
+
+    msg = _lower_mutated(to_uint8)
+    assert "uint8 tensor lenet_float/pool1/MaxPool" in msg
+
+
+def test_convert_int8_refuses_a_larq_model_and_writes_nothing(tmp_path):
+    out = tmp_path / "x.tflite"
+    res = run_cli("convert", MODELS / "lenet_bin3.h5", "--int8", "-o", out)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert "a Larq model's int8 form needs LCE with fake-quant nodes" in res.stderr
+    assert not out.exists() and not (tmp_path / "x.json").exists()
