@@ -11,7 +11,12 @@
  * Weights: the patch (k_h*k_w*in_c taps in (ky, kx, ic) order, zero-filled
  * to patch_words whole words of 4 taps) of up to four channels at a time
  * interleaved word by word: [group][word][channel in group][4 taps]; the
- * last group holds out_c % 4 channels when that is not 0. */
+ * last group holds out_c % 4 channels when that is not 0. With wide = 1
+ * each channel's word is two words of int16 pairs instead, (t0, t2) and
+ * (t1, t3) low half first: what SXTB16 would make of it, done at generation
+ * time so a convolution, which reads its weights at every position, does not
+ * widen them again each time (a fully connected layer reads them once and
+ * keeps them int8). */
 #ifndef BNN_CONV2D_S8_H
 #define BNN_CONV2D_S8_H
 
@@ -24,6 +29,7 @@ typedef struct {
     int32_t patch_words;    /* ceil(k_h * k_w * in_c / 4) */
     int32_t pad_value;      /* the input zero point */
     int32_t out_zero_point, act_min, act_max;
+    int32_t wide;           /* 1: weights widened to int16 (see above) */
 } bnn_conv2d_s8_params;
 
 /* scratch: bnn_conv2d_s8_scratch_words(p) words */

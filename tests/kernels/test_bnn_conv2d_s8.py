@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bnnkit.ops._quant import quantize_multiplier
-from bnnkit.ops.conv2d_s8 import GROUP, conv_s8_reference, interleaved_s8
+from bnnkit.ops.conv2d_s8 import GROUP, conv_s8_reference, interleaved_s8, interleaved_s16
 from kernels.kernel_lib import ptr
 
 
@@ -16,7 +16,7 @@ class ConvS8Params(ctypes.Structure):
     _fields_ = [(n, ctypes.c_int32) for n in (
         "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_top",
         "pad_left", "conv_h", "conv_w", "pool_h", "pool_w", "patch_words", "pad_value",
-        "out_zero_point", "act_min", "act_max")]
+        "out_zero_point", "act_min", "act_max", "wide")]
 
 
 @pytest.fixture(scope="module", params=["lib", "lib_dsp"])
@@ -24,8 +24,9 @@ def klib(request):
     return request.getfixturevalue(request.param)
 
 
-def run_conv(klib, x, w, bias, mult, shift, params):
-    """bnn_conv2d_s8 on x (H, W, C) int8; a guard word after the scratch."""
+def run_conv(klib, x, w, bias, mult, shift, params, wide=False):
+    """bnn_conv2d_s8 on x (H, W, C) int8 (``wide``: int16 weights); a guard
+    word after the scratch."""
     h, wd, ic = x.shape
     oc, kh, kw, _ = w.shape
     sh, sw = params["stride"]
@@ -39,8 +40,8 @@ def run_conv(klib, x, w, bias, mult, shift, params):
     words = -(-kh * kw * ic // 4)
     lo, hi = params["act"]
     p = ConvS8Params(h, wd, ic, oc, kh, kw, sh, sw, pt, pl, conv_h, conv_w, ph, pw, words,
-                     params["zp_in"], params["zp_out"], lo, hi)
-    wpacked = interleaved_s8(w.reshape(oc, -1))
+                     params["zp_in"], params["zp_out"], lo, hi, int(wide))
+    wpacked = (interleaved_s16 if wide else interleaved_s8)(w.reshape(oc, -1))
     b = np.zeros(-(-oc // GROUP) * GROUP, np.int32)
     b[:oc] = bias
     scratch = np.full(3 * words + oc + 3 + 1, 0x5A5A5A5A, np.uint32)
@@ -74,10 +75,11 @@ def _case(rng, h, ic, oc, k, stride, same, pool=None, zp_in=-128, relu=True):
     (8, 7, 10, 3, 1, True, (2, 2)),     # patch not a multiple of 4 taps
     (1, 784, 120, 1, 1, False, None),   # a fully connected layer as a 1x1 conv
 ])
-def test_conv_s8_matches_reference(klib, h, ic, oc, k, stride, same, pool):
+@pytest.mark.parametrize("wide", [False, True])
+def test_conv_s8_matches_reference(klib, h, ic, oc, k, stride, same, pool, wide):
     rng = np.random.default_rng(h * 1000 + ic * 10 + oc)
     x, w, bias, mult, shift, params = _case(rng, h, ic, oc, k, stride, same, pool)
-    got = run_conv(klib, x, w, bias, mult, shift, params)
+    got = run_conv(klib, x, w, bias, mult, shift, params, wide)
     want = conv_s8_reference(x, w, bias, mult, shift, params)
     np.testing.assert_array_equal(got, want)
     assert len(np.unique(got)) > 20  # the case spreads over the int8 range
@@ -86,13 +88,13 @@ def test_conv_s8_matches_reference(klib, h, ic, oc, k, stride, same, pool):
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 9), st.integers(1, 20), st.integers(1, 9), st.integers(1, 4),
        st.integers(1, 3), st.booleans(), st.integers(-128, 127), st.booleans(),
-       st.integers(0, 2 ** 31))
-def test_conv_s8_any_shape(klib, h, ic, oc, k, stride, same, zp_in, relu, seed):
+       st.integers(0, 2 ** 31), st.booleans())
+def test_conv_s8_any_shape(klib, h, ic, oc, k, stride, same, zp_in, relu, seed, wide):
     if not same and k > h:
         return
     rng = np.random.default_rng(seed)
     x, w, bias, mult, shift, params = _case(rng, h, ic, oc, k, stride, same, None, zp_in, relu)
-    np.testing.assert_array_equal(run_conv(klib, x, w, bias, mult, shift, params),
+    np.testing.assert_array_equal(run_conv(klib, x, w, bias, mult, shift, params, wide),
                                   conv_s8_reference(x, w, bias, mult, shift, params))
 
 

@@ -138,13 +138,16 @@ class Conv2DS8(OpKind):
         pool = g["pool"]
         lo, hi = n.params["act"]
         pname = f"conv_s8_p{i:02d}"
+        wide = int(wide_weights(g))
         b.param(f"static const bnn_conv2d_s8_params {pname} = {{{g['h']}, {g['w']}, {g['c']}, "
                 f"{oc}, {kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
                 f"{g['conv_w']}, {pool[0]}, {pool[1]}, {words}, {n.params['zp_in']}, "
-                f"{n.params['zp_out']}, {lo}, {hi}}};")
-        wn = b.const("conv_w", "uint32_t", interleaved_s8(w.reshape(oc, -1)),
-                     f"{n.name} int8 filter [{oc}][{kh}*{kw}*{ic}], four channels interleaved "
-                     "word by word")
+                f"{n.params['zp_out']}, {lo}, {hi}, {wide}}};")
+        packed = (interleaved_s16 if wide else interleaved_s8)(w.reshape(oc, -1))
+        wn = b.const("conv_w", "uint32_t", packed,
+                     f"{n.name} int8 filter [{oc}][{kh}*{kw}*{ic}]"
+                     + (" widened to int16 pairs" if wide else "")
+                     + ", four channels interleaved word by word")
         bias = np.zeros(-(-oc // GROUP) * GROUP, np.int64)
         bias[:oc] = n.consts["bias"]
         bn = b.const("conv_b", "int32_t", bias, f"{n.name} bias with the input offset folded in")
@@ -157,12 +160,19 @@ class Conv2DS8(OpKind):
         oc, kh, kw, ic = n.consts["weights"].shape
         pool = n.params["pool"] or (1, 1)
         positions = prod(low.shapes[n.outputs[0]][:2]) * pool[0] * pool[1]
+        wide = positions > 1
         return Cost(macs=positions * oc * kh * kw * ic,
-                    const_bytes=oc * -(-kh * kw * ic // 4) * 4 + 12 * oc)
+                    const_bytes=oc * -(-kh * kw * ic // 4) * (8 if wide else 4) + 12 * oc)
 
     def reference(self, n, inputs, low):
         return conv_s8_reference(inputs[0], n.consts["weights"], n.consts["bias"],
                                  n.consts["mult"], n.consts["shift"], n.params)
+
+
+def wide_weights(g) -> bool:
+    """Weights read at more than one position are stored widened to int16
+    (twice the bytes, no widening at each position); one position keeps int8."""
+    return g["conv_h"] * g["conv_w"] > 1
 
 
 def interleaved_s8(w2d: np.ndarray) -> np.ndarray:
@@ -183,6 +193,19 @@ def interleaved_s8(w2d: np.ndarray) -> np.ndarray:
         grp = padded[c:c + GROUP].reshape(-1, words, 4)  # [g][word][4]
         out.append(grp.transpose(1, 0, 2).reshape(-1))  # [word][g][4]
     return np.concatenate(out).view(np.uint32).copy()
+
+
+def interleaved_s16(w2d: np.ndarray) -> np.ndarray:
+    """Like :func:`interleaved_s8`, with each channel's word of four taps
+    widened to two words of int16 pairs, (t0, t2) and (t1, t3), low half first.
+
+    Example:
+        >>> [hex(v) for v in interleaved_s16(np.int8([[1, 2, 3, -1]]))]
+        ['0x30001', '0xffff0002']
+    """
+    words8 = interleaved_s8(w2d).view(np.int8).reshape(-1, 4).astype(np.int16)
+    pairs = np.stack([words8[:, [0, 2]], words8[:, [1, 3]]], axis=1)  # [word][2][2]
+    return np.ascontiguousarray(pairs).view(np.uint32).reshape(-1).copy()
 
 
 def conv_s8_reference(x, w, folded_bias, mult, shift, params):
