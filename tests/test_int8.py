@@ -58,9 +58,11 @@ def test_cortex_m4_is_bit_exact_and_beats_cmsis_nn(tmp_path):
 
     record, _ = simulate(INT8_LENET, "cortex-m4", limit=20, build_dir=tmp_path)
     assert record["agreement"] == 1.0 and record["max_abs_diff"] == 0
-    assert 0 < record["instructions_per_inference"] < TFLM_CMSIS_NN_M4
-    assert record["model_flash_bytes"] == record["model_bytes"] <= 113_284  # TFLM's model
-    assert record["ram_bytes"] <= 12_500  # TFLM + CMSIS-NN's RAM
+    assert 0 < record["instructions_per_inference"] <= 1_700_000 < TFLM_CMSIS_NN_M4
+    # int8 weights as in the flatbuffer; the convolutions' (2,550 B) widened to int16
+    assert record["model_flash_bytes"] == record["model_bytes"] <= INT8_LENET.stat().st_size * 1.03
+    assert record["flash_bytes"] < 218_868  # TFLite Micro + CMSIS-NN's whole firmware
+    assert record["ram_bytes"] <= 11_000
 
 
 def _lower_mutated(mutate):
