@@ -14,7 +14,14 @@ weights amortised):
              (XOR, a SWAR popcount of ~6, the add, loads amortised)
   arm64      float layers 0.35 per MAC (one 4-lane FMLA per 4 MACs, plus loads);
              binary layers 1.5 per word (EOR, CNT, UADALP over 128 bits and loads)
+  int8 layers (conv2d_s8, fc_s8): cortex-m4 0.6 per MAC (one SMLAD per two MACs,
+             loads shared across four channels); arm64 0.15 per MAC (8-lane SMLAL)
 Other layers (quantize, softmax, ...) have no floor here ("-").
+
+The summary ends with the anchors measured on the same emulated M4 with the same
+counting (../shared/BRIEF.md): TensorFlow Lite Micro's reference kernels and
+TFLite Micro + CMSIS-NN on paper 000's LeNet, beside bnnkit's runs of the
+same networks (lenet_float, lenet_float_int8).
 
     .venv/bin/python benchmarks/speed.py [--models lenet_bin3,qconvnet] [--images 300]
                                           [--targets host,cortex-m4,arm64]
@@ -31,13 +38,20 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOOR = {"cortex-m4": (1.3, 9.0), "arm64": (0.35, 1.5)}  # per MAC, per 32-bit binary word
+# per float MAC, per 32-bit binary word, per int8 MAC
+FLOOR = {"cortex-m4": (1.3, 9.0, 0.6), "cortex-m3": (1.3, 9.0, 0.6), "arm64": (0.35, 1.5, 0.15)}
+# TFLite Micro on the emulated M4, instructions per inference (../shared/BRIEF.md)
+ANCHORS = (("TFLite Micro, reference kernels", "LeNet float32", 10_801_292),
+           ("TFLite Micro, reference kernels", "LeNet int8", 12_023_165),
+           ("TFLite Micro + CMSIS-NN", "LeNet int8", 2_891_615))
 
 
 def floor(row, target):
-    per_mac, per_word = FLOOR[target]
+    per_mac, per_word, per_int8_mac = FLOOR[target]
     if row["macs"] and row["kind"] in ("conv2d", "fc", "depthwise_conv2d"):
         return per_mac * row["macs"]
+    if row["macs"] and row["kind"] in ("conv2d_s8", "fc_s8"):
+        return per_int8_mac * row["macs"]
     if row["bops"]:
         return per_word * row["bops"] / 32
     return None
@@ -70,8 +84,9 @@ def main():
                 x = inputs_for(model, args.images if target == "host" else 20)
                 run = run_comparison(model, x, target, Path(tmp) / target)
                 gen = run["generated"]
-                exact = np.array_equal(run["outputs"].view(np.uint32),
-                                       run["reference"].view(np.uint32))
+                out, ref = run["outputs"], run["reference"]
+                exact = (np.array_equal(out, ref) if out.dtype == np.int8 else
+                         np.array_equal(out.view(np.uint32), ref.view(np.uint32)))
                 if target == "host":
                     c, lce = run["c_us_per_inference"], run["lce_us_per_inference"]
                     print(f"\n{stem} on host: {c:.1f} us per input (generated C) vs {lce:.1f} us "
@@ -104,6 +119,13 @@ def main():
         else:
             print(f"  {stem:<44} {target:<10} {a:>11,} instr, {a / b:5.2f}x the floor"
                   f"{'' if exact else '  NOT BIT-IDENTICAL'}")
+    if any(t[1] == "cortex-m4" for t in totals):
+        print("\nanchors on the same emulated Cortex-M4 (BRIEF.md), and bnnkit's runs above")
+        for system, net, instr in ANCHORS:
+            print(f"  {system:<34} {net:<14} {instr:>11,} instr")
+        for stem, target, a, _, _ in totals:
+            if target == "cortex-m4" and stem in ("lenet_float", "lenet_float_int8", "lenet_bin3"):
+                print(f"  {'bnnkit':<34} {stem:<14} {a:>11,} instr")
     return 0 if all(t[-1] for t in totals) else 1
 
 
