@@ -6,6 +6,9 @@ inference counted from QEMU (instructions, not cycles), counted twice to show
 the count is stable.
 
     .venv/bin/python benchmarks/devices.py [--limit N] [--targets cortex-m4,arm64]
+
+--targets also takes cortex-m3 (soft-float: about 70x the M4's instructions, so
+use a small --limit).
 """
 
 import argparse

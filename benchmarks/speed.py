@@ -16,6 +16,8 @@ weights amortised):
              binary layers 1.5 per word (EOR, CNT, UADALP over 128 bits and loads)
   int8 layers (conv2d_s8, fc_s8): cortex-m4 0.6 per MAC (one SMLAD per two MACs,
              loads shared across four channels); arm64 0.15 per MAC (8-lane SMLAL)
+  cortex-m3  (no FPU, no DSP) float 25 per MAC (a soft-float fused multiply-add),
+             binary 9 per word, int8 2 per MAC (one MLA, loads shared)
 Other layers (quantize, softmax, ...) have no floor here ("-").
 
 The summary ends with the anchors measured on the same emulated M4 with the same
@@ -39,7 +41,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 # per float MAC, per 32-bit binary word, per int8 MAC
-FLOOR = {"cortex-m4": (1.3, 9.0, 0.6), "cortex-m3": (1.3, 9.0, 0.6), "arm64": (0.35, 1.5, 0.15)}
+FLOOR = {"cortex-m4": (1.3, 9.0, 0.6), "cortex-m3": (25.0, 9.0, 2.0), "arm64": (0.35, 1.5, 0.15)}
 # TFLite Micro on the emulated M4, instructions per inference (../shared/BRIEF.md)
 ANCHORS = (("TFLite Micro, reference kernels", "LeNet float32", 10_801_292),
            ("TFLite Micro, reference kernels", "LeNet int8", 12_023_165),

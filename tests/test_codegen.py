@@ -27,8 +27,8 @@ def test_generation_is_deterministic(tmp_path):
     assert "bit 1 = -1" in header and "BNN_ARENA_BYTES" in header
 
 
-@pytest.mark.parametrize("target", ["host", "cortex-m4", "arm64"])
-@pytest.mark.parametrize("name", LENETS + ("qconvnet",))
+@pytest.mark.parametrize("target", ["host", "cortex-m3", "cortex-m4", "arm64"])
+@pytest.mark.parametrize("name", LENETS + ("qconvnet", "lenet_float_int8"))
 def test_builds_with_werror(tmp_path, name, target):
     from bnnkit.build import make
     from bnnkit.emit import generate
@@ -40,7 +40,7 @@ def test_builds_with_werror(tmp_path, name, target):
 
 
 @pytest.mark.parametrize("name", ("lenet_float", "lenet_bin3", "qconvnet",
-                                  "lenet_bin3_t0_50_100_150_200_255"))
+                                  "lenet_bin3_t0_50_100_150_200_255", "lenet_float_int8"))
 def test_host_project_builds_with_clang(tmp_path, name):
     """The generated model, harness and kernels build warning-free with clang."""
     import shutil
@@ -121,7 +121,7 @@ def test_qconvnet_uses_lce_binary_kernels(tmp_path):
 
 
 @needs_fashion
-@pytest.mark.parametrize("target", ["host", "cortex-m4"])
+@pytest.mark.parametrize("target", ["host", "cortex-m3", "cortex-m4"])
 def test_float_conv_sums_like_lce(tmp_path, target):
     """Test image 6971 once flipped a sign in lenet_bin3: a batch-normed conv
     output lies 2.4e-7 from zero there, so only the very summation LCE performs

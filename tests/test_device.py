@@ -1,4 +1,5 @@
-"""Cortex-M4 on QEMU mps2-an386 and ARM64 on qemu-aarch64: short runs."""
+"""Cortex-M4 on QEMU mps2-an386, Cortex-M3 on mps2-an385 and ARM64 on qemu-aarch64:
+short runs."""
 
 import numpy as np
 import pytest
@@ -30,6 +31,27 @@ def test_device_matches_host(tmp_path, host_run, target):
         assert record["model_flash_bytes"] <= 31400
         assert record["code_flash_bytes"] <= 8192
         assert 0 < record["ram_bytes"] <= 16384
+
+
+@needs_fashion
+def test_cortex_m3_is_bit_identical(tmp_path):
+    """The soft-float Cortex-M3 (mps2-an385) through the CLI: the same scores as
+    LCE's interpreter to the bit, and the device figures. qconvnet rather than
+    lenet_bin3: every float MAC is a soft-float fmaf on the M3, and counting
+    lenet_bin3's ~96 M instructions from QEMU's log alone takes about a minute."""
+    import json
+
+    out = tmp_path / "r.json"
+    res = run_cli("simulate", MODELS / "qconvnet.tflite", "--target", "cortex-m3", "--limit", "5",
+                  "--build-dir", tmp_path / "b", "--json", out)
+    assert res.returncode == 0, res.stderr
+    record = json.loads(out.read_text())
+    assert record["agreement"] == 1.0 and record["max_abs_diff"] == 0
+    assert record["instructions_per_inference"] > 0
+    assert record["model_flash_bytes"] == record["model_bytes"]
+    assert record["flash_bytes"] > record["model_flash_bytes"] and 0 < record["ram_bytes"]
+    assert "-mcpu=cortex-m3 -mthumb -mfloat-abi=soft" in (
+        tmp_path / "b" / "qconvnet-cortex-m3" / "Makefile").read_text()
 
 
 @needs_fashion

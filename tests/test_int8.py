@@ -114,3 +114,35 @@ def test_convert_int8_refuses_a_larq_model_and_writes_nothing(tmp_path):
     assert res.returncode != 0 and "Traceback" not in res.stderr
     assert "a Larq model's int8 form needs LCE with fake-quant nodes" in res.stderr
     assert not out.exists() and not (tmp_path / "x.json").exists()
+
+
+@needs_fashion
+def test_cortex_m3_runs_int8_without_float(tmp_path):
+    """The Cortex-M3 (no FPU, no DSP): the portable int8 kernels give the
+    interpreter's bytes, and only the softmax calls the soft-float library."""
+    import subprocess
+
+    from bnnkit.simulate import simulate
+
+    record, extra = simulate(INT8_LENET, "cortex-m3", limit=10, build_dir=tmp_path)
+    assert record["agreement"] == 1.0 and record["max_abs_diff"] == 0
+    assert record["instructions_per_inference"] > 0
+    objs = [tmp_path / "lenet_float_int8-cortex-m3" / f for f in
+            ("bnn_conv2d_s8.o", "bnn_softmax_s8.o", "model.o")]
+    undefined = {o.name: subprocess.run(["arm-none-eabi-nm", "-u", str(o)], capture_output=True,
+                                        text=True, check=True).stdout for o in objs}
+    assert "__aeabi_" not in undefined["bnn_conv2d_s8.o"] + undefined["model.o"]
+    assert "__aeabi_fmul" in undefined["bnn_softmax_s8.o"]
+
+
+@needs_fashion
+def test_negative_ties_round_up_as_the_interpreter(tmp_path):
+    """The four of LeNet's 10,000 test images whose last layer meets an exact
+    negative tie in its final rounding: the interpreter (ruy's x86 output
+    stage) rounds those toward +inf, not away from zero as gemmlowp does."""
+    from bnnkit import data
+    from bnnkit.simulate import compare_on_inputs
+
+    images = data.load("fashion-mnist", "test").images[[2388, 2741, 8949, 9946]]
+    c, ref, _ = compare_on_inputs(INT8_LENET, images, "host", tmp_path)
+    assert c.dtype == np.int8 and np.array_equal(c, ref)

@@ -5,8 +5,11 @@
  * roundings (MultiplyByQuantizedMultiplier): a rounding doubling high
  * multiply (gemmlowp's SaturatingRoundingDoublingHighMul; its saturating
  * case needs mult == INT32_MIN, which a positive multiplier never is), then a
- * rounding right shift, ties away from zero. Only integer operations: the
- * same bytes on every core, no float and no library call. */
+ * rounding right shift with ties toward +inf: ruy's x86 output stage, which
+ * the interpreter runs for CONV_2D and FULLY_CONNECTED (gemmlowp's own shift,
+ * ties away from zero, differs on negative exact ties: 4 of LeNet's 10,000
+ * test images). Only integer operations: the same bytes on every core, no
+ * float and no library call. */
 #ifndef BNN_REQUANT_H
 #define BNN_REQUANT_H
 
@@ -22,10 +25,8 @@ BNN_INLINE int32_t bnn_requantize(int32_t acc, int32_t mult, int32_t shift)
      * (SMLAL) and an arithmetic shift (gcc and clang shift signed values
      * arithmetically, as every C compiler bnnkit targets does). */
     const int32_t high = (int32_t)(((int64_t)x * mult + ((int64_t)1 << 30)) >> 31);
-    const int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
-    const int32_t remainder = high & mask;
-    const int32_t threshold = (mask >> 1) + (high < 0);
-    return (high >> right) + (remainder > threshold);
+    /* (high + 2^(right-1)) >> right without overflow: the bit below the cut */
+    return right ? (high >> right) + ((high >> (right - 1)) & 1) : high;
 }
 
 /* requantize, add the output zero point, clamp to [lo, hi] (the fused activation) */

@@ -122,5 +122,5 @@ def test_requantize_at_every_rounding(lib_dsp, targets, mult, shift, wrap):
               "act": (-128, 127)}
     mults, shifts = np.full(n, mult, np.int32), np.full(n, shift, np.int32)
     got = run_conv(lib_dsp, x, w, np.array(accs), mults, shifts, params).reshape(-1)
-    want = np.clip(requantize(np.array(accs, np.int64), mults, shifts), -128, 127)
+    want = np.clip(requantize(np.array(accs, np.int64), mults, shifts, "up"), -128, 127)
     np.testing.assert_array_equal(got, want)

@@ -32,7 +32,7 @@ def make(project: Path, target: Target, timeout: float = 300, defines: str = "")
         first = next((line for line in (res.stderr + res.stdout).splitlines() if "error" in line),
                      res.stderr.strip()[:300])
         raise BnnkitError(f"{project}: build failed: {first}", 1)
-    return project / ("model.elf" if target.name == "cortex-m4" else "model")
+    return project / target.exe
 
 
 def write_images(path: Path, images: np.ndarray, dtype=np.uint8) -> None:

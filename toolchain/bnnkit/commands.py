@@ -85,12 +85,26 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
 @main.command()
 @click.argument("model", type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Where to write the flatbuffer (default: MODEL with .tflite).")
-def convert(model, output):
+              help="Where to write the flatbuffer (default: MODEL with .tflite, or "
+                   "MODEL_int8.tflite with --int8).")
+@click.option("--int8", is_flag=True,
+              help="Full-integer int8 (int8 input and output) with TensorFlow's converter, "
+                   "calibrated on training images: the kind of model TFLite Micro runs.")
+@click.option("--calibration-images", type=COUNT, default=500, show_default=True,
+              help="With --int8: how many training images (the first N of the sidecar's "
+                   "dataset) calibrate the activation ranges.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the dataset files are.")
+def convert(model, output, int8, calibration_images, data_dir):
     """Convert a Larq MODEL.h5 to a TFLite flatbuffer with LCE's converter.
 
     Prints what the flatbuffer holds: ops by type, tensors, bytes of constants.
-    The sidecar MODEL.json is copied beside the output.
+    The sidecar MODEL.json is copied beside the output; with --int8 it also
+    records the calibration and the int8 model's accuracy on the whole test set.
+
+    \b
+    Examples:
+      bnnkit convert models/lenet_bin3.h5
+      bnnkit convert models/lenet_float.h5 --int8 -o models/lenet_float_int8.tflite
     """
     from . import convert as conv
     from .inspect import describe_tflite
@@ -98,8 +112,18 @@ def convert(model, output):
 
     if output:
         check_file(output)
-    out = conv.convert(model, output)
+    elif int8:
+        check_file(Path(model).with_name(Path(model).stem + "_int8.tflite"))
+    out = conv.convert(model, output, int8=int8, calibration_images=calibration_images,
+                       data_dir=data_dir)
     click.echo(f"wrote {out}")
+    if int8:
+        from . import metadata
+
+        meta = metadata.load(out)
+        float_acc = meta.get("keras_test_accuracy")
+        click.echo(f"int8 test accuracy {100 * meta['int8']['test_accuracy']:.2f} %"
+                   + (f" (float Keras {100 * float_acc:.2f} %)" if float_acc is not None else ""))
     click.echo(describe_tflite(out))
 
 
@@ -112,7 +136,7 @@ def inspect(file):
     click.echo(describe(file))
 
 
-TARGET_CHOICE = click.Choice(["host", "cortex-m4", "arm64"])
+TARGET_CHOICE = click.Choice(["host", "cortex-m3", "cortex-m4", "arm64"])
 
 
 def input_spec_from_options(input_kind, scale, offset):
@@ -135,11 +159,12 @@ def input_spec_from_options(input_kind, scale, offset):
 @click.argument("model", type=click.Path())
 @click.option("--target", type=TARGET_CHOICE, default="host", show_default=True,
               help="host: this machine's gcc; cortex-m4: arm-none-eabi-gcc for QEMU mps2-an386; "
+                   "cortex-m3: the same for mps2-an385, soft-float (no FPU); "
                    "arm64: static aarch64 Linux binary for qemu-aarch64.")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="Project directory (default: build/MODEL-TARGET).")
-@click.option("--flash-kib", type=COUNT, help="Flash budget (cortex-m4 default: 1024 KiB).")
-@click.option("--ram-kib", type=COUNT, help="RAM budget (cortex-m4 default: 128 KiB).")
+@click.option("--flash-kib", type=COUNT, help="Flash budget (cortex-m3/m4 default: 1024 KiB).")
+@click.option("--ram-kib", type=COUNT, help="RAM budget (cortex-m3/m4 default: 128 KiB).")
 @click.option("--input", "input_kind", type=click.Choice(["uint8", "float32"]),
               help="What bnn_model_run takes. Default: the sidecar's preprocessing (uint8 pixels "
                    "for models bnnkit trained), else the model's own float32 input.")
@@ -188,10 +213,10 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
               help="Seconds each firmware run (up to 1,000 images) may take.")
 @click.option("--build-dir", type=click.Path(file_okay=False),
               help="Keep the generated project here (default: a temporary directory).")
-@click.option("--flash-kib", type=COUNT, help="Flash budget (cortex-m4 default: 1024 KiB).")
-@click.option("--ram-kib", type=COUNT, help="RAM budget (cortex-m4 default: 128 KiB).")
+@click.option("--flash-kib", type=COUNT, help="Flash budget (cortex-m3/m4 default: 1024 KiB).")
+@click.option("--ram-kib", type=COUNT, help="RAM budget (cortex-m3/m4 default: 128 KiB).")
 @click.option("--profile", is_flag=True,
-              help="Also per layer, from a second build with -DBNN_PROFILE: on cortex-m4/arm64 "
+              help="Also per layer, from a second build with -DBNN_PROFILE: on cortex-m3/m4/arm64 "
                    "the instructions of the first image (MACs, instructions per MAC, share); on "
                    "the host the time per image over up to 1,000 images.")
 def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_dir, flash_kib,
@@ -202,7 +227,7 @@ def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_d
     Prints and (--json) writes: model, target, n_images, accuracy,
     reference_accuracy (LCE's interpreter on the same flatbuffer), agreement
     (share of images with the same top-1), max_abs_diff (largest score
-    difference), model_bytes, arena_bytes; on cortex-m4/arm64 also flash_bytes,
+    difference), model_bytes, arena_bytes; on cortex-m3/m4/arm64 also flash_bytes,
     ram_bytes, model_flash_bytes, code_flash_bytes, instructions_per_inference.
     """
     from .outdir import check_file, check_folder

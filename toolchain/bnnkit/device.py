@@ -1,6 +1,7 @@
 """Emulated devices: run firmware under QEMU, measure flash, RAM, instructions.
 
-cortex-m4: ``qemu-system-arm -M mps2-an386`` with semihosting (files, exit).
+cortex-m3, cortex-m4: ``qemu-system-arm -M mps2-an385`` / ``-M mps2-an386`` (the
+           target's ``machine``) with semihosting (files, exit).
 arm64:     ``qemu-aarch64`` running the static Linux binary.
 
 Instructions per inference are counted from QEMU's ``-d in_asm,exec,nochain``
@@ -18,18 +19,16 @@ from pathlib import Path
 from .build import run_checked, write_images
 from .errors import BnnkitError
 
-TOOL_PREFIX = {"cortex-m4": "arm-none-eabi-", "arm64": "aarch64-linux-gnu-"}
-
 
 def _qemu_cmd(target, exe: Path, images: str, out: str, log: str | None = None) -> list:
     trace = ["-d", "in_asm,exec,nochain", "-D", log] if log else []
-    if target.name == "cortex-m4":
-        return ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none",
+    if target.machine:  # a bare-metal board: files and exit by semihosting
+        return [target.emulator, "-M", target.machine, "-nographic", "-monitor", "none",
                 "-serial", "none", "-semihosting-config",
                 f"enable=on,target=native,arg={exe.name},arg={images},arg={out}",
                 "-kernel", exe.name] + trace
-    if target.name == "arm64":
-        return ["qemu-aarch64"] + trace + [f"./{exe.name}", images, out]
+    if target.emulator:  # user-mode emulation of a Linux binary
+        return [target.emulator] + trace + [f"./{exe.name}", images, out]
     raise BnnkitError(f"target {target.name} has no emulator")
 
 
@@ -37,8 +36,8 @@ def _check_emulator(target):
     import shutil
 
     if shutil.which(target.emulator) is None:
-        pkg = "qemu-system-arm" if target.name == "cortex-m4" else "qemu-user"
-        raise BnnkitError(f"{target.emulator} not found: install it with 'apt-get install {pkg}'")
+        raise BnnkitError(f"{target.emulator} not found: install it with "
+                          f"'apt-get install {target.emulator_package}'")
 
 
 def run_device(target, exe: Path, images_file: Path, out_file: Path, timeout: float) -> None:
@@ -57,7 +56,7 @@ def run_device(target, exe: Path, images_file: Path, out_file: Path, timeout: fl
 
 
 def _symbols(target, exe: Path) -> dict:
-    out = subprocess.run([TOOL_PREFIX[target.name] + "nm", str(exe)], capture_output=True,
+    out = subprocess.run([target.tool_prefix + "nm", str(exe)], capture_output=True,
                          text=True, check=True).stdout
     syms = {}
     for line in out.splitlines():
@@ -142,13 +141,13 @@ def instructions_per_inference(target, exe: Path, one_image, timeout: float,
 
 
 def _object_text(target, objs) -> int:
-    out = subprocess.run([TOOL_PREFIX[target.name] + "size", *map(str, objs)],
+    out = subprocess.run([target.tool_prefix + "size", *map(str, objs)],
                          capture_output=True, text=True, check=True).stdout
     return sum(int(line.split()[0]) + int(line.split()[1]) for line in out.splitlines()[1:])
 
 
 def elf_sections(target, exe: Path) -> dict:
-    out = subprocess.run([TOOL_PREFIX[target.name] + "size", "-A", str(exe)], capture_output=True,
+    out = subprocess.run([target.tool_prefix + "size", "-A", str(exe)], capture_output=True,
                          text=True, check=True).stdout
     sizes = {}
     for line in out.splitlines():

@@ -6,14 +6,15 @@ TFLite (2.16, LCE 0.16's interpreter) rescales an int32 accumulator by a real
 multiplier M = input_scale * weight_scale / output_scale held as a Q31 fixed
 point ``multiplier`` and a power-of-two ``shift`` (QuantizeMultiplier), and
 applies it with two roundings: a rounding doubling high multiply, then a
-rounding right shift (MultiplyByQuantizedMultiplier). Everything here is exact
-integer arithmetic, so the C gives the interpreter's bytes on every core.
+rounding right shift (MultiplyByQuantizedMultiplier; its ties depend on the
+kernel, see :func:`requantize`). Everything here is exact integer arithmetic,
+so the C gives the interpreter's bytes on every core.
 
 Example:
     >>> m, s = quantize_multiplier(0.0123)
     >>> int(m), s
     (1690499128, -6)
-    >>> requantize(np.array([1000, -1000]), m, s).tolist()
+    >>> requantize(np.array([1000, -1000]), m, s, "up").tolist()
     [12, -12]
 """
 
@@ -71,15 +72,25 @@ def rounding_divide_by_pot(x: np.ndarray, exponent) -> np.ndarray:
     return (x >> e) + (remainder > threshold)
 
 
-def requantize(acc, multiplier, shift) -> np.ndarray:
-    """TFLite's MultiplyByQuantizedMultiplier (double rounding), elementwise;
-    ``multiplier`` and ``shift`` broadcast (per channel on the last axis)."""
+def requantize(acc, multiplier, shift, ties: str = "up") -> np.ndarray:
+    """TFLite's MultiplyByQuantizedMultiplier (two roundings), elementwise;
+    ``multiplier`` and ``shift`` broadcast (per channel on the last axis).
+
+    ``ties``: how the second rounding (the right shift) breaks ties. "up"
+    (toward +inf) is ruy's x86 output stage, which LCE's and TFLite's
+    interpreter use for CONV_2D and FULLY_CONNECTED; "away" (from zero) is
+    gemmlowp's RoundingDivideByPOT, which TFLite's other int8 kernels use
+    (depthwise, ADD, MUL, MEAN). They differ only on negative exact ties."""
     shift = np.asarray(shift, np.int64)
     left = np.maximum(shift, 0)
     right = np.maximum(-shift, 0)
     x = (np.asarray(acc, np.int64) << left) & 0xFFFFFFFF  # int32 wraps, as TFLite's does
     x = np.where(x > INT32_MAX, x - (1 << 32), x)
-    return rounding_divide_by_pot(rounding_doubling_high_mul(x, multiplier), right)
+    high = rounding_doubling_high_mul(x, multiplier)
+    if ties == "away":
+        return rounding_divide_by_pot(high, right)
+    half = np.where(right > 0, np.int64(1) << np.maximum(right - 1, 0), 0)
+    return (high + half) >> right
 
 
 def activation_range(activation: str, scale: float, zero_point: int):
@@ -100,8 +111,9 @@ def activation_range(activation: str, scale: float, zero_point: int):
 
 
 def quantize_f32(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """float32 -> int8 as TFLite's QUANTIZE: round(x / scale) (ties away from
-    zero, float32 division) + zero_point, saturated."""
+    """float32 -> int8: round(x / scale) (ties away from zero, float32
+    division) + zero_point, saturated: how bnnkit quantizes preprocessed pixels
+    for an int8 model input (the interpreter is given these very bytes)."""
     with np.errstate(all="ignore"):
         v = np.asarray(x, np.float32) / np.float32(scale)
     r = np.where(v >= 0, np.floor(v + np.float32(0.5)), -np.floor(-v + np.float32(0.5)))

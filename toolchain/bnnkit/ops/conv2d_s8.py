@@ -4,7 +4,7 @@ convolution, byte for byte, optionally fused with the max pool after it.
 TFLite: acc[c] = bias[c] + sum over taps of (x - zp_in) * w[c] (int32, taps
 outside the input add nothing), out = clamp(requantize(acc, M_c) + zp_out)
 with M_c = in_scale * w_scale[c] / out_scale (in double) as a fixed-point
-multiplier (ops/_quant.py). bnnkit folds -zp_in * sum(w[c]) into the bias and
+multiplier, the last rounding's ties toward +inf (ruy's, ops/_quant.py). bnnkit folds -zp_in * sum(w[c]) into the bias and
 pads with zp_in, which gives the same int32 sums; a max pool over
 requantized values equals the requantized max accumulator (requantization
 is monotone, as is the clamp).
@@ -22,11 +22,16 @@ from .conv2d import geometry
 GROUP = 4  # channels summed together (bnn_conv2d_s8.c)
 
 
-def per_channel_requant(in_scale: float, w_scale, out_scale: float, n: int):
+def per_channel_requant(in_scale: float, w_scale, out_scale: float, n: int,
+                        float_product: bool = False):
     """Q31 multipliers and shifts of in_scale * w_scale[c] / out_scale, computed
-    in double from the float32 scales as TFLite's PopulateConvolutionQuantizationParams."""
+    in double from the float32 scales as TFLite's PopulateConvolutionQuantizationParams;
+    ``float_product``: in_scale * w_scale rounded to float32 first, as TFLite's
+    GetQuantizedConvolutionMultipler does for a per-tensor fully connected layer."""
     w_scale = np.broadcast_to(np.asarray(w_scale, np.float32), (n,))
-    pairs = [quantize_multiplier(float(np.float32(in_scale)) * float(s) / float(np.float32(out_scale)))
+    s_in, s_out = np.float32(in_scale), float(np.float32(out_scale))
+    pairs = [quantize_multiplier((float(np.float32(s_in * s)) if float_product
+                                  else float(s_in) * float(s)) / s_out)
              for s in w_scale]
     return (np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32))
 
@@ -65,14 +70,14 @@ def fold_input_offset(bias, weights2d, zp_in: int, where: str):
     return folded
 
 
-def requant_params(ctx, op, w_scale, n_out):
+def requant_params(ctx, op, w_scale, n_out, float_product=False):
     """(multipliers, shifts, zp_out, act_min, act_max) of an int8 op, or None."""
     s_in, zp_in = ctx.quant[op.inputs[0]]
     s_out, zp_out = ctx.quant[op.outputs[0]]
     rng = activation_range(op.options.get("activation", "NONE"), s_out, zp_out)
     if rng is None:
         return ctx.problem(f"fused activation {op.options.get('activation')} on int8")
-    mult, shift = per_channel_requant(s_in, w_scale, s_out, n_out)
+    mult, shift = per_channel_requant(s_in, w_scale, s_out, n_out, float_product)
     if np.any(shift > 30) or np.any(shift < -31):
         return ctx.problem("a requantization scale outside TFLite's range")
     return mult, shift, zp_out, rng[0], rng[1]
@@ -232,5 +237,5 @@ def conv_s8_reference(x, w, folded_bias, mult, shift, params):
         acc = acc[:oh // ph * ph, :ow // pw * pw]
         acc = acc.reshape(oh // ph, ph, ow // pw, pw, oc).max(axis=(1, 3))
     lo, hi = params["act"]
-    out = requantize(acc, mult, shift) + params["zp_out"]
+    out = requantize(acc, mult, shift, "up") + params["zp_out"]
     return np.clip(out, lo, hi).astype(np.int8)

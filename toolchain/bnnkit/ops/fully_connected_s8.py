@@ -2,7 +2,8 @@
 byte. It runs on the int8 convolution kernel (bnn_conv2d_s8.c) as a 1x1
 convolution of one position over n_in channels: acc[j] = bias[j] +
 sum((x - zp_in) * w[j]) in int32, then requantization (one scale, or one per
-output), the output zero point and the fused activation's clamp."""
+output; with one, TFLite rounds in_scale * w_scale to float32 before dividing
+by out_scale in double), the output zero point and the fused activation's clamp."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class FullyConnectedS8(OpKind):
         if got is None or bias is None:
             return None
         w, w_scale = got
-        rq = requant_params(ctx, op, w_scale, n_out)
+        rq = requant_params(ctx, op, w_scale, n_out, float_product=w_scale.size == 1)
         if rq is None:
             return None
         mult, shift, zp_out, lo, hi = rq
@@ -86,5 +87,5 @@ class FullyConnectedS8(OpKind):
         x = inputs[0].reshape(-1).astype(np.int64)
         acc = n.consts["weights"].astype(np.int64) @ x + n.consts["bias"]
         lo, hi = n.params["act"]
-        out = requantize(acc, n.consts["mult"], n.consts["shift"]) + n.params["zp_out"]
+        out = requantize(acc, n.consts["mult"], n.consts["shift"], "up") + n.params["zp_out"]
         return np.clip(out, lo, hi).astype(np.int8).reshape(low.shapes[n.outputs[0]])

@@ -1,0 +1,82 @@
+/* Start-up for QEMU's mps2-an385 (Cortex-M3): vector table, then newlib's
+ * rdimon crt0 (_start), which zeroes .bss, asks the host for the command line
+ * by semihosting and calls main. No FPU to enable (no CPACR write, unlike the
+ * an386): float math is libgcc's soft-float. .data is linked straight into
+ * RAM: QEMU's ELF loader writes it there. */
+#include <stdint.h>
+
+#include "board.h"
+
+#define STACK_PAINT 0xA5A5A5A5u
+#define STACK_PAINT_BYTES 0x8000u
+
+extern uint32_t __stack_top[];
+extern void _start(void);
+
+void Reset_Handler(void) __attribute__((noreturn));
+void semihost_exit(int code) __attribute__((noreturn));
+void Fault_Handler(void) __attribute__((noreturn));
+
+__attribute__((section(".isr_vector"), used))
+static void (*const vector_table[16])(void) = {
+    (void (*)(void))__stack_top, Reset_Handler,
+    Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
+    0, 0, 0, 0, Fault_Handler, Fault_Handler, 0, Fault_Handler, Fault_Handler,
+};
+
+static uint32_t semihost(uint32_t op, uint32_t arg)
+{
+    register uint32_t r0 __asm__("r0") = op;
+    register uint32_t r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+void semihost_exit(int code)
+{
+    /* SYS_EXIT: ADP_Stopped_ApplicationExit (QEMU exits 0) or RunTimeErrorUnknown (1) */
+    semihost(0x18u, code == 0 ? 0x20026u : 0x20023u);
+    for (;;) {
+    }
+}
+
+void Fault_Handler(void)
+{
+    semihost(0x04u, (uint32_t)"bnnkit: hard fault on the Cortex-M3\n"); /* SYS_WRITE0 */
+    semihost_exit(2);
+}
+
+void Reset_Handler(void)
+{
+    _start();
+    semihost_exit(1);
+}
+
+/* rdimon's crt0 puts the stack where the host's SYS_HEAPINFO says, so ask the
+ * same question to know the stack's top; paint below the current frame. */
+static uint32_t stack_top;
+static uint32_t *paint_low, *paint_high;
+
+void board_paint_stack(void)
+{
+    uint32_t block[4] = {0, 0, 0, 0}; /* heap base, heap limit, stack base, stack limit */
+    uint32_t *argp = block;
+    uint32_t sp, *p;
+    semihost(0x16u, (uint32_t)&argp); /* SYS_HEAPINFO */
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    stack_top = block[2] ? block[2] : sp;
+    paint_high = (uint32_t *)(sp - 256u);
+    paint_low = (uint32_t *)(sp - STACK_PAINT_BYTES);
+    for (p = paint_low; p < paint_high; p++)
+        *p = STACK_PAINT;
+}
+
+uint32_t board_stack_used(void)
+{
+    const uint32_t *p = paint_low;
+    if (!p)
+        return 0;
+    while (p < paint_high && *p == STACK_PAINT)
+        p++;
+    return stack_top - (uint32_t)p;
+}
