@@ -153,11 +153,7 @@ class Conv2DS8(OpKind):
                      f"{n.name} int8 filter [{oc}][{kh}*{kw}*{ic}]"
                      + (" widened to int16 pairs" if wide else "")
                      + ", four channels interleaved word by word")
-        bias = np.zeros(-(-oc // GROUP) * GROUP, np.int64)
-        bias[:oc] = n.consts["bias"]
-        bn = b.const("conv_b", "int32_t", bias, f"{n.name} bias with the input offset folded in")
-        mn = b.const("conv_m", "int32_t", n.consts["mult"], f"{n.name} requantization multipliers")
-        sn = b.const("conv_s", "int32_t", n.consts["shift"], f"{n.name} requantization shifts")
+        bn, mn, sn = requant_consts(b, "conv", n)
         return [f"bnn_conv2d_s8(&{pname}, {b.buf(n.inputs[0])}, {wn}, {bn}, {mn}, {sn}, "
                 f"{b.scratch(i, 'uint32_t')}, {b.buf(n.outputs[0])});"]
 
@@ -172,6 +168,17 @@ class Conv2DS8(OpKind):
     def reference(self, n, inputs, low):
         return conv_s8_reference(inputs[0], n.consts["weights"], n.consts["bias"],
                                  n.consts["mult"], n.consts["shift"], n.params)
+
+
+def requant_consts(b, prefix: str, n):
+    """The bias (zero-padded to whole groups of four), multiplier and shift
+    arrays of an int8 conv or fully connected node; their C names."""
+    oc = len(n.consts["mult"])
+    bias = np.zeros(-(-oc // GROUP) * GROUP, np.int64)
+    bias[:oc] = n.consts["bias"]
+    return (b.const(f"{prefix}_b", "int32_t", bias, f"{n.name} bias with the input offset folded in"),
+            b.const(f"{prefix}_m", "int32_t", n.consts["mult"], f"{n.name} requantization multipliers"),
+            b.const(f"{prefix}_s", "int32_t", n.consts["shift"], f"{n.name} requantization shifts"))
 
 
 def wide_weights(g) -> bool:

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..errors import BnnkitError
 from .base import Cost, OpKind, prod, register
-from .conv2d_s8 import (GROUP, fold_input_offset, int32_bias, interleaved_s8, quantized_weights,
-                        requant_params)
+from .conv2d_s8 import (fold_input_offset, int32_bias, interleaved_s8, quantized_weights,
+                        requant_consts, requant_params)
 from ._quant import requantize
 
 
@@ -71,11 +71,7 @@ class FullyConnectedS8(OpKind):
         wn = b.const("fc_w", "uint32_t", interleaved_s8(w),
                      f"{n.name} int8 weights [{n_out}][{n_in}], four outputs interleaved "
                      "word by word")
-        bias = np.zeros(-(-n_out // GROUP) * GROUP, np.int64)
-        bias[:n_out] = n.consts["bias"]
-        bn = b.const("fc_b", "int32_t", bias, f"{n.name} bias with the input offset folded in")
-        mn = b.const("fc_m", "int32_t", n.consts["mult"], f"{n.name} requantization multipliers")
-        sn = b.const("fc_s", "int32_t", n.consts["shift"], f"{n.name} requantization shifts")
+        bn, mn, sn = requant_consts(b, "fc", n)
         return [f"bnn_conv2d_s8(&{pname}, {b.buf(n.inputs[0])}, {wn}, {bn}, {mn}, {sn}, "
                 f"{b.scratch(i, 'uint32_t')}, {b.buf(n.outputs[0])});"]
 
