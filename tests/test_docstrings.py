@@ -8,7 +8,8 @@ import pytest
 MODULES = ["bnnkit.emit", "bnnkit.fold", "bnnkit.lower", "bnnkit.memory", "bnnkit.preprocess",
            "bnnkit.ops", "bnnkit.ops._bits", "bnnkit.ops._geometry", "bnnkit.ops._numeric",
            "bnnkit.ops.lce_bconv2d", "bnnkit.outdir", "bnnkit.metadata", "bnnkit.errors",
-           "bnnkit.profile"]
+           "bnnkit.profile", "bnnkit.ops.base", "bnnkit.ops._quant", "bnnkit.ops.conv2d_s8",
+           "bnnkit.ops.softmax_s8"]
 
 
 @pytest.mark.parametrize("name", MODULES)
