@@ -100,9 +100,6 @@ class LowerContext:
         self.problems.append(f"{self.where}: {message}")
         return None
 
-    def is_int8(self, idx: int) -> bool:
-        return idx >= 0 and self.graph.tensor(idx).dtype == "int8"
-
     def need_int8(self, *idx) -> bool:
         """The tensors are int8 (activations with per-tensor quantization)."""
         for i in idx:

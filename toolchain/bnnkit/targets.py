@@ -24,6 +24,7 @@ class Target:
     emulator: str | None  # QEMU binary (None: runs natively)
     emulator_package: str | None = None  # apt package holding the emulator
     machine: str | None = None  # qemu-system-arm -M board (None: user-mode emulation)
+    arch_flags: str = ""  # -mcpu and float ABI of a bare-metal board's Makefile
     exe: str = "model"  # what the generated Makefile builds
 
     @property
@@ -56,17 +57,19 @@ class Target:
                               f"{ram} KiB budget (--ram-kib)")
 
 
-_BARE_ARM = dict(cc="arm-none-eabi-gcc", apt_package="gcc-arm-none-eabi libnewlib-arm-none-eabi",
+_BARE_ARM = dict(board="mps2", makefile="mps2", cc="arm-none-eabi-gcc",
+                 apt_package="gcc-arm-none-eabi libnewlib-arm-none-eabi",
                  emulator="qemu-system-arm", emulator_package="qemu-system-arm", exe="model.elf")
 
 TARGETS = {
     "host": Target("host", "host", "host", "gcc", "gcc", None, None, None),
     # The M3 has no FPU (soft-float); same budgets as the M4: the MPS2 boards
     # share one memory map, and the budgets stand for a typical part, not QEMU.
-    "cortex-m3": Target("cortex-m3", "mps2-an385", "cortex-m3", flash_kib=1024, ram_kib=128,
-                        machine="mps2-an385", **_BARE_ARM),
-    "cortex-m4": Target("cortex-m4", "mps2-an386", "cortex-m4", flash_kib=1024, ram_kib=128,
-                        machine="mps2-an386", **_BARE_ARM),
+    "cortex-m3": Target("cortex-m3", flash_kib=1024, ram_kib=128, machine="mps2-an385",
+                        arch_flags="-mcpu=cortex-m3 -mthumb -mfloat-abi=soft", **_BARE_ARM),
+    "cortex-m4": Target("cortex-m4", flash_kib=1024, ram_kib=128, machine="mps2-an386",
+                        arch_flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16",
+                        **_BARE_ARM),
     "arm64": Target("arm64", "arm64-linux", "arm64", "aarch64-linux-gnu-gcc",
                     "gcc-aarch64-linux-gnu libc6-dev-arm64-cross", None, None, "qemu-aarch64",
                     emulator_package="qemu-user"),

@@ -22,6 +22,20 @@ def out_size(in_size: int, k: int, stride: int, padding: str, dilation: int = 1)
     return (in_size - eff) // stride + 1
 
 
+def window_layout(h: int, w: int, kh: int, kw: int, stride, padding: str):
+    """(out_h, out_w, pad_top, pad_left) of a kh x kw window over an h x w input.
+
+    Example:
+        >>> window_layout(28, 28, 5, 5, (1, 1), "SAME")
+        (28, 28, 2, 2)
+    """
+    sh, sw = stride
+    oh, ow = out_size(h, kh, sh, padding), out_size(w, kw, sw, padding)
+    if padding == "SAME":
+        return oh, ow, same_pad(h, kh, sh, oh), same_pad(w, kw, sw, ow)
+    return oh, ow, 0, 0
+
+
 def pool_output_shape(in_shape, params):
     """(out_h, out_w, channels) of a pool over an (H, W, C) input."""
     h, w, c = in_shape

@@ -119,13 +119,3 @@ def quantize_f32(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     r = np.where(v >= 0, np.floor(v + np.float32(0.5)), -np.floor(-v + np.float32(0.5)))
     r = np.clip(np.nan_to_num(r.astype(np.float64), nan=0.0), -1e9, 1e9).astype(np.int64)
     return np.clip(r + int(zero_point), -128, 127).astype(np.int8)
-
-
-def dequantize_f32(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """int8 -> float32 as TFLite's DEQUANTIZE: float32(scale * (q - zero_point))."""
-    return (np.float32(scale) * (np.asarray(q, np.int32) - int(zero_point)).astype(np.float32)
-            ).astype(np.float32)
-
-
-def clamp_s8(x, lo: int = -128, hi: int = 127) -> np.ndarray:
-    return np.clip(np.asarray(x, np.int64), lo, hi).astype(np.int8)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import BnnkitError
-from ._geometry import out_size, same_pad
+from ._geometry import same_pad, window_layout
 from ._numeric import fma_f32
 from .base import Cost, OpKind, prod, register
 
@@ -45,6 +45,13 @@ def geometry(low, n):
         raise BnnkitError(f"{n.name}: inconsistent convolution shapes")
     return dict(h=h, w=w, c=c, oc=oc, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pl=pl,
                 conv_h=conv_h, conv_w=conv_w, pool=pool, padded=padded)
+
+
+def conv_output_shape(n, low):
+    """(out_h, out_w, out_c) of a conv node with OHWI weights, before any pool."""
+    h, w, _ = low.shapes[n.inputs[0]]
+    oc, kh, kw, _ = n.consts["weights"].shape
+    return window_layout(h, w, kh, kw, n.params["stride"], n.params["padding"])[:2] + (oc,)
 
 
 def single_position(n) -> bool:
@@ -90,11 +97,7 @@ class Conv2D(OpKind):
              "bias": (bias if bias is not None else np.zeros(w.shape[0])).astype(np.float32)})
 
     def output_shape(self, n, low):
-        h, w, _ = low.shapes[n.inputs[0]]
-        oc, kh, kw, _ = n.consts["weights"].shape
-        sh, sw = n.params["stride"]
-        return (out_size(h, kh, sh, n.params["padding"]), out_size(w, kw, sw, n.params["padding"]),
-                oc)
+        return conv_output_shape(n, low)
 
     def kernel_files(self, node):
         if node is not None and node.params.get("planes"):
@@ -203,11 +206,7 @@ def conv_reference(x, w, b, stride, padding, relu, pool=None):
     h, wd, ic = x.shape
     oc, kh, kw, _ = w.shape
     sh, sw = stride
-    if padding == "SAME":
-        oh, ow = -(-h // sh), -(-wd // sw)
-        pt, pl = same_pad(h, kh, sh, oh), same_pad(wd, kw, sw, ow)
-    else:
-        oh, ow, pt, pl = (h - kh) // sh + 1, (wd - kw) // sw + 1, 0, 0
+    oh, ow, pt, pl = window_layout(h, wd, kh, kw, stride, padding)
     xp = np.zeros((h + kh + sh * oh, wd + kw + sw * ow, ic), np.float32)
     xp[pt:pt + h, pl:pl + wd] = x
     acc = np.broadcast_to(np.asarray(b, np.float32), (oh, ow, oc)).copy()

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import out_size, same_pad
+from ._geometry import window_layout
 from ._quant import INT32_MAX, INT32_MIN, activation_range, quantize_multiplier, requantize
 from .base import Cost, OpKind, prod, register
-from .conv2d import geometry
+from .conv2d import conv_output_shape, geometry
 
 GROUP = 4  # channels summed together (bnn_conv2d_s8.c)
 
@@ -125,15 +125,11 @@ class Conv2DS8(OpKind):
              "mult": mult, "shift": shift})
 
     def output_shape(self, n, low):
-        h, w, _ = low.shapes[n.inputs[0]]
-        oc, kh, kw, _ = n.consts["weights"].shape
-        sh, sw = n.params["stride"]
-        return (out_size(h, kh, sh, n.params["padding"]), out_size(w, kw, sw, n.params["padding"]),
-                oc)
+        return conv_output_shape(n, low)
 
     def scratch_bytes(self, b, n) -> int:
         oc, kh, kw, ic = n.consts["weights"].shape
-        return 4 * (3 * -(-kh * kw * ic // 4) + oc + 3)  # BNN_CONV2D_S8_SCRATCH_WORDS
+        return scratch_bytes_s8(kh * kw * ic, oc)
 
     def emit(self, b, i, n):
         g = geometry(b.low, n)
@@ -168,6 +164,12 @@ class Conv2DS8(OpKind):
     def reference(self, n, inputs, low):
         return conv_s8_reference(inputs[0], n.consts["weights"], n.consts["bias"],
                                  n.consts["mult"], n.consts["shift"], n.params)
+
+
+def scratch_bytes_s8(taps: int, out_c: int) -> int:
+    """bnn_conv2d_s8's scratch (BNN_CONV2D_S8_SCRATCH_WORDS): the patch, its
+    int16 widening and one accumulator per channel (+3 for a last group)."""
+    return 4 * (3 * -(-taps // 4) + out_c + 3)
 
 
 def requant_consts(b, prefix: str, n):
@@ -226,11 +228,7 @@ def conv_s8_reference(x, w, folded_bias, mult, shift, params):
     h, wd, ic = x.shape
     oc, kh, kw, _ = w.shape
     sh, sw = params["stride"]
-    if params["padding"] == "SAME":
-        oh, ow = -(-h // sh), -(-wd // sw)
-        pt, pl = same_pad(h, kh, sh, oh), same_pad(wd, kw, sw, ow)
-    else:
-        oh, ow, pt, pl = (h - kh) // sh + 1, (wd - kw) // sw + 1, 0, 0
+    oh, ow, pt, pl = window_layout(h, wd, kh, kw, params["stride"], params["padding"])
     xp = np.full((h + kh + sh * oh, wd + kw + sw * ow, ic), params["zp_in"], np.int64)
     xp[pt:pt + h, pl:pl + wd] = x
     acc = np.broadcast_to(np.asarray(folded_bias, np.int64), (oh, ow, oc)).copy()

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import BnnkitError
 from .base import Cost, OpKind, prod, register
 from .conv2d_s8 import (fold_input_offset, int32_bias, interleaved_s8, quantized_weights,
-                        requant_consts, requant_params)
+                        requant_consts, requant_params, scratch_bytes_s8)
 from ._quant import requantize
 
 
@@ -56,7 +56,7 @@ class FullyConnectedS8(OpKind):
 
     def scratch_bytes(self, b, n) -> int:
         n_out, n_in = n.consts["weights"].shape
-        return 4 * (3 * -(-n_in // 4) + n_out + 3)  # BNN_CONV2D_S8_SCRATCH_WORDS
+        return scratch_bytes_s8(n_in, n_out)
 
     def emit(self, b, i, n):
         w = n.consts["weights"]

@@ -1,7 +1,8 @@
-/* Start-up for QEMU's mps2-an386 (Cortex-M4 with FPU): vector table, FPU
- * enable, then newlib's rdimon crt0 (_start), which zeroes
- * .bss, asks the host for the command line by semihosting and calls main.
- * .data is linked straight into RAM: QEMU's ELF loader writes it there. */
+/* Start-up for QEMU's MPS2 boards (mps2-an386: Cortex-M4 with FPU; mps2-an385:
+ * Cortex-M3, soft float): vector table, the FPU enabled when the build uses
+ * it, then newlib's rdimon crt0 (_start), which zeroes .bss, asks the host for
+ * the command line by semihosting and calls main. .data is linked straight
+ * into RAM: QEMU's ELF loader writes it there. */
 #include <stdint.h>
 
 #include "board.h"
@@ -9,6 +10,11 @@
 #define STACK_PAINT 0xA5A5A5A5u
 #define STACK_PAINT_BYTES 0x8000u
 #define CPACR (*(volatile uint32_t *)0xE000ED88u)
+#if defined(__ARM_ARCH_7EM__)
+#define BNN_CORE "Cortex-M4"
+#else
+#define BNN_CORE "Cortex-M3"
+#endif
 
 extern uint32_t __stack_top[];
 extern void _start(void);
@@ -42,14 +48,16 @@ void semihost_exit(int code)
 
 void Fault_Handler(void)
 {
-    semihost(0x04u, (uint32_t)"bnnkit: hard fault on the Cortex-M4\n"); /* SYS_WRITE0 */
+    semihost(0x04u, (uint32_t)"bnnkit: hard fault on the " BNN_CORE "\n"); /* SYS_WRITE0 */
     semihost_exit(2);
 }
 
 void Reset_Handler(void)
 {
-    CPACR |= 0xFu << 20; /* CP10 and CP11 full access: the FPU */
+#if defined(__ARM_FP)
+    CPACR |= 0xFu << 20; /* CP10 and CP11 full access: the FPU (hard-float builds) */
     __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
     _start();
     semihost_exit(1);
 }

@@ -1,4 +1,4 @@
-/* mps2-an385 board layer: newlib + semihosting for files and exit. QEMU's
+/* MPS2 board layer (mps2-an385, mps2-an386): newlib + semihosting for files and exit. QEMU's
  * SysTick does not count usefully, so there is no clock: performance on this
  * target is the instruction count QEMU reports. */
 #include <stdio.h>
