@@ -28,7 +28,7 @@ def test_generation_is_deterministic(tmp_path):
 
 
 @pytest.mark.parametrize("target", ["host", "cortex-m3", "cortex-m4", "arm64"])
-@pytest.mark.parametrize("name", LENETS + ("qconvnet", "lenet_float_int8"))
+@pytest.mark.parametrize("name", LENETS + ("qconvnet", "lenet_float_int8", "lenet_bin3_int8"))
 def test_builds_with_werror(tmp_path, name, target):
     from bnnkit.build import make
     from bnnkit.emit import generate
@@ -40,7 +40,8 @@ def test_builds_with_werror(tmp_path, name, target):
 
 
 @pytest.mark.parametrize("name", ("lenet_float", "lenet_bin3", "qconvnet",
-                                  "lenet_bin3_t0_50_100_150_200_255", "lenet_float_int8"))
+                                  "lenet_bin3_t0_50_100_150_200_255", "lenet_float_int8",
+                                  "lenet_bin3_int8"))
 def test_host_project_builds_with_clang(tmp_path, name):
     """The generated model, harness and kernels build warning-free with clang."""
     import shutil

@@ -292,7 +292,7 @@ def test_shipped_models_clean_under_sanitizers_with_bnn_checks(tmp_path):
 
     rng = random.Random(0)
     for stem in ("lenet_float", "lenet_bin3", "lenet_bin3_t0_50_100_150_200_255", "qconvnet",
-                 "signnet_t0_150_255", "lenet_float_int8"):
+                 "signnet_t0_150_255", "lenet_float_int8", "lenet_bin3_int8"):
         out = tmp_path / stem
         assert invoke("gen-firmware", MODELS / f"{stem}.tflite", "-o", out)[0] == 0
         assert sanitizer_run(out, rng, tmp_path) is None, stem

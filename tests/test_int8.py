@@ -1,5 +1,6 @@
-"""int8 models (plain full-integer TFLite, as TFLite Micro users make them):
-lowering, bit-exact runs on the host and the Cortex-M4, and what is refused."""
+"""int8 models: plain full-integer TFLite (as TFLite Micro users make them) and
+LCE's int8 form of a binary network (lenet_bin3_int8): lowering, bit-exact runs
+on the host, the Cortex-M4 and the Cortex-M3, and what is refused."""
 
 import copy
 
@@ -10,6 +11,7 @@ from bnnkit.errors import BnnkitError
 from helpers import MODELS, needs_fashion, run_cli
 
 INT8_LENET = MODELS / "lenet_float_int8.tflite"
+BIN3_INT8 = MODELS / "lenet_bin3_int8.tflite"
 TFLM_CMSIS_NN_M4 = 2_891_615  # TFLite Micro + CMSIS-NN, same LeNet, same board (BRIEF.md)
 
 
@@ -108,12 +110,61 @@ def test_uint8_models_are_refused_by_name():
     assert "uint8 tensor lenet_float/pool1/MaxPool" in msg
 
 
-def test_convert_int8_refuses_a_larq_model_and_writes_nothing(tmp_path):
-    out = tmp_path / "x.tflite"
-    res = run_cli("convert", MODELS / "lenet_bin3.h5", "--int8", "-o", out)
-    assert res.returncode != 0 and "Traceback" not in res.stderr
-    assert "a Larq model's int8 form needs LCE with fake-quant nodes" in res.stderr
-    assert not out.exists() and not (tmp_path / "x.json").exists()
+def test_fake_quant_goes_where_int8_kernels_read():
+    from bnnkit.convert import fake_quant_points, load_keras
+
+    # not before a sign (bn0, bn1, bn2), not after a binary layer, a pool or the softmax
+    assert fake_quant_points(load_keras(MODELS / "lenet_bin3.h5")) == \
+        ["image", "conv1", "conv2", "bn3"]
+
+
+@needs_fashion
+def test_convert_int8_of_a_larq_model_gives_lce_int8_ops():
+    from bnnkit import metadata
+    from bnnkit.convert import convert_int8, load_keras
+    from bnnkit.lower import lower
+    from bnnkit.tflite_reader import parse_tflite
+
+    fb = convert_int8(load_keras(MODELS / "lenet_bin3.h5"),
+                      metadata.load(MODELS / "lenet_bin3.h5"), "m", calibration_images=20)
+    g = parse_tflite(fb)
+    assert g.tensor(g.inputs[0]).dtype == g.tensor(g.outputs[0]).dtype == "int8"
+    assert {"CONV_2D", "DEQUANTIZE", "LceQuantize", "QUANTIZE"} <= {op.type for op in g.ops}
+    assert "quantize_bits_s8" in [n.kind for n in lower(g, "m").nodes]
+
+
+def test_lce_int8_lenet_lowers_without_float_before_the_last_layer():
+    from bnnkit.lower import lower
+    from bnnkit.tflite_reader import read_tflite
+
+    low = lower(read_tflite(BIN3_INT8), "m")
+    assert [n.kind for n in low.nodes] == [
+        "conv2d_s8", "conv2d_s8", "reshape", "quantize_bits_s8", "binary_dense",
+        "binary_dense", "binary_dense", "quantize_s8", "softmax_s8"]
+    sign = low.nodes[3]  # DEQUANTIZE -> MUL -> ADD -> LceQuantize, folded
+    assert sign.consts["threshold"].dtype == np.int8 and sign.consts["threshold"].size == 784
+    assert [n.params["output"] for n in low.nodes[4:7]] == ["bits", "bits", "float"]
+    assert low.nodes[-1].params["computed"]  # no exp table among the constants
+
+
+@needs_fashion
+def test_lce_int8_lenet_is_bit_exact_on_host_m4_and_m3(tmp_path):
+    """lenet_bin3_int8 gives LCE's interpreter's int8 bytes everywhere. Without
+    the DSP extension its constants are larq's int8 size (17.28 KiB) within 2.5 %;
+    the M4 stores the convolutions' weights widened for SMLAD."""
+    from bnnkit.simulate import simulate
+
+    host, extra = simulate(BIN3_INT8, "host", limit=300, build_dir=tmp_path)
+    assert extra["scores"].dtype == np.int8
+    assert host["agreement"] == 1.0 and host["max_abs_diff"] == 0
+    assert host["accuracy"] == host["reference_accuracy"] > 0.85
+    assert host["model_bytes"] <= 18_100
+    m3, _ = simulate(BIN3_INT8, "cortex-m3", limit=3, build_dir=tmp_path)
+    m4, _ = simulate(BIN3_INT8, "cortex-m4", limit=3, build_dir=tmp_path)
+    for r in (m3, m4):
+        assert r["agreement"] == 1.0 and r["max_abs_diff"] == 0
+    assert m3["model_bytes"] == host["model_bytes"] < m4["model_bytes"]
+    assert 0 < m4["instructions_per_inference"] <= 1_500_000
 
 
 @needs_fashion

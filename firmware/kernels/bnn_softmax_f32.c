@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "bnn_expf.h"
 #include "bnn_kernels.h"
 
 static float from_bits(uint32_t u)
@@ -63,45 +64,6 @@ static float eigen_expf(float x0)
     out = y * c * c * c;
     out = out * pow2i(e - 3 * b);
     return out > x0 ? out : x0; /* pmax(pldexp(y, m), x) */
-}
-
-/* glibc expf (sysdeps/ieee754/flt-32/e_expf.c, FMA build): 2^(k/32) from a
- * table times a cubic in double. */
-static const uint64_t exp2f_tab[32] = {
-    0x3ff0000000000000u, 0x3fefd9b0d3158574u, 0x3fefb5586cf9890fu, 0x3fef9301d0125b51u,
-    0x3fef72b83c7d517bu, 0x3fef54873168b9aau, 0x3fef387a6e756238u, 0x3fef1e9df51fdee1u,
-    0x3fef06fe0a31b715u, 0x3feef1a7373aa9cbu, 0x3feedea64c123422u, 0x3feece086061892du,
-    0x3feebfdad5362a27u, 0x3feeb42b569d4f82u, 0x3feeab07dd485429u, 0x3feea47eb03a5585u,
-    0x3feea09e667f3bcdu, 0x3fee9f75e8ec5f74u, 0x3feea11473eb0187u, 0x3feea589994cce13u,
-    0x3feeace5422aa0dbu, 0x3feeb737b0cdc5e5u, 0x3feec49182a3f090u, 0x3feed503b23e255du,
-    0x3feee89f995ad3adu, 0x3feeff76f2fb5e47u, 0x3fef199bdd85529cu, 0x3fef3720dcef9069u,
-    0x3fef5818dcfba487u, 0x3fef7c97337b9b5fu, 0x3fefa4afa2a490dau, 0x3fefd0765b6e4540u,
-};
-
-static float glibc_expf(float x)
-{
-    double xd = (double)x, z, kd, r, r2, y, s;
-    uint64_t ki, t;
-    if (x != x)
-        return x + x;
-    if (x < -0x1.9fe368p6f)
-        return 0.0f; /* underflow, -inf */
-    if (x > 0x1.62e42ep6f)
-        return INFINITY;
-    z = 0x1.71547652b82fep+5 * xd;
-    kd = z + 0x1.8p+52;
-    memcpy(&ki, &kd, sizeof ki);
-    kd -= 0x1.8p+52;
-    r = z - kd;
-    t = exp2f_tab[ki % 32];
-    t += ki << 47;
-    memcpy(&s, &t, sizeof s);
-    z = fma(0x1.c6af84b912394p-20, r, 0x1.ebfce50fac4f3p-13);
-    r2 = r * r;
-    y = fma(0x1.62e42ff0c52d6p-6, r, 1.0);
-    y = fma(z, r2, y);
-    y = y * s;
-    return (float)y;
 }
 
 static float ftz(float v)
@@ -158,7 +120,7 @@ void bnn_softmax_f32(const float *in, int32_t n, float beta, float *out)
             max = in[i];
     for (i = 0; i < n; i++) {
         float v = (in[i] - max) * beta;
-        out[i] = ftz(i < n8 ? eigen_expf(v) : glibc_expf(v));
+        out[i] = ftz(i < n8 ? eigen_expf(v) : bnn_expf_glibc(v, 1));
     }
     scale = 1.0f / softmax_sum(out, n);
     for (i = 0; i < n; i++)

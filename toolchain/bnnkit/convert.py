@@ -80,33 +80,57 @@ def is_larq_model(model) -> bool:
     return any(type(layer).__module__.startswith("larq") for layer in model.layers)
 
 
+def _calibration_inputs(model, meta: dict, source: str, calibration_images: int, data_dir):
+    """The first ``calibration_images`` training images of the sidecar's
+    dataset, preprocessed as the sidecar says, shaped as the model's input."""
+    from . import data, preprocess
+
+    if meta.get("assumed") or "dataset" not in meta:
+        raise BnnkitError(f"{source}: --int8 calibrates on the sidecar's dataset; the model has "
+                          "no sidecar naming one")
+    train = data.load(meta["dataset"], "train", data_dir).limit(calibration_images)
+    return preprocess.apply(meta["preprocessing"], train.images,
+                            tuple(int(d) for d in model.input_shape[1:]))
+
+
+def _quiet_convert(convert, source: str, what: str) -> bytes:
+    """Run a converter with its C++ diagnostics (written to fd 2) hidden; a
+    failure becomes one line naming ``source``."""
+    import os
+
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            return convert()
+        except BnnkitError:
+            raise
+        except Exception as exc:
+            raise BnnkitError(f"{source}: {what} cannot convert this model to int8 "
+                              f"({' '.join(str(exc).split())[:300]})") from None
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def convert_int8(model, meta: dict, source: str, calibration_images: int = 500,
                  data_dir=None) -> bytes:
     """Full-integer int8 flatbuffer of a plain Keras model, made the way TFLite
     Micro users make theirs: TensorFlow's own ``TFLiteConverter`` with
     ``Optimize.DEFAULT``, int8 builtins only, int8 input and output, activation
     ranges calibrated on the first ``calibration_images`` training images of the
-    sidecar's dataset, preprocessed as the sidecar says.
+    sidecar's dataset, preprocessed as the sidecar says. A Larq model goes to
+    :func:`convert_int8_lce` instead.
 
     Example:
         >>> fb = convert_int8(load_keras("models/lenet_float.h5"),
         ...                   metadata.load("models/lenet_float.h5"), "m")  # doctest: +SKIP
     """
-    import os
-
-    from . import data, preprocess
     from .tfenv import tf
 
     if is_larq_model(model):
-        raise BnnkitError(f"{source}: --int8 converts plain Keras models with TensorFlow's "
-                          "converter; a Larq model's int8 form needs LCE with fake-quant nodes, "
-                          "which bnnkit does not place yet")
-    if meta.get("assumed") or "dataset" not in meta:
-        raise BnnkitError(f"{source}: --int8 calibrates on the sidecar's dataset; the model has "
-                          "no sidecar naming one")
-    train = data.load(meta["dataset"], "train", data_dir).limit(calibration_images)
-    x = preprocess.apply(meta["preprocessing"], train.images,
-                         tuple(int(d) for d in model.input_shape[1:]))
+        return convert_int8_lce(model, meta, source, calibration_images, data_dir)
+    x = _calibration_inputs(model, meta, source, calibration_images, data_dir)
 
     def representative():
         for i in range(len(x)):
@@ -118,17 +142,114 @@ def convert_int8(model, meta: dict, source: str, calibration_images: int = 500,
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
-    saved = os.dup(2)  # the MLIR converter's C++ diagnostics go to fd 2
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-        try:
-            return conv.convert()
-        except Exception as exc:
-            raise BnnkitError(f"{source}: TensorFlow cannot convert this model to int8 "
-                              f"({' '.join(str(exc).split())[:300]})") from None
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    return _quiet_convert(conv.convert, source, "TensorFlow")
+
+
+# Layers whose output has the quantization of their input (TFLite's "same
+# scale" ops): no fake-quant node of their own.
+_SAME_SCALE = ("MaxPooling2D", "MaxPooling1D", "Flatten", "Reshape", "Dropout", "ZeroPadding2D",
+               "Cropping2D", "GlobalMaxPooling2D")
+
+
+def fake_quant_points(model) -> list:
+    """Names of the layers after whose output :func:`convert_int8_lce` places a
+    fake-quant node: the model input and every real-valued activation that an
+    int8 kernel consumes. Not after a Larq layer (LCE keeps a binary layer's
+    output in float and folds what follows), not before a layer that binarizes
+    its input (the sign needs no range), not before a batch norm (folded into
+    the layer before it), not after a layer that keeps its input's scale, and
+    not after the model's output layer (a softmax's int8 output has TFLite's
+    fixed 1/256 scale).
+
+    Example:
+        >>> fake_quant_points(load_keras("models/lenet_bin3.h5"))  # doctest: +SKIP
+        ['image', 'conv1', 'conv2', 'bn3']
+    """
+    consumers = {layer.name: [] for layer in model.layers}
+    for layer in model.layers:
+        for node in layer._inbound_nodes[:1]:  # the model's own call, not later rebuilds
+            parents = node.inbound_layers
+            for parent in parents if isinstance(parents, list) else [parents]:
+                consumers[parent.name].append(layer)
+    output_layers = set(model.output_names)
+    points = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            points.append(layer.name)
+            continue
+        users = consumers[layer.name]
+        if (type(layer).__module__.startswith("larq") or kind in _SAME_SCALE
+                or layer.name in output_layers or not users
+                or all(_binarizes_input(u) for u in users)
+                or all(type(u).__name__ == "BatchNormalization" for u in users)):
+            continue
+        points.append(layer.name)
+    return points
+
+
+def _binarizes_input(layer) -> bool:
+    quantizer = getattr(layer, "input_quantizer", None)
+    return quantizer is not None and getattr(quantizer, "precision", None) == 1
+
+
+def convert_int8_lce(model, meta: dict, source: str, calibration_images: int = 500,
+                     data_dir=None) -> bytes:
+    """int8 flatbuffer of a Larq model with LCE's converter, which has no
+    calibration of its own: the activation ranges are measured on the first
+    ``calibration_images`` training images, a
+    ``tf.quantization.fake_quant_with_min_max_vars`` node with that range
+    (widened to hold 0) follows each layer of :func:`fake_quant_points`, and
+    LCE converts with int8 input and output. The binary layers stay as LCE
+    makes them.
+
+    Example:
+        >>> fb = convert_int8_lce(load_keras("models/lenet_bin3.h5"),
+        ...                       metadata.load("models/lenet_bin3.h5"), "m")  # doctest: +SKIP
+    """
+    import numpy as np
+
+    from larq_compute_engine import convert_keras_model
+
+    from .tfenv import keras, tf
+
+    for layer in model.layers:
+        if len(layer._inbound_nodes) > 1:
+            raise BnnkitError(f"{source}: --int8 rebuilds the model with fake-quant nodes and "
+                              f"needs each layer used once ({layer.name} is shared)")
+    x = _calibration_inputs(model, meta, source, calibration_images, data_dir)
+    points = fake_quant_points(model)
+    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in points])
+    measured = probe.predict(x, batch_size=256, verbose=0)
+    measured = measured if isinstance(measured, list) else [measured]
+    ranges = {}
+    for name, v in zip(points, measured):
+        lo, hi = min(0.0, float(np.min(v))), max(0.0, float(np.max(v)))
+        if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo <= 0:
+            raise BnnkitError(f"{source}: layer {name}'s output has range [{lo}, {hi}] on the "
+                              "calibration images; no int8 scale fits it")
+        ranges[name] = (lo, hi)
+
+    def fake_quant(t, name):
+        lo, hi = ranges[name]
+        return keras.layers.Lambda(
+            lambda v: tf.quantization.fake_quant_with_min_max_vars(v, lo, hi, num_bits=8),
+            name=f"{name}_fake_quant")(t)
+
+    outputs = {}
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            t = keras.Input(shape=layer.output.shape[1:], name=layer.name)
+            new_input = t
+        else:
+            parents = layer._inbound_nodes[0].inbound_layers
+            args = [outputs[p.name] for p in (parents if isinstance(parents, list) else [parents])]
+            t = layer(args if len(args) > 1 else args[0])
+        outputs[layer.name] = fake_quant(t, layer.name) if layer.name in ranges else t
+    rebuilt = keras.Model(new_input, [outputs[name] for name in model.output_names])
+    return _quiet_convert(lambda: convert_keras_model(rebuilt, inference_input_type=tf.int8,
+                                                      inference_output_type=tf.int8),
+                          source, "LCE")
 
 
 def int8_accuracy(flatbuffer: bytes, meta: dict, data_dir=None, progress=None) -> float:
@@ -172,11 +293,17 @@ def convert(model_path: str | Path, output: str | Path | None = None, int8: bool
     model = load_keras(model_path)
     if int8:
         meta = metadata.load(model_path)
+        if is_larq_model(model):  # listed before the rebuild adds nodes to the layers
+            converter = ("LCE convert_keras_model, int8 input and output, fake-quant nodes "
+                         "after " + ", ".join(fake_quant_points(model)))
+        else:
+            converter = ("TensorFlow TFLiteConverter, Optimize.DEFAULT, TFLITE_BUILTINS_INT8, "
+                         "int8 input and output")
         flatbuffer = convert_int8(model, meta, str(model_path), calibration_images, data_dir)
+        check_ops(flatbuffer, str(model_path))
         meta = {k: v for k, v in meta.items() if k != "assumed"}
         meta["int8"] = {
-            "converter": "TensorFlow TFLiteConverter, Optimize.DEFAULT, TFLITE_BUILTINS_INT8, "
-                         "int8 input and output",
+            "converter": converter,
             "calibration_images": calibration_images,
             "calibration_set": f"the first {calibration_images} {meta['dataset']} training images",
             "test_accuracy": round(int8_accuracy(flatbuffer, meta, data_dir, progress), 6),

@@ -77,9 +77,10 @@ class Builder:
     (a static parameter struct in model.c), :meth:`buf` (the C expression of a
     tensor's memory), :meth:`size` and :meth:`scratch`."""
 
-    def __init__(self, low: Lowered):
+    def __init__(self, low: Lowered, target: Target | None = None):
         self.low = low
         self.prog = Program()
+        self.dsp = bool(target and target.dsp)  # op kinds may store constants for SMLAD
 
     def const(self, prefix: str, ctype: str, values, comment: str) -> str:
         name = f"{prefix}_{len(self.prog.consts):02d}"
@@ -172,13 +173,13 @@ class Builder:
             - set(self.prog.kernel_headers) - {"bnn_kernels.h"})
 
 
-def _lower_and_plan(graph, source: str):
+def _lower_and_plan(graph, source: str, target: Target | None = None):
     """Lower and plan; every failure is one error naming ``source``. The checks
     of lowering should refuse any inconsistent model; what slips past them is
     still an error about the file, never a traceback, and says so."""
     try:
         low = lower(graph, source)
-        return low, build_program(low)
+        return low, build_program(low, target)
     except BnnkitError as exc:
         if str(exc).startswith(source):
             raise
@@ -189,8 +190,8 @@ def _lower_and_plan(graph, source: str):
                           f"({type(exc).__name__}: {exc})") from None
 
 
-def build_program(low: Lowered) -> Program:
-    b = Builder(low)
+def build_program(low: Lowered, target: Target | None = None) -> Program:
+    b = Builder(low, target)
     b.plan()
     b.emit()
     return b.prog
@@ -326,7 +327,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     meta = metadata.load(model_path)
     if input_spec is not None:
         meta = dict(meta, preprocessing=input_spec)
-    low, prog = _lower_and_plan(graph, str(model_path))
+    low, prog = _lower_and_plan(graph, str(model_path), target)
     gen = Generated(Path(out_dir), prog, meta, target, flatbuffer,
                     tuple(low.shapes[low.input]), low.kinds[low.output] == "bits", low=low)
     spec = meta["preprocessing"]

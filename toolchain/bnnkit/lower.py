@@ -30,7 +30,7 @@ import numpy as np
 
 from .errors import BnnkitError
 from .graph import Graph
-from .ops import Node, kind_for
+from .ops import Node, kind_for, prod
 from .ops._bits import pack_bits, words  # noqa: F401  (re-exported)
 from .ops.elementwise import strip_batch as _strip_batch
 from .ops.lce_bconv2d import INT32_MAX, INT32_MIN, LCE_CLAMPS  # noqa: F401
@@ -474,6 +474,78 @@ def fuse_affine_sign(low: Lowered) -> Lowered:
     return low
 
 
+def sign_thresholds_s8(values_of_q) -> tuple | None:
+    """Per channel, the int8 threshold and flip with ``(q < thr) ^ flip ==
+    (value(q) < 0)`` for every int8 q, from ``values_of_q`` [256, channels]
+    (row k is q = k - 128); None if some channel's sign is not monotone in q.
+
+    Example:
+        >>> q = np.arange(-128, 128, dtype=np.float32)[:, None]
+        >>> thr, flip = sign_thresholds_s8(np.hstack([q - 3, 3 - q, q * 0]))
+        >>> thr.tolist(), flip.tolist()
+        ([3, 4, -128], [False, True, False])
+    """
+    neg = np.asarray(values_of_q) < 0
+    count = neg.sum(axis=0)
+    q = np.arange(-128, 128)[:, None]
+    prefix = neg == (q < -128 + count)  # negative for the smallest q
+    suffix = neg == (q >= 128 - count)  # negative for the largest q
+    if not np.all(prefix.all(axis=0) | suffix.all(axis=0)):
+        return None
+    flip = ~prefix.all(axis=0) | (count == 256)
+    thr = np.where(flip, 128 - count, -128 + count)
+    thr = np.where(count == 256, -128, np.where(count == 0, -128, thr))
+    return thr.astype(np.int8), flip
+
+
+def fuse_dequantize_sign(low: Lowered) -> Lowered:
+    """``DEQUANTIZE -> [MUL][ADD] -> LceQuantize`` (the batch norm before a
+    binary layer of an LCE int8 model, already folded into the quantize by
+    :func:`fuse_affine_sign`) becomes an int8 comparison per channel
+    (ops/quantize_bits_s8.py): the float value of each of the 256 int8 inputs
+    is computed here exactly as the interpreter does, so the bits are its own.
+    Left as it is when a channel is not monotone or the dequantize's
+    block and tail rounding (ops/dequantize_s8.py) disagree on a sign."""
+    from .ops.dequantize_s8 import dequantize_reference
+
+    nodes = low.nodes
+    for quant in [n for n in nodes if n.kind == "quantize"]:
+        deq = _producer(nodes, quant.inputs[0])
+        if (deq is None or deq.kind != "dequantize_s8" or deq.outputs[0] == low.output
+                or len(_consumers(nodes, deq.outputs[0])) != 1):
+            continue
+        shape = low.shapes[deq.inputs[0]] or (1,)
+        channels, size = shape[-1], prod(shape)
+        q = np.arange(-128, 128)
+        scale, zp = deq.params["scale"], deq.params["zp"]
+        block = dequantize_reference(np.repeat(q, 8), scale, zp)[::8]
+        tail = np.concatenate([dequantize_reference(q[k:k + 1], scale, zp) for k in range(256)])
+        per_path = []
+        for v in (block, tail):  # as ops/dequantize_s8.py rounds in blocks of 8 and the tail
+            v = np.repeat(v.astype(np.float32)[:, None], channels, axis=1)
+            with np.errstate(all="ignore"):
+                if "mul" in quant.consts:
+                    v = (v * np.asarray(quant.consts["mul"], np.float32)).astype(np.float32)
+                if "add" in quant.consts:
+                    v = (v + np.asarray(quant.consts["add"], np.float32)).astype(np.float32)
+            per_path.append(v < 0)
+        tail_channels = np.unique(np.arange(size // 8 * 8, size) % channels)
+        if np.any(per_path[0][:, tail_channels] != per_path[1][:, tail_channels]):
+            continue
+        found = sign_thresholds_s8(np.where(per_path[0], -1.0, 1.0))
+        if found is None:
+            continue
+        thr, flip = found
+        quant.kind = "quantize_bits_s8"
+        quant.inputs = [deq.inputs[0]]
+        quant.params = {"zp": zp}
+        quant.consts = {"threshold": thr}
+        if flip.any():
+            quant.consts["flip"] = pack_bits(flip)
+        nodes.remove(deq)
+    return low
+
+
 # ------------------------------------------------------------------ pass 5
 
 def fuse_conv_pool(low: Lowered) -> Lowered:
@@ -563,7 +635,8 @@ def fuse_encode_conv(low: Lowered) -> Lowered:
     return low
 
 
-PASSES = (fuse_binary_dense, fuse_threshold, fuse_affine_sign, fuse_conv_pool, fuse_bconv_pool,
+PASSES = (fuse_binary_dense, fuse_threshold, fuse_affine_sign, fuse_dequantize_sign,
+          fuse_conv_pool, fuse_bconv_pool,
           fuse_encode_conv, alias_reshapes)
 
 

@@ -26,6 +26,7 @@ class Target:
     machine: str | None = None  # qemu-system-arm -M board (None: user-mode emulation)
     arch_flags: str = ""  # -mcpu and float ABI of a bare-metal board's Makefile
     exe: str = "model"  # what the generated Makefile builds
+    dsp: bool = False  # Arm's DSP extension (SMLAD): int8 conv weights stored widened
 
     @property
     def tool_prefix(self) -> str:
@@ -68,7 +69,7 @@ TARGETS = {
     "cortex-m3": Target("cortex-m3", flash_kib=1024, ram_kib=128, machine="mps2-an385",
                         arch_flags="-mcpu=cortex-m3 -mthumb -mfloat-abi=soft", **_BARE_ARM),
     "cortex-m4": Target("cortex-m4", flash_kib=1024, ram_kib=128, machine="mps2-an386",
-                        arch_flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16",
+                        arch_flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16", dsp=True,
                         **_BARE_ARM),
     "arm64": Target("arm64", "arm64-linux", "arm64", "aarch64-linux-gnu-gcc",
                     "gcc-aarch64-linux-gnu libc6-dev-arm64-cross", None, None, "qemu-aarch64",

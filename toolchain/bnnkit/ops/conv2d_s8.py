@@ -139,7 +139,8 @@ class Conv2DS8(OpKind):
         pool = g["pool"]
         lo, hi = n.params["act"]
         pname = f"conv_s8_p{i:02d}"
-        wide = int(wide_weights(g))
+        wide = int(b.dsp and wide_weights(g))
+        n.params["wide"] = bool(wide)
         b.param(f"static const bnn_conv2d_s8_params {pname} = {{{g['h']}, {g['w']}, {g['c']}, "
                 f"{oc}, {kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
                 f"{g['conv_w']}, {pool[0]}, {pool[1]}, {words}, {n.params['zp_in']}, "
@@ -157,7 +158,7 @@ class Conv2DS8(OpKind):
         oc, kh, kw, ic = n.consts["weights"].shape
         pool = n.params["pool"] or (1, 1)
         positions = prod(low.shapes[n.outputs[0]][:2]) * pool[0] * pool[1]
-        wide = positions > 1
+        wide = n.params.get("wide", False)  # decided at emission, per target
         return Cost(macs=positions * oc * kh * kw * ic,
                     const_bytes=oc * -(-kh * kw * ic // 4) * (8 if wide else 4) + 12 * oc)
 
@@ -184,8 +185,10 @@ def requant_consts(b, prefix: str, n):
 
 
 def wide_weights(g) -> bool:
-    """Weights read at more than one position are stored widened to int16
-    (twice the bytes, no widening at each position); one position keeps int8."""
+    """On a core with SMLAD, weights read at more than one position are stored
+    widened to int16 (twice the bytes, no widening at each position); one
+    position keeps int8, and so does every core without the DSP extension,
+    where widening buys nothing."""
     return g["conv_h"] * g["conv_w"] > 1
 
 

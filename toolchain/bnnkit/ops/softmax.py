@@ -67,8 +67,11 @@ def _fma(a, b, c):
     return float(Fraction(a) * Fraction(b) + Fraction(c))
 
 
-def glibc_expf(x):
-    """glibc's expf (e_expf.c, FMA build), for one float32 value."""
+def glibc_expf(x, fused: bool = True):
+    """glibc's expf (e_expf.c), for one float32 value: the FMA build (as on an
+    x86-64 host with FMA), or with ``fused=False`` each product and sum
+    rounded (bnn_expf.h's ``fused = 0``)."""
+    fma = _fma if fused else (lambda a, b, c: a * b + c)
     x = F32(x)
     if np.isnan(x):
         return x
@@ -83,9 +86,9 @@ def glibc_expf(x):
     r = z - kd
     s = np.array(_TAB[ki % 32]).view(np.uint64).item() - ((ki % 32) << 47) + ((ki << 47) % 2**64)
     s = np.array(s % 2**64, np.uint64).view(np.float64).item()
-    zz = _fma(float.fromhex("0x1.c6af84b912394p-20"), r, float.fromhex("0x1.ebfce50fac4f3p-13"))
-    y = _fma(float.fromhex("0x1.62e42ff0c52d6p-6"), r, 1.0)
-    y = _fma(zz, r * r, y)
+    zz = fma(float.fromhex("0x1.c6af84b912394p-20"), r, float.fromhex("0x1.ebfce50fac4f3p-13"))
+    y = fma(float.fromhex("0x1.62e42ff0c52d6p-6"), r, 1.0)
+    y = fma(zz, r * r, y)
     return F32(y * s)
 
 

@@ -5,10 +5,13 @@ the float sum of table[255 - (max - x_j)] in order, inv = 1 / (sum *
 out_scale), out_j = round(entry_j * inv) + zero_point, saturated.
 
 The table is computed here with the C library's own expf (glibc on Linux,
-the one the interpreter calls), so the device needs no exp and gives the
-interpreter's bytes. The rest is float arithmetic, one rounding per step:
-on a core without an FPU these few operations per class go through the
-compiler's soft-float routines.
+the one the interpreter calls). When glibc's algorithm evaluated without FMA
+(bnn_expf.h, double precision) gives the same 256 floats, which is checked
+here, the device computes each entry instead and the model carries no table
+(1 KiB less, about a thousand instructions more per class on a core without
+a double-precision FPU); otherwise the table is a model constant. The rest is
+float arithmetic, one rounding per step: on a core without an FPU these few
+operations per class go through the compiler's soft-float routines.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import ctypes.util
 import numpy as np
 
 from .base import Cost, OpKind, register
+from .softmax import glibc_expf
 
 
 def _libm_expf():
@@ -37,11 +41,28 @@ def softmax_table(in_scale: float, beta: float) -> np.ndarray:
         (1.0, True)
     """
     expf = _libm_expf()
-    scale = np.float32(-np.float32(in_scale) * np.float32(beta))
+    scale = exp_scale(in_scale, beta)
     table = np.empty(256, np.float32)
     for d in range(256):
         table[255 - d] = expf(float(np.float32(scale * np.float32(d))))
     return table
+
+
+def exp_scale(in_scale: float, beta: float) -> np.float32:
+    return np.float32(-np.float32(in_scale) * np.float32(beta))
+
+
+def computable(table: np.ndarray, in_scale: float, beta: float) -> bool:
+    """True if bnn_expf.h without FMA gives every entry of ``table``.
+
+    Example:
+        >>> computable(softmax_table(0.02, 1.0), 0.02, 1.0)
+        True
+    """
+    scale = exp_scale(in_scale, beta)
+    mine = np.array([glibc_expf(np.float32(scale * np.float32(d)), fused=False)
+                     for d in range(256)], np.float32)[::-1]
+    return bool(np.array_equal(mine.view(np.uint32), np.asarray(table, np.float32).view(np.uint32)))
 
 
 @register
@@ -62,8 +83,10 @@ class SoftmaxS8(OpKind):
         table = softmax_table(s_in, beta)
         if not np.all(np.isfinite(table)):
             return ctx.problem("the input scale makes exp overflow")
-        return ctx.node(self.kind, [op.inputs[0]], {"out_scale": s_out, "zp_out": zp_out},
-                        {"table": table})
+        params = {"out_scale": s_out, "zp_out": zp_out,
+                  "exp_scale": float(exp_scale(s_in, beta)),
+                  "computed": computable(table, s_in, beta)}
+        return ctx.node(self.kind, [op.inputs[0]], params, {"table": table})
 
     def output_shape(self, n, low):
         return tuple(low.shapes[n.inputs[0]])
@@ -72,17 +95,20 @@ class SoftmaxS8(OpKind):
         shape = b.low.shapes[n.inputs[0]]
         depth = shape[-1] if shape else 1
         rows = b.size(n.inputs[0]) // depth
-        tn = b.const("softmax_t", "float", n.consts["table"], f"{n.name} exp table")
+        tn = "0" if n.params["computed"] else \
+            b.const("softmax_t", "float", n.consts["table"], f"{n.name} exp table")
         scale = float(np.float32(n.params["out_scale"])).hex() + "f"
+        e_scale = float(np.float32(n.params["exp_scale"])).hex() + "f"
         src, dst = b.buf(n.inputs[0]), b.buf(n.outputs[0])
-        call = f"bnn_softmax_s8({{src}}, {depth}, {tn}, {scale}, {n.params['zp_out']}, {{dst}});"
+        call = (f"bnn_softmax_s8({{src}}, {depth}, {tn}, {e_scale}, {scale}, "
+                f"{n.params['zp_out']}, {{dst}});")
         if rows == 1:
             return [call.format(src=src, dst=dst)]
         return [f"{{ int32_t r; for (r = 0; r < {rows}; r++) "
                 + call.format(src=f"{src} + r * {depth}", dst=f"{dst} + r * {depth}") + " }"]
 
     def cost(self, n, low):
-        return Cost(const_bytes=4 * 256)
+        return Cost(const_bytes=0 if n.params["computed"] else 4 * 256)
 
     def reference(self, n, inputs, low):
         x = inputs[0].astype(np.int64)
