@@ -197,3 +197,12 @@ def test_negative_ties_round_up_as_the_interpreter(tmp_path):
     images = data.load("fashion-mnist", "test").images[[2388, 2741, 8949, 9946]]
     c, ref, _ = compare_on_inputs(INT8_LENET, images, "host", tmp_path)
     assert c.dtype == np.int8 and np.array_equal(c, ref)
+
+
+def test_report_puts_each_int8_lenet_after_its_float_one():
+    from bnnkit.report import run
+
+    taken = {"accuracy": 0.9}
+    rows = run(MODELS, "host", None, None, 60, progress=False, names=("lenet_float", "lenet_bin2"),
+               measured={"lenet_float": taken, "lenet_float_int8": taken, "lenet_bin2": taken})
+    assert [r["name"] for r in rows] == ["lenet_float", "lenet_float_int8", "lenet_bin2"]

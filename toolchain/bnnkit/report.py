@@ -20,10 +20,14 @@ COLUMNS = ("model", "paper acc %", "paper kB", "Keras test %", "Keras train %", 
 
 def run(models_dir: Path, target: str, limit, data_dir, timeout, progress=True,
         names=LENETS, measured: dict | None = None) -> list[dict]:
-    """Simulate each model; ``measured`` holds records already taken (name -> record)."""
+    """Simulate each model, each followed by its int8 form where
+    ``NAME_int8.tflite`` is shipped; ``measured`` holds records already taken
+    (name -> record)."""
     from .simulate import simulate
 
     rows = []
+    names = [n for name in names for n in (name, f"{name}_int8")
+             if n == name or (models_dir / f"{n}.tflite").is_file()]
     for name in names:
         tfl = models_dir / f"{name}.tflite"
         if measured and name in measured:
