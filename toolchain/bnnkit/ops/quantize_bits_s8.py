@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._bits import pack_bits, unpack_bits, words
+from ._bits import pack_bits, unpack_bits
 from .base import Cost, OpKind, prod, register
+from .lce_quantize import LceQuantize
 
 
 def bits_reference(x, zero_point: int, threshold=None, flip=None) -> np.ndarray:
@@ -45,9 +46,7 @@ class QuantizeBitsS8(OpKind):
             return None
         return ctx.node(self.kind, [op.inputs[0]], {"zp": ctx.quant[op.inputs[0]][1]})
 
-    def output_shape(self, n, low):
-        shape = tuple(low.shapes[n.inputs[0]]) or (1,)
-        return shape[:-1] + (words(shape[-1]),)
+    output_shape = LceQuantize.output_shape  # the sign bits of the last axis, packed
 
     def emit(self, b, i, n):
         shape = b.low.shapes[n.inputs[0]]
