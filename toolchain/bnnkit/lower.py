@@ -506,7 +506,7 @@ def fuse_dequantize_sign(low: Lowered) -> Lowered:
     is computed here exactly as the interpreter does, so the bits are its own.
     Left as it is when a channel is not monotone or the dequantize's
     block and tail rounding (ops/dequantize_s8.py) disagree on a sign."""
-    from .ops.dequantize_s8 import dequantize_reference
+    from .ops.dequantize_s8 import dequantize_paths
 
     nodes = low.nodes
     for quant in [n for n in nodes if n.kind == "quantize"]:
@@ -518,10 +518,8 @@ def fuse_dequantize_sign(low: Lowered) -> Lowered:
         channels, size = shape[-1], prod(shape)
         q = np.arange(-128, 128)
         scale, zp = deq.params["scale"], deq.params["zp"]
-        block = dequantize_reference(np.repeat(q, 8), scale, zp)[::8]
-        tail = np.concatenate([dequantize_reference(q[k:k + 1], scale, zp) for k in range(256)])
         per_path = []
-        for v in (block, tail):  # as ops/dequantize_s8.py rounds in blocks of 8 and the tail
+        for v in dequantize_paths(q, scale, zp):  # blocks of 8, then the tail
             v = np.repeat(v.astype(np.float32)[:, None], channels, axis=1)
             with np.errstate(all="ignore"):
                 if "mul" in quant.consts:

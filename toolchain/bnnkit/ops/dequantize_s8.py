@@ -26,12 +26,23 @@ def dequantize_reference(q, scale: float, zero_point: int) -> np.ndarray:
         [0.0, 64.0, 127.5]
     """
     f = np.asarray(q, np.int64).reshape(-1)
-    s = np.float32(scale)
-    out = (f - int(zero_point)).astype(np.float32) * s
+    block, out = dequantize_paths(f, scale, zero_point)
     blocked = f.size // 8 * 8
-    out[:blocked] = (f[:blocked].astype(np.float32) * s).astype(np.float32) \
-        + neg_zero_point_scale(scale, zero_point)
-    return out.astype(np.float32).reshape(np.shape(q))
+    out[:blocked] = block[:blocked]
+    return out.reshape(np.shape(q))
+
+
+def dequantize_paths(q, scale: float, zero_point: int) -> tuple:
+    """The values the vector path (blocks of 8) and the scalar tail give for ``q``.
+
+    Example:
+        >>> [v.tolist() for v in dequantize_paths(np.int8([1]), 0.5, 0)]
+        [[0.5], [0.5]]
+    """
+    q = np.asarray(q, np.int64)
+    s = np.float32(scale)
+    block = (q.astype(np.float32) * s).astype(np.float32) + neg_zero_point_scale(scale, zero_point)
+    return block.astype(np.float32), (q - int(zero_point)).astype(np.float32) * s
 
 
 @register
