@@ -18,4 +18,5 @@ def run():
     except KeyboardInterrupt:
         sys.stderr.write("bnnkit: interrupted\n")
         sys.exit(130)
+    main.owns_process = True
     main()
