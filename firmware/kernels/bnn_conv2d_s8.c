@@ -1,8 +1,10 @@
-/* int8 convolution: see bnn_conv2d_s8.h. Each conv position's patch is
- * gathered once; on cores with the DSP extension it is widened to pairs of
- * int16 once and every group of four channels is summed with SMLAD, two
- * multiply-adds per instruction, the weights widened with SXTB16 as they are
- * read. Elsewhere plain C; both give the same int32 sums. */
+/* int8 convolution: see bnn_conv2d_s8.h. Convolutions run on the rows path:
+ * each input row is copied (widened on cores with SMLAD) once into a ring of
+ * padded rows, so no position gathers its patch and border positions cost
+ * what inner ones do. A fully connected layer runs on the patch path: its
+ * input is widened once and each group of four channels is summed with
+ * SMLAD, the int8 weights widened with SXTB16 as they are read (it reads
+ * each weight once). Elsewhere plain C; all give the same int32 sums. */
 #include "bnn_conv2d_s8.h"
 
 #include <string.h>
@@ -40,6 +42,11 @@ BNN_INLINE int32_t bnn_smlad(uint32_t a, uint32_t b, int32_t acc)
 }
 #else
 #define BNN_S8_DSP 0
+BNN_INLINE int32_t bnn_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+    return acc + (int16_t)(a & 0xFFFFu) * (int16_t)(b & 0xFFFFu) +
+           (int16_t)(a >> 16) * (int16_t)(b >> 16);
+}
 #endif
 
 #if defined(__GNUC__)
@@ -104,7 +111,6 @@ static void gather_patch(const bnn_conv2d_s8_params *p, const int8_t *in, int32_
     }
 }
 
-#if BNN_S8_DSP
 /* two words from *p, then p += 2: one LDRD with writeback on the Arm cores
  * (gcc would issue two loads, or copy through the stack) */
 BNN_INLINE void load_pair(const uint32_t **p, uint32_t *a, uint32_t *b)
@@ -121,6 +127,7 @@ BNN_INLINE void load_pair(const uint32_t **p, uint32_t *a, uint32_t *b)
 #endif
 }
 
+#if BNN_S8_DSP
 /* patch words -> (x0, x2), (x1, x3) int16 pairs, the form SMLAD multiplies */
 static void widen_patch(const uint32_t *patch, int32_t words, uint32_t *x16)
 {
@@ -156,62 +163,6 @@ BNN_S8_NOINLINE static void dot_group4(const uint32_t *x16, const uint32_t *w, i
         a3 = mac4(w1, x02, x13, a3);
     }
     s[0] = a0, s[1] = a1, s[2] = a2, s[3] = a3;
-}
-
-BNN_S8_NOINLINE static void dot_wide4(const uint32_t *x16, const uint32_t *w, int32_t words,
-                                      int32_t *s)
-{
-    int32_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];
-    for (; words > 0; words--) {
-        uint32_t x02, x13, w0, w1;
-        load_pair(&x16, &x02, &x13);
-        load_pair(&w, &w0, &w1);
-        a0 = bnn_smlad(w1, x13, bnn_smlad(w0, x02, a0));
-        load_pair(&w, &w0, &w1);
-        a1 = bnn_smlad(w1, x13, bnn_smlad(w0, x02, a1));
-        load_pair(&w, &w0, &w1);
-        a2 = bnn_smlad(w1, x13, bnn_smlad(w0, x02, a2));
-        load_pair(&w, &w0, &w1);
-        a3 = bnn_smlad(w1, x13, bnn_smlad(w0, x02, a3));
-    }
-    s[0] = a0, s[1] = a1, s[2] = a2, s[3] = a3;
-}
-
-BNN_S8_NOINLINE static void dot_wide2(const uint32_t *x16, const uint32_t *w, int32_t words,
-                                      int32_t *s)
-{
-    int32_t a0 = s[0], a1 = s[1];
-    for (; words > 0; words--) {
-        uint32_t x02, x13, w0, w1;
-        load_pair(&x16, &x02, &x13);
-        load_pair(&w, &w0, &w1);
-        a0 = bnn_smlad(w1, x13, bnn_smlad(w0, x02, a0));
-        load_pair(&w, &w0, &w1);
-        a1 = bnn_smlad(w1, x13, bnn_smlad(w0, x02, a1));
-    }
-    s[0] = a0, s[1] = a1;
-}
-
-static void dot_wide(const uint32_t *x16, const uint32_t *w, int32_t words, int32_t g,
-                     int32_t *s)
-{
-    int32_t j, k;
-    if (g == 4) {
-        dot_wide4(x16, w, words, s);
-        return;
-    }
-    if (g == 2) {
-        dot_wide2(x16, w, words, s);
-        return;
-    }
-    for (j = 0; j < g; j++) {
-        int32_t a = s[j];
-        for (k = 0; k < words; k++) {
-            const uint32_t *wk = w + 2 * (k * g + j);
-            a = bnn_smlad(wk[1], x16[2 * k + 1], bnn_smlad(wk[0], x16[2 * k], a));
-        }
-        s[j] = a;
-    }
 }
 
 static void dot_group2(const uint32_t *x16, const uint32_t *w, int32_t words, int32_t *s)
@@ -259,76 +210,309 @@ static void dot_group(const int8_t *x, const uint32_t *w, int32_t words, int32_t
     }
 }
 
-BNN_INLINE int32_t low16(uint32_t v)
-{
-    return (int16_t)(v & 0xFFFFu);
-}
+#endif
 
-BNN_INLINE int32_t high16(uint32_t v)
-{
-    return (int16_t)(v >> 16);
-}
 
-static void dot_wide(const int8_t *x, const uint32_t *w, int32_t words, int32_t g, int32_t *s)
+/* out[i][c] = requantized acc[i * acc_stride + c] for n positions; channel
+ * outer, so its constants stay in registers */
+BNN_S8_NOINLINE static void requantize_row(const bnn_conv2d_s8_params *p, const int32_t *acc,
+                                           int32_t acc_stride, int32_t n, const int32_t *mult,
+                                           const int32_t *shift, int8_t *out)
 {
-    int32_t j, k;
-    for (j = 0; j < g; j++) {
-        int32_t a = s[j];
-        for (k = 0; k < words; k++) {
-            const uint32_t *wk = w + 2 * (k * g + j);
-            const int8_t *xk = x + 4 * k;
-            a += xk[0] * low16(wk[0]) + xk[2] * high16(wk[0]) + xk[1] * low16(wk[1]) +
-                 xk[3] * high16(wk[1]);
-        }
-        s[j] = a;
+    const int32_t oc = p->out_c, zp = p->out_zero_point, lo = p->act_min, hi = p->act_max;
+    int32_t c, i;
+    for (c = 0; c < oc; c++) {
+        const int32_t m = mult[c], sh = shift[c];
+        for (i = 0; i < n; i++)
+            out[i * oc + c] = bnn_requantize_s8(acc[i * acc_stride + c], m, sh, zp, lo, hi);
     }
+}
+
+/* ---- rows path ---- */
+
+/* Ring row of padded row y (input row y - pad_top): the zero point, the
+ * input row's first columns up to the ring's width, the zero point. */
+static void fill_row16(const bnn_conv2d_s8_params *p, const int8_t *in, int32_t y, int16_t *dst)
+{
+    const int32_t len = p->ring_len, left = p->pad_left * p->in_c;
+    const int16_t pad = (int16_t)p->pad_value;
+    int32_t i = 0;
+    if (y >= 0 && y < p->in_h) {
+        const int8_t *src = in + (size_t)y * p->in_w * p->in_c - left;
+        const int32_t end = left + (p->in_w * p->in_c < len - left ? p->in_w * p->in_c : len - left);
+        for (; i < left; i++)
+            dst[i] = pad;
+        for (; i < end; i++)
+            dst[i] = src[i];
+    }
+    for (; i < len; i++)
+        dst[i] = pad;
+}
+
+static void fill_row8(const bnn_conv2d_s8_params *p, const int8_t *in, int32_t y, int8_t *dst)
+{
+    const int32_t len = p->ring_len, left = p->pad_left * p->in_c;
+    const int8_t pad = (int8_t)p->pad_value;
+    int32_t i = 0;
+    if (y >= 0 && y < p->in_h) {
+        const int32_t n = p->in_w * p->in_c < len - left ? p->in_w * p->in_c : len - left;
+        fill_taps(dst, pad, left);
+        copy_taps(dst + left, in + (size_t)y * p->in_w * p->in_c, n);
+        i = left + n;
+    }
+    fill_taps(dst + i, pad, len - i);
+}
+
+#if !(defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP) /* the Arm cores load in assembly */
+/* an int16 pair at any even byte offset */
+BNN_INLINE uint32_t load_s16x2(const int16_t *x)
+{
+    uint32_t v;
+    memcpy(&v, x, 4);
+    return v;
 }
 #endif
 
-void bnn_conv2d_s8(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
-                   const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                   uint32_t *scratch, int8_t *out)
+/* Sums of two positions (xs and xs + step along the ring rows) for every
+ * channel pair: sums[4 * pair] = {a0, a1, b0, b1}, from the bias. Each
+ * weight word and each input pair feeds two SMLADs. Out of line, so the
+ * sums stay in registers. */
+BNN_S8_NOINLINE static void dot_rows_wide(const int16_t *xs, const int32_t *row_off, int32_t step,
+                                          const uint32_t *w, int32_t k_h, int32_t pairs,
+                                          int32_t channel_pairs, const int32_t *bias,
+                                          int32_t *sums)
+{
+    int32_t cp, ky, n;
+    for (cp = 0; cp < channel_pairs; cp++, sums += 4, bias += 2) {
+        int32_t a0 = bias[0], a1 = bias[1], b0 = bias[0], b1 = bias[1];
+        for (ky = 0; ky < k_h; ky++) {
+            const int16_t *xa = xs + row_off[ky], *xb = xa + step;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+            /* the loop below, scheduled by hand: gcc spills around it */
+            uint32_t x0, x1, w0, w1;
+            n = pairs;
+            __asm__("subs %[n], %[n], #2\n\t"
+                    "blt 2f\n"
+                    "1:\n\t"
+                    "ldr %[x0], [%[xa]], #4\n\t"
+                    "ldr %[x1], [%[xb]], #4\n\t"
+                    "ldrd %[w0], %[w1], [%[w]], #8\n\t"
+                    "smlad %[a0], %[w0], %[x0], %[a0]\n\t"
+                    "smlad %[a1], %[w1], %[x0], %[a1]\n\t"
+                    "smlad %[b0], %[w0], %[x1], %[b0]\n\t"
+                    "smlad %[b1], %[w1], %[x1], %[b1]\n\t"
+                    "ldr %[x0], [%[xa]], #4\n\t"
+                    "ldr %[x1], [%[xb]], #4\n\t"
+                    "ldrd %[w0], %[w1], [%[w]], #8\n\t"
+                    "smlad %[a0], %[w0], %[x0], %[a0]\n\t"
+                    "smlad %[a1], %[w1], %[x0], %[a1]\n\t"
+                    "smlad %[b0], %[w0], %[x1], %[b0]\n\t"
+                    "smlad %[b1], %[w1], %[x1], %[b1]\n\t"
+                    "subs %[n], %[n], #2\n\t"
+                    "bge 1b\n"
+                    "2:\n\t"
+                    "adds %[n], %[n], #2\n\t"
+                    "beq 3f\n\t"
+                    "ldr %[x0], [%[xa]]\n\t"
+                    "ldr %[x1], [%[xb]]\n\t"
+                    "ldrd %[w0], %[w1], [%[w]], #8\n\t"
+                    "smlad %[a0], %[w0], %[x0], %[a0]\n\t"
+                    "smlad %[a1], %[w1], %[x0], %[a1]\n\t"
+                    "smlad %[b0], %[w0], %[x1], %[b0]\n\t"
+                    "smlad %[b1], %[w1], %[x1], %[b1]\n"
+                    "3:\n"
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [xa] "+r"(xa),
+                      [xb] "+r"(xb), [w] "+r"(w), [n] "+r"(n), [x0] "=&r"(x0), [x1] "=&r"(x1),
+                      [w0] "=&r"(w0), [w1] "=&r"(w1)
+                    :
+                    : "cc", "memory");
+#else
+            for (n = pairs; n >= 2; n -= 2, xa += 4, xb += 4) {
+                uint32_t w0, w1, w2, w3;
+                const uint32_t xa0 = load_s16x2(xa), xb0 = load_s16x2(xb);
+                const uint32_t xa1 = load_s16x2(xa + 2), xb1 = load_s16x2(xb + 2);
+                load_pair(&w, &w0, &w1);
+                load_pair(&w, &w2, &w3);
+                a0 = bnn_smlad(w2, xa1, bnn_smlad(w0, xa0, a0));
+                a1 = bnn_smlad(w3, xa1, bnn_smlad(w1, xa0, a1));
+                b0 = bnn_smlad(w2, xb1, bnn_smlad(w0, xb0, b0));
+                b1 = bnn_smlad(w3, xb1, bnn_smlad(w1, xb0, b1));
+            }
+            if (n) {
+                uint32_t w0, w1;
+                const uint32_t xa0 = load_s16x2(xa), xb0 = load_s16x2(xb);
+                load_pair(&w, &w0, &w1);
+                a0 = bnn_smlad(w0, xa0, a0), a1 = bnn_smlad(w1, xa0, a1);
+                b0 = bnn_smlad(w0, xb0, b0), b1 = bnn_smlad(w1, xb0, b1);
+            }
+#endif
+        }
+        sums[0] = a0, sums[1] = a1, sums[2] = b0, sums[3] = b1;
+    }
+}
+
+/* the same on int8 rows and weights [ky][tap][2 channels]: one
+ * multiply-add per instruction */
+BNN_S8_NOINLINE static void dot_rows_s8(const int8_t *xs, const int32_t *row_off, int32_t step,
+                                        const int8_t *w, int32_t k_h, int32_t taps,
+                                        int32_t channel_pairs, const int32_t *bias, int32_t *sums)
+{
+    int32_t cp, ky, t;
+    for (cp = 0; cp < channel_pairs; cp++, sums += 4, bias += 2) {
+        int32_t a0 = bias[0], a1 = bias[1], b0 = bias[0], b1 = bias[1];
+        for (ky = 0; ky < k_h; ky++) {
+            const int8_t *xa = xs + row_off[ky], *xb = xa + step;
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M' && defined(__ARM_ARCH_ISA_THUMB) && \
+    __ARM_ARCH_ISA_THUMB == 2
+            /* Thumb-2 M cores (the Cortex-M3): the loop below by hand, two taps
+             * a turn; gcc spills inside it */
+            int32_t x0, x1, w0, w1;
+            t = taps;
+            __asm__("subs %[t], %[t], #2\n\t"
+                    "blt 2f\n"
+                    "1:\n\t"
+                    "ldrsb %[x0], [%[xa]], #1\n\t"
+                    "ldrsb %[x1], [%[xb]], #1\n\t"
+                    "ldrsb %[w0], [%[w]], #1\n\t"
+                    "ldrsb %[w1], [%[w]], #1\n\t"
+                    "mla %[a0], %[x0], %[w0], %[a0]\n\t"
+                    "mla %[a1], %[x0], %[w1], %[a1]\n\t"
+                    "mla %[b0], %[x1], %[w0], %[b0]\n\t"
+                    "mla %[b1], %[x1], %[w1], %[b1]\n\t"
+                    "ldrsb %[x0], [%[xa]], #1\n\t"
+                    "ldrsb %[x1], [%[xb]], #1\n\t"
+                    "ldrsb %[w0], [%[w]], #1\n\t"
+                    "ldrsb %[w1], [%[w]], #1\n\t"
+                    "mla %[a0], %[x0], %[w0], %[a0]\n\t"
+                    "mla %[a1], %[x0], %[w1], %[a1]\n\t"
+                    "mla %[b0], %[x1], %[w0], %[b0]\n\t"
+                    "mla %[b1], %[x1], %[w1], %[b1]\n\t"
+                    "subs %[t], %[t], #2\n\t"
+                    "bge 1b\n"
+                    "2:\n\t"
+                    "adds %[t], %[t], #2\n\t"
+                    "beq 3f\n\t"
+                    "ldrsb %[x0], [%[xa]]\n\t"
+                    "ldrsb %[x1], [%[xb]]\n\t"
+                    "ldrsb %[w0], [%[w]], #1\n\t"
+                    "ldrsb %[w1], [%[w]], #1\n\t"
+                    "mla %[a0], %[x0], %[w0], %[a0]\n\t"
+                    "mla %[a1], %[x0], %[w1], %[a1]\n\t"
+                    "mla %[b0], %[x1], %[w0], %[b0]\n\t"
+                    "mla %[b1], %[x1], %[w1], %[b1]\n"
+                    "3:\n"
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [xa] "+r"(xa),
+                      [xb] "+r"(xb), [w] "+r"(w), [t] "+r"(t), [x0] "=&r"(x0), [x1] "=&r"(x1),
+                      [w0] "=&r"(w0), [w1] "=&r"(w1)
+                    :
+                    : "cc", "memory");
+#else
+            for (t = 0; t < taps; t++, w += 2) {
+                const int32_t va = xa[t], vb = xb[t], w0 = w[0], w1 = w[1];
+                a0 += va * w0, a1 += va * w1, b0 += vb * w0, b1 += vb * w1;
+            }
+#endif
+        }
+        sums[0] = a0, sums[1] = a1, sums[2] = b0, sums[3] = b1;
+    }
+}
+
+/* the pooled sums of conv column cx (sums[4 * pair + lane], lanes 0-1 or
+ * 2-3): set on the first row and column of each pool window, the max of
+ * both after */
+static void pool_merge(int32_t *cell, int32_t first, const int32_t *sums, int32_t oc)
+{
+    int32_t c;
+    if (first) {
+        for (c = 0; c < oc; c += 2, sums += 4)
+            cell[c] = sums[0], cell[c + 1] = sums[1];
+    } else {
+        for (c = 0; c < oc; c += 2, sums += 4) {
+            cell[c] = sums[0] > cell[c] ? sums[0] : cell[c];
+            cell[c + 1] = sums[1] > cell[c + 1] ? sums[1] : cell[c + 1];
+        }
+    }
+}
+
+static void conv_rows(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
+                      const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                      uint32_t *scratch, int8_t *out)
+{
+    const int32_t oc = p->out_c, oc4 = (oc + 3) / 4 * 4, wide = p->wide;
+    const int32_t rows = p->ring_rows, len = p->ring_len, k_h = p->k_h;
+    const int32_t out_h = p->conv_h / p->pool_h, out_w = p->conv_w / p->pool_w;
+    const int32_t cols = out_w * p->pool_w, step = p->stride_w * p->in_c;
+    const int32_t taps = p->k_w * p->in_c, pairs = (taps + 1) / 2;
+    int32_t *row_off = (int32_t *)(scratch + (rows * len * (1 + wide) + 3) / 4);
+    int32_t *pooled = row_off + k_h;
+    int32_t *sums = pooled + out_w * oc4; /* 4 per channel pair */
+    const int32_t cps = (oc + 1) / 2;
+    int16_t *ring16 = (int16_t *)scratch;
+    int8_t *ring8 = (int8_t *)scratch;
+    int32_t next = 0, oy, dy, cx, ky;
+    for (oy = 0; oy < out_h; oy++) {
+        int8_t *o = out + (size_t)oy * out_w * oc;
+        for (dy = 0; dy < p->pool_h; dy++) {
+            const int32_t y0 = (oy * p->pool_h + dy) * p->stride_h;
+            for (; next < y0 + k_h; next++) { /* rows enter the ring once */
+                if (wide)
+                    fill_row16(p, in, next - p->pad_top, ring16 + (next % rows) * len);
+                else
+                    fill_row8(p, in, next - p->pad_top, ring8 + (next % rows) * len);
+            }
+            for (ky = 0; ky < k_h; ky++)
+                row_off[ky] = ((y0 + ky) % rows) * len;
+            for (cx = 0; cx < cols; cx += 2) {
+                const int32_t two = cx + 1 < cols, x0 = cx * step, b_step = two ? step : 0;
+                if (wide)
+                    dot_rows_wide(ring16 + x0, row_off, b_step, weights, k_h, pairs, cps, bias, sums);
+                else
+                    dot_rows_s8(ring8 + x0, row_off, b_step, (const int8_t *)weights, k_h, taps,
+                                cps, bias, sums);
+                pool_merge(pooled + cx / p->pool_w * oc4, dy == 0 && cx % p->pool_w == 0, sums, oc);
+                if (two)
+                    pool_merge(pooled + (cx + 1) / p->pool_w * oc4,
+                               dy == 0 && (cx + 1) % p->pool_w == 0, sums + 2, oc);
+            }
+        }
+        requantize_row(p, pooled, oc4, out_w, mult, shift, o);
+    }
+}
+
+/* ---- patch path ---- */
+
+static void conv_patch(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
+                       const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                       uint32_t *scratch, int8_t *out)
 {
     const int32_t words = p->patch_words, oc = p->out_c;
-    const int32_t out_h = p->conv_h / p->pool_h, out_w = p->conv_w / p->pool_w;
-    const int32_t window = p->pool_h * p->pool_w;
     int32_t *acc = (int32_t *)(scratch + 3 * words);
-    int32_t oy, ox, k, c;
+    const uint32_t *wg = weights;
+    int32_t c;
 #if BNN_S8_DSP
     uint32_t *x16 = scratch + words;
 #else
     const int8_t *x16 = (const int8_t *)scratch;
 #endif
-    for (oy = 0; oy < out_h; oy++) {
-        for (ox = 0; ox < out_w; ox++) {
-            int8_t *o = out + ((size_t)oy * out_w + (size_t)ox) * oc;
-            for (k = 0; k < window; k++) { /* each conv position of the pool window */
-                const uint32_t *wg = weights;
-                gather_patch(p, in, oy * p->pool_h + k / p->pool_w, ox * p->pool_w + k % p->pool_w,
-                             scratch);
+    gather_patch(p, in, 0, 0, scratch);
 #if BNN_S8_DSP
-                widen_patch(scratch, words, x16);
+    widen_patch(scratch, words, x16);
 #endif
-                for (c = 0; c < oc; c += 4, wg += (size_t)words * 4 * (1 + p->wide)) {
-                    /* the bias is zero-padded to whole groups of four */
-                    int32_t s[4], j;
-                    const int32_t g = oc - c < 4 ? oc - c : 4;
-                    s[0] = bias[c], s[1] = bias[c + 1], s[2] = bias[c + 2], s[3] = bias[c + 3];
-                    if (p->wide)
-                        dot_wide(x16, wg, words, g, s);
-                    else
-                        dot_group(x16, wg, words, g, s);
-                    if (k == 0) {
-                        acc[c] = s[0], acc[c + 1] = s[1], acc[c + 2] = s[2], acc[c + 3] = s[3];
-                    } else {
-                        for (j = 0; j < 4; j++)
-                            acc[c + j] = s[j] > acc[c + j] ? s[j] : acc[c + j];
-                    }
-                }
-            }
-            for (c = 0; c < oc; c++)
-                o[c] = bnn_requantize_s8(acc[c], mult[c], shift[c], p->out_zero_point,
-                                         p->act_min, p->act_max);
-        }
+    for (c = 0; c < oc; c += 4, wg += (size_t)words * 4) {
+        /* the bias is zero-padded to whole groups of four */
+        const int32_t g = oc - c < 4 ? oc - c : 4;
+        acc[c] = bias[c], acc[c + 1] = bias[c + 1], acc[c + 2] = bias[c + 2], acc[c + 3] = bias[c + 3];
+        dot_group(x16, wg, words, g, acc + c);
     }
+    requantize_row(p, acc, 0, 1, mult, shift, out);
+}
+
+void bnn_conv2d_s8(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
+                   const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                   uint32_t *scratch, int8_t *out)
+{
+    if (p->ring_rows)
+        conv_rows(p, in, weights, bias, mult, shift, scratch, out);
+    else
+        conv_patch(p, in, weights, bias, mult, shift, scratch, out);
 }

@@ -1,22 +1,27 @@
 /* bnn_conv2d_s8.c: int8 CONV_2D with per-channel requantization, as TFLite's
- * (ops/conv2d_s8.py), optionally fused with a non-overlapping max pool.
+ * (ops/conv2d_s8.py), optionally fused with a non-overlapping max pool; also
+ * int8 FULLY_CONNECTED, as a conv with one position.
  *
  * The input offset is folded into the bias at generation time
  * (bias[c] - zp_in * sum(w[c])), and taps outside the input read the input
  * zero point, so (x - zp_in) * w is 0 there as in TFLite: each accumulator
- * is bias[c] + sum(x * w) over the patch, the same int32 as TFLite's.
- * Requantization is monotone, so a max pool takes the largest accumulator
- * of its window and requantizes it once: the same bytes.
+ * is bias[c] + sum(x * w) over the patch, the same int32 as TFLite's (int32
+ * sums do not depend on their order). Requantization is monotone, so a max
+ * pool takes the largest accumulator of its window and requantizes it once:
+ * the same bytes.
  *
- * Weights: the patch (k_h*k_w*in_c taps in (ky, kx, ic) order, zero-filled
- * to patch_words whole words of 4 taps) of up to four channels at a time
- * interleaved word by word: [group][word][channel in group][4 taps]; the
- * last group holds out_c % 4 channels when that is not 0. With wide = 1
- * each channel's word is two words of int16 pairs instead, (t0, t2) and
- * (t1, t3) low half first: what SXTB16 would make of it, done at generation
- * time so a convolution, which reads its weights at every position, does not
- * widen them again each time (a fully connected layer reads them once and
- * keeps them int8). */
+ * Two paths, chosen at generation time:
+ * - rows (ring_rows > 0, a conv with more than one position): the input rows
+ *   a pooled output row needs are copied once into a ring of zero-point
+ *   padded rows (widened to int16 when wide = 1, for SMLAD), and two
+ *   positions times two channels are summed at a time, so each weight and
+ *   each input load serves two multiply-adds. Weights: [channel pair][ky]
+ *   [tap][2 channels]; wide = 1: [channel pair][ky][tap pair][2 channels] as
+ *   int16 pairs (low half the even tap), taps zero-filled to whole pairs; an
+ *   odd last channel pairs with zero weights.
+ * - patch (ring_rows = 0, one position): the patch (k_h*k_w*in_c taps,
+ *   zero-filled to patch_words words of 4) of up to four channels at a time
+ *   interleaved word by word: [group][word][channel in group][4 taps]. */
 #ifndef BNN_CONV2D_S8_H
 #define BNN_CONV2D_S8_H
 
@@ -26,14 +31,21 @@ typedef struct {
     int32_t in_h, in_w, in_c, out_c, k_h, k_w, stride_h, stride_w, pad_top, pad_left;
     int32_t conv_h, conv_w; /* the convolution's output size, before pooling */
     int32_t pool_h, pool_w; /* 1x1: no pooling; out is (conv_h/pool_h, conv_w/pool_w) */
-    int32_t patch_words;    /* ceil(k_h * k_w * in_c / 4) */
+    int32_t patch_words;    /* patch path: ceil(k_h * k_w * in_c / 4) */
     int32_t pad_value;      /* the input zero point */
     int32_t out_zero_point, act_min, act_max;
-    int32_t wide;           /* 1: weights widened to int16 (see above) */
+    int32_t wide;           /* rows path: 1 = int16 ring and weights (cores with SMLAD) */
+    int32_t ring_rows;      /* rows path: (pool_h - 1) * stride_h + k_h; 0: patch path */
+    int32_t ring_len;       /* rows path: elements per ring row, even */
 } bnn_conv2d_s8_params;
 
-/* scratch: bnn_conv2d_s8_scratch_words(p) words */
-#define BNN_CONV2D_S8_SCRATCH_WORDS(patch_words, out_c) (3 * (patch_words) + (out_c) + 3)
+/* scratch words: the patch path's patch, widened patch and sums */
+#define BNN_CONV2D_S8_PATCH_SCRATCH_WORDS(patch_words, out_c) (3 * (patch_words) + (out_c) + 3)
+/* the rows path's ring, row offsets, one int32 sum per pooled output and
+ * channel, and the sums of two positions */
+#define BNN_CONV2D_S8_ROWS_SCRATCH_WORDS(ring_rows, ring_len, wide, k_h, out_w, out_c)            \
+    (((ring_rows) * (ring_len) * (1 + (wide)) + 3) / 4 + (k_h) +                                 \
+     (out_w) * (((out_c) + 3) / 4 * 4) + 4 * (((out_c) + 1) / 2))
 
 void bnn_conv2d_s8(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
                    const int32_t *bias /* out_c rounded up to 4 */, const int32_t *mult, const int32_t *shift,

@@ -20,13 +20,17 @@ BNN_INLINE int32_t bnn_requantize(int32_t acc, int32_t mult, int32_t shift)
     /* acc * 2^left wraps in int32 as TFLite's does (done unsigned: no UB) */
     const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
     const int32_t x = (int32_t)((uint32_t)acc << left);
-    /* gemmlowp adds 2^30 (ab >= 0) or 1 - 2^30 (ab < 0) and divides by 2^31
-     * toward zero; both cases are floor((ab + 2^30) / 2^31): one multiply-add
-     * (SMLAL) and an arithmetic shift (gcc and clang shift signed values
-     * arithmetically, as every C compiler bnnkit targets does). */
-    const int32_t high = (int32_t)(((int64_t)x * mult + ((int64_t)1 << 30)) >> 31);
-    /* (high + 2^(right-1)) >> right without overflow: the bit below the cut */
-    return right ? (high >> right) + ((high >> (right - 1)) & 1) : high;
+    /* gemmlowp's high multiply adds 2^30 (ab >= 0) or 1 - 2^30 (ab < 0) and
+     * divides by 2^31 toward zero: both are floor((ab + 2^30) / 2^31). The
+     * shift's rounding is floor((high + 2^(right-1)) / 2^right), and nested
+     * floors of integer divisions are one floor: one multiply-add (SMLAL),
+     * one 64-bit rounding constant and one arithmetic shift (gcc and clang
+     * shift signed values arithmetically, as every C compiler bnnkit targets
+     * does). */
+    const int64_t round = ((int64_t)1 << 30) + ((int64_t)(right > 0) << (30 + right));
+    const int64_t v = (int64_t)x * mult + round;
+    /* v >> (31 + right), without a 64-bit variable shift */
+    return right ? (int32_t)(v >> 32) >> (right - 1) : (int32_t)(v >> 31);
 }
 
 /* requantize, add the output zero point, clamp to [lo, hi] (the fused activation) */

@@ -128,8 +128,10 @@ class Conv2DS8(OpKind):
         return conv_output_shape(n, low)
 
     def scratch_bytes(self, b, n) -> int:
-        oc, kh, kw, ic = n.consts["weights"].shape
-        return scratch_bytes_s8(kh * kw * ic, oc)
+        g = geometry(b.low, n)
+        if g["conv_h"] * g["conv_w"] == 1:
+            return scratch_bytes_s8(g["kh"] * g["kw"] * g["c"], g["oc"])
+        return ring_layout(g, b.dsp)["scratch_bytes"]
 
     def emit(self, b, i, n):
         g = geometry(b.low, n)
@@ -139,17 +141,22 @@ class Conv2DS8(OpKind):
         pool = g["pool"]
         lo, hi = n.params["act"]
         pname = f"conv_s8_p{i:02d}"
-        wide = int(b.dsp and wide_weights(g))
-        n.params["wide"] = bool(wide)
+        if g["conv_h"] * g["conv_w"] == 1:  # one position: the patch path
+            ring = {"rows": 0, "len": 0, "wide": False}
+            packed, form = interleaved_s8(w.reshape(oc, -1)), "four channels interleaved word by word"
+        else:
+            ring = ring_layout(g, b.dsp)
+            packed = (row_pairs_s16 if ring["wide"] else row_pairs_s8)(w)
+            form = ("[channel pair][ky][tap pair][2] int16 pairs" if ring["wide"]
+                    else "[channel pair][ky][tap][2]")
+        n.params["wide"] = ring["wide"]
         b.param(f"static const bnn_conv2d_s8_params {pname} = {{{g['h']}, {g['w']}, {g['c']}, "
                 f"{oc}, {kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
                 f"{g['conv_w']}, {pool[0]}, {pool[1]}, {words}, {n.params['zp_in']}, "
-                f"{n.params['zp_out']}, {lo}, {hi}, {wide}}};")
-        packed = (interleaved_s16 if wide else interleaved_s8)(w.reshape(oc, -1))
+                f"{n.params['zp_out']}, {lo}, {hi}, {int(ring['wide'])}, {ring['rows']}, "
+                f"{ring['len']}}};")
         wn = b.const("conv_w", "uint32_t", packed,
-                     f"{n.name} int8 filter [{oc}][{kh}*{kw}*{ic}]"
-                     + (" widened to int16 pairs" if wide else "")
-                     + ", four channels interleaved word by word")
+                     f"{n.name} int8 filter [{oc}][{kh}][{kw}][{ic}] as {form}")
         bn, mn, sn = requant_consts(b, "conv", n)
         return [f"bnn_conv2d_s8(&{pname}, {b.buf(n.inputs[0])}, {wn}, {bn}, {mn}, {sn}, "
                 f"{b.scratch(i, 'uint32_t')}, {b.buf(n.outputs[0])});"]
@@ -158,9 +165,13 @@ class Conv2DS8(OpKind):
         oc, kh, kw, ic = n.consts["weights"].shape
         pool = n.params["pool"] or (1, 1)
         positions = prod(low.shapes[n.outputs[0]][:2]) * pool[0] * pool[1]
-        wide = n.params.get("wide", False)  # decided at emission, per target
-        return Cost(macs=positions * oc * kh * kw * ic,
-                    const_bytes=oc * -(-kh * kw * ic // 4) * (8 if wide else 4) + 12 * oc)
+        if positions == 1:
+            w_bytes = oc * -(-kh * kw * ic // 4) * 4
+        elif n.params.get("wide", False):  # decided at emission, per target
+            w_bytes = (oc + oc % 2) * kh * -(-kw * ic // 2) * 4
+        else:
+            w_bytes = -(-(oc + oc % 2) * kh * kw * ic // 4) * 4
+        return Cost(macs=positions * oc * kh * kw * ic, const_bytes=w_bytes + 12 * oc)
 
     def reference(self, n, inputs, low):
         return conv_s8_reference(inputs[0], n.consts["weights"], n.consts["bias"],
@@ -168,7 +179,7 @@ class Conv2DS8(OpKind):
 
 
 def scratch_bytes_s8(taps: int, out_c: int) -> int:
-    """bnn_conv2d_s8's scratch (BNN_CONV2D_S8_SCRATCH_WORDS): the patch, its
+    """bnn_conv2d_s8's patch path scratch (BNN_CONV2D_S8_PATCH_SCRATCH_WORDS): the patch, its
     int16 widening and one accumulator per channel (+3 for a last group)."""
     return 4 * (3 * -(-taps // 4) + out_c + 3)
 
@@ -184,12 +195,62 @@ def requant_consts(b, prefix: str, n):
             b.const(f"{prefix}_s", "int32_t", n.consts["shift"], f"{n.name} requantization shifts"))
 
 
-def wide_weights(g) -> bool:
-    """On a core with SMLAD, weights read at more than one position are stored
-    widened to int16 (twice the bytes, no widening at each position); one
-    position keeps int8, and so does every core without the DSP extension,
-    where widening buys nothing."""
-    return g["conv_h"] * g["conv_w"] > 1
+def ring_layout(g, dsp: bool) -> dict:
+    """The rows path's ring of padded input rows (bnn_conv2d_s8.h): ``rows``
+    rows hold every input row one pooled output row reads, ``len`` elements
+    each (the padded width, one element for the last odd tap pair's zero
+    weight, rounded up to even); int16 (``wide``) on a core with SMLAD, where
+    the weights are int16 too (twice the bytes, no widening at each
+    position); and the scratch it all needs.
+
+    Example:
+        >>> lenet_conv1 = dict(h=28, w=28, c=1, oc=6, kh=5, kw=5, sh=1, sw=1, conv_h=28,
+        ...                    conv_w=28, pool=(2, 2))
+        >>> ring_layout(lenet_conv1, dsp=True)
+        {'rows': 6, 'len': 34, 'wide': True, 'scratch_bytes': 924}
+    """
+    rows = (g["pool"][0] - 1) * g["sh"] + g["kh"]
+    cols = g["conv_w"] // g["pool"][1] * g["pool"][1]
+    length = ((cols - 1) * g["sw"] + g["kw"]) * g["c"] + 1
+    length += length % 2
+    out_w = g["conv_w"] // g["pool"][1]
+    words = (-(-rows * length * (1 + dsp) // 4) + g["kh"] + out_w * -(-g["oc"] // 4) * 4
+             + 4 * -(-g["oc"] // 2))
+    return {"rows": rows, "len": length, "wide": dsp, "scratch_bytes": 4 * words}
+
+
+def row_pairs_s8(w: np.ndarray) -> np.ndarray:
+    """OHWI int8 weights -> the rows path's uint32 words: bytes in
+    [channel pair][ky][kx*in_c tap][2 channels] order (an odd last channel
+    paired with zeros), zero-filled to a whole word.
+
+    Example:
+        >>> [hex(v) for v in row_pairs_s8(np.int8([[[[1], [2]]], [[[3], [4]]]]))]  # 2 ch, 1x2
+        ['0x4020301']
+    """
+    oc, kh, kw, ic = w.shape
+    paired = np.zeros((oc + oc % 2, kh, kw * ic), np.int8)
+    paired[:oc] = w.reshape(oc, kh, kw * ic)
+    flat = paired.reshape(-1, 2, kh, kw * ic).transpose(0, 2, 3, 1).reshape(-1)
+    return np.concatenate([flat, np.zeros(-flat.size % 4, np.int8)]).view(np.uint32).copy()
+
+
+def row_pairs_s16(w: np.ndarray) -> np.ndarray:
+    """OHWI int8 weights -> the rows path's int16 form: words in
+    [channel pair][ky][tap pair][2 channels] order, each word the pair's
+    even tap in its low half (what SMLAD multiplies with an input pair), the
+    taps of a row zero-filled to whole pairs.
+
+    Example:
+        >>> [hex(v) for v in row_pairs_s16(np.int8([[[[1], [2], [-1]]], [[[3], [4], [5]]]]))]
+        ['0x20001', '0x40003', '0xffff', '0x5']
+    """
+    oc, kh, kw, ic = w.shape
+    pairs = -(-kw * ic // 2)
+    paired = np.zeros((oc + oc % 2, kh, 2 * pairs), np.int16)
+    paired[:oc, :, :kw * ic] = w.reshape(oc, kh, kw * ic)
+    words = paired.reshape(-1, 2, kh, pairs, 2).transpose(0, 2, 3, 1, 4)  # [cp][ky][p][ch][2]
+    return np.ascontiguousarray(words).reshape(-1).view(np.uint32).copy()
 
 
 def interleaved_s8(w2d: np.ndarray) -> np.ndarray:
@@ -210,19 +271,6 @@ def interleaved_s8(w2d: np.ndarray) -> np.ndarray:
         grp = padded[c:c + GROUP].reshape(-1, words, 4)  # [g][word][4]
         out.append(grp.transpose(1, 0, 2).reshape(-1))  # [word][g][4]
     return np.concatenate(out).view(np.uint32).copy()
-
-
-def interleaved_s16(w2d: np.ndarray) -> np.ndarray:
-    """Like :func:`interleaved_s8`, with each channel's word of four taps
-    widened to two words of int16 pairs, (t0, t2) and (t1, t3), low half first.
-
-    Example:
-        >>> [hex(v) for v in interleaved_s16(np.int8([[1, 2, 3, -1]]))]
-        ['0x30001', '0xffff0002']
-    """
-    words8 = interleaved_s8(w2d).view(np.int8).reshape(-1, 4).astype(np.int16)
-    pairs = np.stack([words8[:, [0, 2]], words8[:, [1, 3]]], axis=1)  # [word][2][2]
-    return np.ascontiguousarray(pairs).view(np.uint32).reshape(-1).copy()
 
 
 def conv_s8_reference(x, w, folded_bias, mult, shift, params):

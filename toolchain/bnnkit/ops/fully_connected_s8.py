@@ -67,7 +67,7 @@ class FullyConnectedS8(OpKind):
         pname = f"fc_s8_p{i:02d}"
         b.param(f"static const bnn_conv2d_s8_params {pname} = {{1, 1, {n_in}, {n_out}, 1, 1, "
                 f"1, 1, 0, 0, 1, 1, 1, 1, {-(-n_in // 4)}, {n.params['zp_in']}, "
-                f"{n.params['zp_out']}, {lo}, {hi}, 0}};")
+                f"{n.params['zp_out']}, {lo}, {hi}, 0, 0, 0}};")
         wn = b.const("fc_w", "uint32_t", interleaved_s8(w),
                      f"{n.name} int8 weights [{n_out}][{n_in}], four outputs interleaved "
                      "word by word")
