@@ -60,7 +60,8 @@ def test_cortex_m4_is_bit_exact_and_beats_cmsis_nn(tmp_path):
 
     record, _ = simulate(INT8_LENET, "cortex-m4", limit=20, build_dir=tmp_path)
     assert record["agreement"] == 1.0 and record["max_abs_diff"] == 0
-    assert 0 < record["instructions_per_inference"] <= 1_700_000 < TFLM_CMSIS_NN_M4
+    # 1,111,694 measured; the issue's target 1.7 M
+    assert 0 < record["instructions_per_inference"] <= 1_200_000 < TFLM_CMSIS_NN_M4
     # int8 weights as in the flatbuffer; the convolutions' (2,550 B) widened to int16
     assert record["model_flash_bytes"] == record["model_bytes"] <= INT8_LENET.stat().st_size * 1.03
     assert record["flash_bytes"] < 218_868  # TFLite Micro + CMSIS-NN's whole firmware
@@ -164,7 +165,9 @@ def test_lce_int8_lenet_is_bit_exact_on_host_m4_and_m3(tmp_path):
     for r in (m3, m4):
         assert r["agreement"] == 1.0 and r["max_abs_diff"] == 0
     assert m3["model_bytes"] == host["model_bytes"] < m4["model_bytes"]
-    assert 0 < m4["instructions_per_inference"] <= 1_500_000
+    # deterministic on QEMU: 1,028,899 and 1,785,758 measured (rows path)
+    assert 0 < m4["instructions_per_inference"] <= 1_100_000
+    assert 0 < m3["instructions_per_inference"] <= 1_850_000
 
 
 @needs_fashion
