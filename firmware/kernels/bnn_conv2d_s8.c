@@ -230,6 +230,20 @@ BNN_S8_NOINLINE static void requantize_row(const bnn_conv2d_s8_params *p, const 
 
 /* ---- rows path ---- */
 
+/* The row loops on Thumb-2 M cores, scheduled by hand (gcc spills around
+ * them): a step loads one input of each of two positions (x0, x1) and one
+ * weight of each of two channels (w0, w1) and does the four multiply-adds;
+ * two steps a turn while n >= 2, then one more if n was odd. */
+#define BNN_S8_MAC4(op)                                                                          \
+    op " %[a0], %[w0], %[x0], %[a0]\n\t" op " %[a1], %[w1], %[x0], %[a1]\n\t" op                \
+       " %[b0], %[w0], %[x1], %[b0]\n\t" op " %[b1], %[w1], %[x1], %[b1]\n\t"
+#define BNN_S8_ROW_LOOP(step)                                                                     \
+    "subs %[n], %[n], #2\n\tblt 2f\n1:\n\t" step step                                             \
+    "subs %[n], %[n], #2\n\tbge 1b\n2:\n\tadds %[n], %[n], #2\n\tbeq 3f\n\t" step "3:\n"
+#define BNN_S8_ROW_OPERANDS                                                                      \
+    [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [xa] "+r"(xa), [xb] "+r"(xb),     \
+        [w] "+r"(w), [n] "+r"(n), [x0] "=&r"(x0), [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1)
+
 /* Ring row of padded row y (input row y - pad_top): the zero point, the
  * input row's first columns up to the ring's width, the zero point. */
 static void fill_row16(const bnn_conv2d_s8_params *p, const int8_t *in, int32_t y, int16_t *dst)
@@ -291,39 +305,10 @@ BNN_S8_NOINLINE static void dot_rows_wide(const int16_t *xs, const int32_t *row_
             /* the loop below, scheduled by hand: gcc spills around it */
             uint32_t x0, x1, w0, w1;
             n = pairs;
-            __asm__("subs %[n], %[n], #2\n\t"
-                    "blt 2f\n"
-                    "1:\n\t"
-                    "ldr %[x0], [%[xa]], #4\n\t"
-                    "ldr %[x1], [%[xb]], #4\n\t"
-                    "ldrd %[w0], %[w1], [%[w]], #8\n\t"
-                    "smlad %[a0], %[w0], %[x0], %[a0]\n\t"
-                    "smlad %[a1], %[w1], %[x0], %[a1]\n\t"
-                    "smlad %[b0], %[w0], %[x1], %[b0]\n\t"
-                    "smlad %[b1], %[w1], %[x1], %[b1]\n\t"
-                    "ldr %[x0], [%[xa]], #4\n\t"
-                    "ldr %[x1], [%[xb]], #4\n\t"
-                    "ldrd %[w0], %[w1], [%[w]], #8\n\t"
-                    "smlad %[a0], %[w0], %[x0], %[a0]\n\t"
-                    "smlad %[a1], %[w1], %[x0], %[a1]\n\t"
-                    "smlad %[b0], %[w0], %[x1], %[b0]\n\t"
-                    "smlad %[b1], %[w1], %[x1], %[b1]\n\t"
-                    "subs %[n], %[n], #2\n\t"
-                    "bge 1b\n"
-                    "2:\n\t"
-                    "adds %[n], %[n], #2\n\t"
-                    "beq 3f\n\t"
-                    "ldr %[x0], [%[xa]]\n\t"
-                    "ldr %[x1], [%[xb]]\n\t"
-                    "ldrd %[w0], %[w1], [%[w]], #8\n\t"
-                    "smlad %[a0], %[w0], %[x0], %[a0]\n\t"
-                    "smlad %[a1], %[w1], %[x0], %[a1]\n\t"
-                    "smlad %[b0], %[w0], %[x1], %[b0]\n\t"
-                    "smlad %[b1], %[w1], %[x1], %[b1]\n"
-                    "3:\n"
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [xa] "+r"(xa),
-                      [xb] "+r"(xb), [w] "+r"(w), [n] "+r"(n), [x0] "=&r"(x0), [x1] "=&r"(x1),
-                      [w0] "=&r"(w0), [w1] "=&r"(w1)
+            __asm__(BNN_S8_ROW_LOOP("ldr %[x0], [%[xa]], #4\n\t"
+                                    "ldr %[x1], [%[xb]], #4\n\t"
+                                    "ldrd %[w0], %[w1], [%[w]], #8\n\t" BNN_S8_MAC4("smlad"))
+                    : BNN_S8_ROW_OPERANDS
                     :
                     : "cc", "memory");
 #else
@@ -357,7 +342,7 @@ BNN_S8_NOINLINE static void dot_rows_s8(const int8_t *xs, const int32_t *row_off
                                         const int8_t *w, int32_t k_h, int32_t taps,
                                         int32_t channel_pairs, const int32_t *bias, int32_t *sums)
 {
-    int32_t cp, ky, t;
+    int32_t cp, ky;
     for (cp = 0; cp < channel_pairs; cp++, sums += 4, bias += 2) {
         int32_t a0 = bias[0], a1 = bias[1], b0 = bias[0], b1 = bias[1];
         for (ky = 0; ky < k_h; ky++) {
@@ -366,47 +351,16 @@ BNN_S8_NOINLINE static void dot_rows_s8(const int8_t *xs, const int32_t *row_off
     __ARM_ARCH_ISA_THUMB == 2
             /* Thumb-2 M cores (the Cortex-M3): the loop below by hand, two taps
              * a turn; gcc spills inside it */
-            int32_t x0, x1, w0, w1;
-            t = taps;
-            __asm__("subs %[t], %[t], #2\n\t"
-                    "blt 2f\n"
-                    "1:\n\t"
-                    "ldrsb %[x0], [%[xa]], #1\n\t"
-                    "ldrsb %[x1], [%[xb]], #1\n\t"
-                    "ldrsb %[w0], [%[w]], #1\n\t"
-                    "ldrsb %[w1], [%[w]], #1\n\t"
-                    "mla %[a0], %[x0], %[w0], %[a0]\n\t"
-                    "mla %[a1], %[x0], %[w1], %[a1]\n\t"
-                    "mla %[b0], %[x1], %[w0], %[b0]\n\t"
-                    "mla %[b1], %[x1], %[w1], %[b1]\n\t"
-                    "ldrsb %[x0], [%[xa]], #1\n\t"
-                    "ldrsb %[x1], [%[xb]], #1\n\t"
-                    "ldrsb %[w0], [%[w]], #1\n\t"
-                    "ldrsb %[w1], [%[w]], #1\n\t"
-                    "mla %[a0], %[x0], %[w0], %[a0]\n\t"
-                    "mla %[a1], %[x0], %[w1], %[a1]\n\t"
-                    "mla %[b0], %[x1], %[w0], %[b0]\n\t"
-                    "mla %[b1], %[x1], %[w1], %[b1]\n\t"
-                    "subs %[t], %[t], #2\n\t"
-                    "bge 1b\n"
-                    "2:\n\t"
-                    "adds %[t], %[t], #2\n\t"
-                    "beq 3f\n\t"
-                    "ldrsb %[x0], [%[xa]]\n\t"
-                    "ldrsb %[x1], [%[xb]]\n\t"
-                    "ldrsb %[w0], [%[w]], #1\n\t"
-                    "ldrsb %[w1], [%[w]], #1\n\t"
-                    "mla %[a0], %[x0], %[w0], %[a0]\n\t"
-                    "mla %[a1], %[x0], %[w1], %[a1]\n\t"
-                    "mla %[b0], %[x1], %[w0], %[b0]\n\t"
-                    "mla %[b1], %[x1], %[w1], %[b1]\n"
-                    "3:\n"
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [xa] "+r"(xa),
-                      [xb] "+r"(xb), [w] "+r"(w), [t] "+r"(t), [x0] "=&r"(x0), [x1] "=&r"(x1),
-                      [w0] "=&r"(w0), [w1] "=&r"(w1)
+            int32_t x0, x1, w0, w1, n = taps;
+            __asm__(BNN_S8_ROW_LOOP("ldrsb %[x0], [%[xa]], #1\n\t"
+                                    "ldrsb %[x1], [%[xb]], #1\n\t"
+                                    "ldrsb %[w0], [%[w]], #1\n\t"
+                                    "ldrsb %[w1], [%[w]], #1\n\t" BNN_S8_MAC4("mla"))
+                    : BNN_S8_ROW_OPERANDS
                     :
                     : "cc", "memory");
 #else
+            int32_t t;
             for (t = 0; t < taps; t++, w += 2) {
                 const int32_t va = xa[t], vb = xb[t], w0 = w[0], w1 = w[1];
                 a0 += va * w0, a1 += va * w1, b0 += vb * w0, b1 += vb * w1;
