@@ -39,14 +39,10 @@ typedef struct {
     int32_t ring_len;       /* rows path: elements per ring row, even */
 } bnn_conv2d_s8_params;
 
-/* scratch words: the patch path's patch, widened patch and sums */
-#define BNN_CONV2D_S8_PATCH_SCRATCH_WORDS(patch_words, out_c) (3 * (patch_words) + (out_c) + 3)
-/* the rows path's ring, row offsets, one int32 sum per pooled output and
- * channel, and the sums of two positions */
-#define BNN_CONV2D_S8_ROWS_SCRATCH_WORDS(ring_rows, ring_len, wide, k_h, out_w, out_c)            \
-    (((ring_rows) * (ring_len) * (1 + (wide)) + 3) / 4 + (k_h) +                                 \
-     (out_w) * (((out_c) + 3) / 4 * 4) + 4 * (((out_c) + 1) / 2))
-
+/* scratch: sized by the generator (ops/conv2d_s8.py: scratch_bytes_s8 for the
+ * patch path, the patch, its widening and the sums; ring_layout for the rows
+ * path, the ring, k_h row offsets, one int32 per pooled output and channel
+ * rounded up to 4, and 4 sums per channel pair) */
 void bnn_conv2d_s8(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
                    const int32_t *bias /* out_c rounded up to 4 */, const int32_t *mult, const int32_t *shift,
                    uint32_t *scratch, int8_t *out);

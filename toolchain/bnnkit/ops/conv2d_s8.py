@@ -179,7 +179,7 @@ class Conv2DS8(OpKind):
 
 
 def scratch_bytes_s8(taps: int, out_c: int) -> int:
-    """bnn_conv2d_s8's patch path scratch (BNN_CONV2D_S8_PATCH_SCRATCH_WORDS): the patch, its
+    """bnn_conv2d_s8's patch path scratch: the patch, its
     int16 widening and one accumulator per channel (+3 for a last group)."""
     return 4 * (3 * -(-taps // 4) + out_c + 3)
 
