@@ -9,6 +9,9 @@
  *   taps LCE's correction removes of (in_c - 2 * popcount(w_tap)). Which taps
  *   those are depends on the position alone, so bnnkit tabulates corr per
  *   distinct set of taps (corr) and the set of each position (corr_at).
+ * int8 output: the same v with the output scale and zero point folded into
+ * multiplier and bias, rounded half away from zero and saturated (LCE's
+ * OutputTransform<int8_t> on x86).
  * Bit output: bit c = accum > threshold[c].
  *
  * Speed: the taps of one output position are gathered once into `patch`,
@@ -163,6 +166,57 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
                         }
                         if ((py == 0 && px == 0) || v > o[oc])
                             o[oc] = v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* LCE's int8 rounding on x86: TfLiteRound (half away from zero) and a
+ * truncating conversion that gives INT32_MIN for NaN and values out of range,
+ * then saturation to int8. Exact without libm: v - (float)t is exact. */
+static int8_t round_saturate_s8(float v)
+{
+    int32_t q = INT32_MIN;
+    if (v >= -2147483648.0f && v < 2147483648.0f) {
+        const float frac = v - (float)(int32_t)v;
+        q = (int32_t)v;
+        if (frac >= 0.5f)
+            q++;
+        else if (frac <= -0.5f)
+            q--;
+    }
+    return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+}
+
+void bnn_bconv2d_s8(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
+                    const float *multiplier, const float *bias, uint32_t *scratch, int8_t *out)
+{
+    uint32_t *const patch = scratch, *const bytes = scratch + p->patch_words;
+    int32_t *const counts = (int32_t *)(bytes + p->out_c);
+    int32_t oy, ox, oc, py, px;
+    for (oy = 0; oy < p->out_h; oy++) {
+        for (ox = 0; ox < p->out_w; ox++) {
+            int8_t *o = out + (oy * p->out_w + ox) * p->out_c;
+            /* a fused max pool: rounding is monotone, so the largest rounded value */
+            for (py = 0; py < p->pool_h; py++) {
+                for (px = 0; px < p->pool_w; px++) {
+                    gather_patch(p, in, oy * p->pool_h + py, ox * p->pool_w + px, patch);
+                    count_channels(p, patch, weights, bytes, counts);
+                    for (oc = 0; oc < p->out_c; oc++) {
+                        int32_t x = 2 * counts[oc];
+                        float v;
+                        int8_t q;
+                        if (x < p->clamp_min)
+                            x = p->clamp_min;
+                        if (x > p->clamp_max)
+                            x = p->clamp_max;
+                        v = (float)x * multiplier[oc];
+                        v = v + bias[oc];
+                        q = round_saturate_s8(v);
+                        if ((py == 0 && px == 0) || q > o[oc])
+                            o[oc] = q;
                     }
                 }
             }

@@ -147,6 +147,13 @@ typedef struct {
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
                      const float *multiplier, const float *bias, const uint16_t *corr_at,
                      const int32_t *corr, uint32_t *scratch, float *out);
+/* int8 output (LCE's int8 output transform): q = saturate(round((float)clamp(2 *
+ * accum) * multiplier[c] + bias[c])), the output scale and zero point folded
+ * into multiplier and bias, round half away from zero, a value out of int32's
+ * range (or NaN) taken as INT32_MIN as x86's conversion gives it; one padding
+ * or none (LCE's optimized kernels refuse zero padding with int8 output). */
+void bnn_bconv2d_s8(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
+                    const float *multiplier, const float *bias, uint32_t *scratch, int8_t *out);
 /* bit c = accum > threshold[c] (LCE's bitpacked output; one or no padding);
  * thresholds lie in [-1, k_h*k_w*in_c]. */
 void bnn_bconv2d_bits(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,

@@ -42,4 +42,18 @@ BNN_INLINE int8_t bnn_requantize_s8(int32_t acc, int32_t mult, int32_t shift, in
     return (int8_t)(v > hi ? hi : v);
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier with gemmlowp's own roundings, as
+ * TFLite's other int8 kernels use it (ADD, MUL, QUANTIZE int8 -> int8): the
+ * high multiply floor((x * mult + 2^30) / 2^31) (mult > 0: never saturating),
+ * then RoundingDivideByPOT, ties away from zero. x << left wraps as in TFLite. */
+BNN_INLINE int32_t bnn_requantize_away(int32_t acc, int32_t mult, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    const int32_t x = (int32_t)((uint32_t)acc << left);
+    const int32_t high = (int32_t)(((int64_t)x * mult + ((int64_t)1 << 30)) >> 31);
+    const int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
+    const int32_t remainder = high & mask, threshold = (mask >> 1) + (high < 0);
+    return (high >> right) + (remainder > threshold);
+}
+
 #endif

@@ -91,7 +91,11 @@ def _run(lib, node, low, h, x_neg, out):
     op = LceBconv2d()
     w = interleaved_weights(node.consts["weights"], node.params["channels_in"])
     scratch = np.full(op.scratch_bytes(None, node) // 4 + 1, 0xA5A5A5A5, np.uint32)
-    if node.params["output"] == "bits":
+    if node.params["output"] == "int8":
+        lib.bnn_bconv2d_s8(ctypes.byref(_params(node, low, h)), ptr(pack_bits(x_neg)), ptr(w),
+                           ptr(node.consts["multiplier"]), ptr(node.consts["bias"]),
+                           ptr(scratch), ptr(out))
+    elif node.params["output"] == "bits":
         lib.bnn_bconv2d_bits(ctypes.byref(_params(node, low, h)), ptr(pack_bits(x_neg)), ptr(w),
                              ptr(node.consts["threshold"]), ptr(scratch), ptr(out))
     else:
@@ -143,6 +147,66 @@ def test_bconv2d_float(blib, h, ic, oc, k, stride, same, one_padding, relu, dila
         # LCE's bias b + K*m cancels against 2*accum*m: errors scale with K*|m|
         np.testing.assert_allclose(expected, math, rtol=1e-5,
                                    atol=1e-6 * k * k * ic * (1 + np.abs(m).max()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(3, 8), oc=st.integers(1, 40), k=st.integers(1, 3),
+       ic=st.one_of(st.integers(1, 70), st.integers(230, 260)), stride=st.integers(1, 2),
+       same=st.booleans(), relu=st.booleans(), pool=st.sampled_from([None, (2, 2)]),
+       scale=st.sampled_from([0.5, 0.05, 1e-4]), zp=st.integers(-128, 127),
+       seed=st.integers(0, 2**31))
+def test_bconv2d_int8(blib, h, ic, oc, k, stride, same, relu, pool, scale, zp, seed):
+    """LCE's int8 output transform (float, then round half away from zero and
+    saturate), a fused max pool included, against the op module's reference;
+    the reference against round(+-1 conv * m + b) / scale + zp. Multipliers of
+    +-0.5 put values on exact ties; a tiny scale saturates."""
+    from bnnkit.ops.lce_bconv2d import LceBconv2d, output_transform
+
+    rng = np.random.default_rng(seed)
+    x_neg = rng.random((h, h, ic)) < 0.5
+    w_neg = rng.random((oc, k, k, ic)) < 0.5
+    m = np.where(rng.random(oc) < 0.3, rng.choice([-0.5, 0.5], oc) * scale,
+                 rng.normal(size=oc) * scale * 4).astype(np.float32)
+    b = np.round(rng.normal(size=oc) * 20 * scale, 0).astype(np.float32)
+    mul, bias = output_transform(m, b, k * k * ic, scale, zp)
+    clamp = (0, 2**31 - 1) if relu else (-2**31, 2**31 - 1)
+    out_hw, pad = _geometry(h, k, stride, same)
+    if pool and out_hw < 2:
+        pool = None
+    node, low = _node(h, ic, oc, k, stride, same, True, clamp, w_neg,
+                      {"multiplier": mul, "bias": bias}, "int8", pool=pool)
+    expected = LceBconv2d().reference(node, [pack_bits(x_neg)], low)
+    out = np.full(low.shapes[1], 99, np.int8)
+    _run(blib, node, low, h, x_neg, out)
+    np.testing.assert_array_equal(out, expected)
+    dot = _reference_dot(np.where(x_neg, -1, 1), np.where(w_neg, -1, 1), stride, pad,
+                         (out_hw, out_hw), 1)
+    if relu:
+        dot = np.maximum(dot, 0)
+    real = (dot * m.astype(np.float64) + b) / np.float64(np.float32(scale)) + zp
+    if pool:
+        ph = out_hw // 2 * 2
+        real = real[:ph, :ph].reshape(ph // 2, 2, ph // 2, 2, oc).max(axis=(1, 3))
+    # float32 rounding can move a value across a tie: at most one step
+    assert np.abs(expected.astype(np.int64) - np.clip(np.round(real), -128, 127)).max() <= 1
+
+
+def test_bconv2d_int8_rounds_as_lce_on_x86(lib):
+    """Ties away from zero, NaN and values past int32 to INT32_MIN (-128), as
+    LCE's interpreter on x86 gives them (std::round, then cvttss2si)."""
+    from bnnkit.ops.lce_bconv2d import round_saturate_s8
+
+    v = np.float32([0.5, -0.5, 1.5, -1.5, 2.4999998, 126.5, 127.5, -128.5, 3e9, -3e9,
+                    np.nan, np.inf, -np.inf, 2.0**31 - 128, 2.0**31, -2.0**31])
+    assert round_saturate_s8(v).tolist() == [1, -1, 2, -2, 2, 127, 127, -128, -128, -128,
+                                             -128, -128, -128, 127, -128, -128]
+    k, oc, h, ic = 1, len(v), 1, 1
+    node, low = _node(h, ic, oc, k, 1, False, True, (-2**31, 2**31 - 1),
+                      np.zeros((oc, k, k, ic), bool),
+                      {"multiplier": np.zeros(oc, np.float32), "bias": v}, "int8")
+    out = np.zeros(low.shapes[1], np.int8)
+    _run(lib, node, low, h, np.zeros((h, h, ic), bool), out)
+    assert out.reshape(-1).tolist() == round_saturate_s8(v).tolist()
 
 
 @settings(max_examples=40, deadline=None)

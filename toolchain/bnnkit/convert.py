@@ -217,6 +217,8 @@ def convert_int8_lce(model, meta: dict, source: str, calibration_images: int = 5
         if len(layer._inbound_nodes) > 1:
             raise BnnkitError(f"{source}: --int8 rebuilds the model with fake-quant nodes and "
                               f"needs each layer used once ({layer.name} is shared)")
+    if not any(type(layer).__name__ == "InputLayer" for layer in model.layers):
+        model = keras.Model(model.inputs, model.outputs)  # a Sequential: its graph, same layers
     x = _calibration_inputs(model, meta, source, calibration_images, data_dir)
     points = fake_quant_points(model)
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in points])

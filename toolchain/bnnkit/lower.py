@@ -568,18 +568,18 @@ def fuse_conv_pool(low: Lowered) -> Lowered:
 
 
 def fuse_bconv_pool(low: Lowered) -> Lowered:
-    """``LceBconv2d -> MAX_POOL_2D`` (float) or ``-> LceBMaxPool2d`` (bits),
-    non-overlapping and VALID: the binary conv pools as it goes, so its unpooled
-    output never takes arena memory."""
+    """``LceBconv2d -> MAX_POOL_2D`` (float or int8, no clamp of its own) or
+    ``-> LceBMaxPool2d`` (bits), non-overlapping and VALID: the binary conv pools
+    as it goes, so its unpooled output never takes arena memory."""
     nodes = low.nodes
     for conv in [n for n in nodes if n.kind == "bconv2d" and not n.params["pool"]]:
         users = _consumers(nodes, conv.outputs[0])
-        want = "maxpool" if conv.params["output"] == "float" else "bmaxpool"
+        want = {"float": "maxpool", "int8": "maxpool_s8", "bits": "bmaxpool"}[conv.params["output"]]
         if len(users) != 1 or users[0].kind != want or conv.outputs[0] == low.output:
             continue
         pool = users[0]
         if (pool.params["padding"] != "VALID" or pool.params["filter"] != pool.params["stride"]
-                or pool.params.get("relu")):
+                or pool.params.get("relu") or pool.params.get("act", (-128, 127)) != (-128, 127)):
             continue
         conv.params["pool"] = tuple(pool.params["filter"])
         conv.outputs = list(pool.outputs)

@@ -1,6 +1,8 @@
 """LceBconv2d: binary convolution by XOR + popcount over bit-packed NHWC input and
 OHWI weights packed along I, with float or bit-packed output, one or zero
-padding, dilation and LCE's fused clamps (bnn_bconv2d.c, bnn_popcount.c).
+padding, dilation and LCE's fused clamps (bnn_bconv2d.c, bnn_popcount.c); int8
+output as LCE's int8 output transform (float arithmetic, then round half away
+from zero and saturate; see :func:`round_saturate_s8`).
 
 The C kernel takes each output channel's weights with the taps back to back
 (:func:`interleaved_weights`) and LCE's zero-padding correction as a table
@@ -20,17 +22,38 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 LCE_CLAMPS = {0: (INT32_MIN, INT32_MAX), 1: (0, INT32_MAX), 2: (-1, 1), 3: (0, 6)}
 
 
-def output_transform(multiplier, bias, k: int):
-    """LCE's float output transform constants (its bconv2d OneTimeSetup): the
-    multiplier -m and the bias b + K*m, computed in double and stored as float.
+def output_transform(multiplier, bias, k: int, scale: float = 1.0, zero_point: int = 0):
+    """LCE's output transform constants (its bconv2d OneTimeSetup): the
+    multiplier -m / s and the bias (b + K*m) / s + z, computed in double and
+    stored as float; s, z the int8 output's scale and zero point (1, 0 for float).
 
     Example:
         >>> [v.tolist() for v in output_transform(np.float32([0.5]), np.float32([1.0]), 9)]
         [[-0.5], [5.5]]
+        >>> [v.tolist() for v in output_transform(np.float32([0.5]), np.float32([1.0]), 9, 0.5, -3)]
+        [[-1.0], [8.0]]
     """
     m = np.asarray(multiplier, np.float32).astype(np.float64)
     b = np.asarray(bias, np.float32).astype(np.float64)
-    return (-m).astype(np.float32), (b + np.float64(k) * m).astype(np.float32)
+    s = np.float64(np.float32(scale))
+    return ((-m / s).astype(np.float32),
+            ((b + np.float64(k) * m) / s + np.float64(zero_point)).astype(np.float32))
+
+
+def round_saturate_s8(v) -> np.ndarray:
+    """LCE's int8 output on x86: round half away from zero, a value out of
+    int32's range or NaN becomes INT32_MIN (the truncating conversion), then
+    saturation to int8.
+
+    Example:
+        >>> round_saturate_s8(np.float32([2.5, -2.5, 0.49999997, 300.0, np.nan])).tolist()
+        [3, -3, 0, 127, -128]
+    """
+    v = np.asarray(v, np.float32).astype(np.float64)
+    ok = (v >= -2.0 ** 31) & (v < 2.0 ** 31)
+    safe = np.where(ok, v, 0.0)
+    r = np.where(safe >= 0, np.floor(safe + 0.5), -np.floor(-safe + 0.5))  # exact in double
+    return np.clip(np.where(ok, r, INT32_MIN), -128, 127).astype(np.int8)
 
 
 def accum_clamp(nominal, k: int):
@@ -94,7 +117,10 @@ class LceBconv2d(OpKind):
         act = int(o.get("fused_activation_function", 0))
         if act not in LCE_CLAMPS:
             return ctx.problem(f"fused activation {act}")
-        out_bits = ctx.graph.tensor(op.outputs[0]).dtype == "int32"
+        out_dtype = ctx.graph.tensor(op.outputs[0]).dtype
+        if out_dtype not in ("int32", "float32", "int8"):
+            return ctx.problem(f"{out_dtype} output (float32, int8 or bit-packed int32)")
+        out_bits = out_dtype == "int32"
         one_padding = int(o.get("pad_values", 0)) == 1
         same = lce_padding(o["padding"]) == "SAME"
         consts = {"weights": w.view(np.uint32)}
@@ -110,14 +136,20 @@ class LceBconv2d(OpKind):
             # kernel's compare by subtraction relies on this range
             consts["threshold"] = np.clip(thr.astype(np.int64).reshape(-1), -1, k).astype(np.int32)
         else:
-            if same and not one_padding and act != 0:
-                return ctx.problem("zero padding with a fused activation (LCE's optimized "
-                                   "kernel refuses it too)")
+            if same and not one_padding and (act != 0 or out_dtype == "int8"):
+                return ctx.problem("zero padding with a fused activation or int8 output "
+                                   "(LCE's optimized kernel refuses it too)")
             m, bias = ctx.const(ins[2]), ctx.const(ins[3])
             if m is None or bias is None or m.size != w.shape[0] or bias.size != w.shape[0]:
-                return ctx.problem("float output needs a constant multiplier and bias per channel")
-            consts["multiplier"], consts["bias"] = output_transform(m.reshape(-1),
-                                                                   bias.reshape(-1), k)
+                return ctx.problem(f"{out_dtype} output needs a constant multiplier and bias "
+                                   "per channel")
+            scale, zp = 1.0, 0
+            if out_dtype == "int8":
+                if not ctx.need_int8(op.outputs[0]):
+                    return None
+                scale, zp = ctx.quant[op.outputs[0]]
+            consts["multiplier"], consts["bias"] = output_transform(
+                m.reshape(-1), bias.reshape(-1), k, scale, zp)
         return ctx.node(self.kind, [ins[0]], {
             "channels_in": int(o["channels_in"]), "out_channels": int(w.shape[0]),
             "kernel": (int(w.shape[1]), int(w.shape[2])),
@@ -125,7 +157,8 @@ class LceBconv2d(OpKind):
             "dilation": (int(o["dilation_height_factor"]), int(o["dilation_width_factor"])),
             "padding": "SAME" if lce_padding(o["padding"]) == "SAME" else "VALID",
             "one_padding": one_padding, "clamp": accum_clamp(LCE_CLAMPS[act], k),
-            "output": "bits" if out_bits else "float", "pool": None,
+            "output": {"int32": "bits", "float32": "float", "int8": "int8"}[out_dtype],
+            "pool": None,
             "conv_out": tuple(int(d) for d in ctx.graph.tensor(op.outputs[0]).shape[1:3])},
             consts)
 
@@ -210,6 +243,8 @@ class LceBconv2d(OpKind):
             return [f"bnn_bconv2d_bits(&{pname}, {src}, {wn}, {tn}, {scratch}, {dst});"]
         mn = b.const("bconv_mul", "float", n.consts["multiplier"], f"{n.name}: multiplier")
         bn = b.const("bconv_bias", "float", n.consts["bias"], f"{n.name}: bias")
+        if n.params["output"] == "int8":
+            return [f"bnn_bconv2d_s8(&{pname}, {src}, {wn}, {mn}, {bn}, {scratch}, {dst});"]
         corr_at, corr = "NULL", "NULL"
         table = self.padding_corrections(n, b.low)
         if table is not None:
@@ -258,6 +293,8 @@ class LceBconv2d(OpKind):
         xs = np.clip(2 * accum, lo, hi)
         mul, bias = n.consts["multiplier"], n.consts["bias"]
         v = ((xs.astype(np.float32) * mul).astype(np.float32) + bias).astype(np.float32)
+        if n.params["output"] == "int8":
+            return _pool(round_saturate_s8(v), ph, pw, np.max)
         if not n.params["one_padding"] and n.params["padding"] == "SAME":
             wsum = wts.sum(axis=3)  # (oc, kh, kw): what each tap adds when read as +1
             for cy in range(oh):

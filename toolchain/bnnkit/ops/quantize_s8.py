@@ -58,8 +58,8 @@ class QuantizeS8(OpKind):
     def lower(self, ctx, op):
         src = ctx.graph.tensor(op.inputs[0])
         if src.dtype != "float32":
-            return ctx.problem(f"QUANTIZE from {src.dtype} (float32 -> int8 is supported; "
-                               "int8 -> int8 requantization is not)")
+            return ctx.problem(f"QUANTIZE from {src.dtype} (float32 -> int8 and "
+                               "int8 -> int8 are supported)")
         if not ctx.need_int8(op.outputs[0]):
             return None
         scale, zp = ctx.quant[op.outputs[0]]

@@ -1,0 +1,126 @@
+"""int8 forms of the ops real networks are built from, converted by LCE from
+Keras models with fake-quant nodes (and a larq-zoo-style residual binary
+network through ``convert --int8``'s placement), generated for the host and
+compared with LCE's interpreter byte for byte: residual ADD (TFLite's SIMD
+blocks and scalar tail round differently, and its blocks wrap in int16),
+broadcast MUL, QUANTIZE int8 -> int8 (ties up in blocks, away in the tail),
+LceBconv2d with int8 output (LCE's float output transform, rounded)."""
+
+import numpy as np
+import pytest
+
+
+def _fake_quant(lo, hi):
+    from bnnkit.tfenv import keras, tf
+
+    return keras.layers.Lambda(
+        lambda v: tf.quantization.fake_quant_with_min_max_vars(v, lo, hi, num_bits=8))
+
+
+def _convert(model, path):
+    from larq_compute_engine import convert_keras_model
+
+    from bnnkit.tfenv import tf
+
+    path.write_bytes(convert_keras_model(model, inference_input_type=tf.int8,
+                                         inference_output_type=tf.int8))
+    return path
+
+
+def _compare(path, tmp_path, n=20, seed=5):
+    """The generated C against the interpreter on n random int8 inputs."""
+    from bnnkit.lower import lower
+    from bnnkit.simulate import compare_on_inputs
+    from bnnkit.tflite_reader import read_tflite
+
+    g = read_tflite(path)
+    shape = tuple(g.tensor(g.inputs[0]).shape[1:])
+    x = np.random.default_rng(seed).integers(-128, 128, (n,) + shape).astype(np.int8)
+    c, ref, _ = compare_on_inputs(path, x, build_dir=tmp_path)
+    assert np.std(ref.astype(np.float64), axis=0).max() > 0, "outputs do not vary"
+    np.testing.assert_array_equal(c, ref)
+    return [node.kind for node in lower(g, "m").nodes]
+
+
+def test_residual_add_broadcast_mul_and_requantize(tmp_path):
+    from bnnkit.tfenv import keras
+
+    fq = _fake_quant
+    inp = keras.Input((7, 5, 3))
+    x = fq(-1, 1)(inp)
+    a = fq(-3, 2)(keras.layers.Conv2D(6, 3, padding="same")(x))
+    b = fq(-2, 4)(keras.layers.Conv2D(6, 1, activation="relu")(x))
+    s = fq(-4, 5)(keras.layers.Add()([a, b]))  # 210 values: 13 blocks and a tail
+    v = keras.layers.Reshape((1, 1, 6))(fq(-1, 1)(keras.layers.Dense(6)(keras.layers.Flatten()(x))))
+    m = fq(-3, 3)(keras.layers.Multiply()([s, v]))  # a per-channel MUL
+    p = fq(-1.5, 2)(keras.layers.MaxPooling2D(2, padding="same")(m))  # QUANTIZE after the pool
+    c = fq(-2, 2)(keras.layers.Conv2D(6, 2, strides=2, padding="same")(x))
+    out = fq(-6, 6)(keras.layers.Add()([p, c]))
+    kinds = _compare(_convert(keras.Model(inp, keras.layers.Flatten()(out)), tmp_path / "ew.tflite"),
+                     tmp_path)
+    assert {"add_s8", "mul_s8", "requantize_s8"} <= set(kinds)
+
+
+def test_requantize_ties_and_add_int16_wrap(tmp_path):
+    """A scale ratio of 1/4 puts values on exact ties; an ADD output scale far
+    below its inputs' overflows int16 inside TFLite's blocks."""
+    from bnnkit.tfenv import keras
+
+    fq = _fake_quant
+    inp = keras.Input((7, 5, 2))
+    a = fq(-1.28, 1.27)(keras.layers.Conv2D(4, 3, padding="same")(fq(-1, 1)(inp)))
+    q = fq(-5.12, 5.08)(keras.layers.MaxPooling2D((1, 1))(a))  # 140 values, ratio 1/4
+    kinds = _compare(_convert(keras.Model(inp, keras.layers.Flatten()(q)), tmp_path / "rq.tflite"),
+                     tmp_path / "rq")
+    assert "requantize_s8" in kinds
+    inp = keras.Input((17,))
+    x = fq(-128, 127)(inp)
+    s = fq(-0.5, 0.49609375)(keras.layers.Add()([x, fq(-128, 127)(keras.layers.Dense(17)(x))]))
+    _compare(_convert(keras.Model(inp, s), tmp_path / "wrap.tflite"), tmp_path / "wrap")
+
+
+def test_lce_residual_binary_network_in_int8(tmp_path, monkeypatch):
+    """LCE's own end-to-end toy network (binary 3x3 convs in residual blocks),
+    through ``convert --int8``'s fake-quant placement: LceBconv2d writes int8,
+    the residual ADDs are int8."""
+    from bnnkit import convert as cv
+    from bnnkit import public_models as pm
+
+    x = pm.random_inputs("lce_toy_model", 32, seed=3)
+    monkeypatch.setattr(cv, "_calibration_inputs", lambda *a, **k: x)
+    path = tmp_path / "toy.tflite"
+    path.write_bytes(cv.convert_int8(pm.build("lce_toy_model"), {}, "toy", len(x)))
+    kinds = _compare(path, tmp_path)
+    assert kinds.count("add_s8") == 3 and "bconv2d" in kinds
+
+
+def test_sequential_larq_models_take_int8_placement(monkeypatch):
+    """A Sequential Larq model has no input layer of its own in ``layers``;
+    --int8 places fake quants on its graph all the same."""
+    from bnnkit import convert as cv
+    from bnnkit import public_models as pm
+    from bnnkit.lower import lower
+    from bnnkit.tflite_reader import parse_tflite
+
+    x = pm.random_inputs("lce_toy_sequential", 16, seed=3)
+    monkeypatch.setattr(cv, "_calibration_inputs", lambda *a, **k: x)
+    g = parse_tflite(cv.convert_int8(pm.build("lce_toy_sequential"), {}, "seq", len(x)))
+    low = lower(g, "m")
+    assert [n.params["output"] for n in low.nodes if n.kind == "bconv2d"].count("int8") == 2
+
+
+def test_broadcast_int8_add_is_refused_by_name(tmp_path):
+    from bnnkit.errors import BnnkitError
+    from bnnkit.lower import lower
+    from bnnkit.tfenv import keras
+    from bnnkit.tflite_reader import read_tflite
+
+    fq = _fake_quant
+    inp = keras.Input((4, 4, 3))
+    x = fq(-1, 1)(inp)
+    v = keras.layers.Reshape((1, 1, 3))(fq(-1, 1)(keras.layers.Dense(3)(keras.layers.Flatten()(x))))
+    out = fq(-2, 2)(keras.layers.Add()([x, v]))
+    g = read_tflite(_convert(keras.Model(inp, out), tmp_path / "b.tflite"))
+    with pytest.raises(BnnkitError, match=r"^b.tflite: unsupported: ADD -> .*broadcasting is "
+                                          r"not supported"):
+        lower(g, "b.tflite")
