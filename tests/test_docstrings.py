@@ -10,7 +10,8 @@ MODULES = ["bnnkit.emit", "bnnkit.fold", "bnnkit.lower", "bnnkit.memory", "bnnki
            "bnnkit.ops.lce_bconv2d", "bnnkit.outdir", "bnnkit.metadata", "bnnkit.errors",
            "bnnkit.profile", "bnnkit.ops.base", "bnnkit.ops._quant", "bnnkit.ops.conv2d_s8",
            "bnnkit.ops.softmax_s8", "bnnkit.ops.quantize_s8", "bnnkit.ops.dequantize_s8",
-           "bnnkit.ops.quantize_bits_s8"]
+           "bnnkit.ops.quantize_bits_s8", "bnnkit.ops.average_pool_s8", "bnnkit.ops.mean_s8",
+           "bnnkit.ops.elementwise_s8", "bnnkit.ops.requantize_s8"]
 
 
 @pytest.mark.parametrize("name", MODULES)

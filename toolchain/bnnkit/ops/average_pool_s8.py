@@ -1,0 +1,107 @@
+"""AVERAGE_POOL_2D, int8 (bnn_avgpool_s8.c), bit-exact with LCE's interpreter.
+
+TFLite 2.16's int8 average pool (optimized_integer_ops::AveragePool: int16
+sums for windows of up to 16x16 taps, the reference kernel's int32 sums
+beyond; the same arithmetic) sums the window's values inside the input, and
+divides by their number ``n`` rounding half away from zero:
+``acc > 0 ? (acc + n/2) / n : (acc - n/2) / n`` (C's truncating division),
+then clamps to the fused activation's range. It does not rescale: TFLite
+expects input and output to share one quantization, and bnnkit refuses a file
+where they differ. Checked against the interpreter on random windows (1x1 to
+3x3, strides 1 and 2, SAME and VALID, 1 to 40 channels, any zero point), and
+end to end on a converted Keras model (tests/kernels/test_bnn_avgpool_s8.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._geometry import pool_geometry, pool_output_shape, window_layout, window_problem
+from ._quant import activation_range
+from .base import Cost, OpKind, prod, register
+
+MAX_WINDOW = 1 << 16  # filter and stride sizes accepted (the C's int32 sums stay exact)
+MAX_TAPS = 1 << 23  # input values one output may average: |sum| < 2^30
+
+
+@register
+class AveragePoolS8(OpKind):
+    kind = "avgpool_s8"
+    dtype = "int8"
+    tflite = ("AVERAGE_POOL_2D",)
+    files = ("bnn_avgpool_s8.c",)
+
+    def lower(self, ctx, op):
+        o = op.options
+        if not ctx.need_int8(op.inputs[0], op.outputs[0]):
+            return None
+        if ctx.quant[op.inputs[0]] != ctx.quant[op.outputs[0]]:
+            return ctx.problem("input and output quantization differ (TFLite's int8 "
+                               "AVERAGE_POOL_2D does not rescale)")
+        rng = activation_range(o.get("activation"), *ctx.quant[op.outputs[0]])
+        if rng is None:
+            return ctx.problem(f"fused activation {o.get('activation')}")
+        filt, stride = (o["filter_h"], o["filter_w"]), (o["stride_h"], o["stride_w"])
+        problem = window_problem(filt, stride, o.get("padding"))
+        if problem:
+            return ctx.problem(problem)
+        if max(*filt, *stride) > MAX_WINDOW:
+            return ctx.problem(f"filter {filt[0]}x{filt[1]}, stride {stride[0]}x{stride[1]} "
+                               f"(at most {MAX_WINDOW} each)")
+        shape = tuple(ctx.shapes.get(op.inputs[0], ()))
+        if len(shape) != 3:
+            return ctx.problem(f"input of shape {shape} (H, W, C needed)")
+        h, w, _ = shape
+        if o["padding"] == "VALID" and (filt[0] > h or filt[1] > w):
+            return ctx.problem(f"VALID {filt[0]}x{filt[1]} window larger than the {h}x{w} input")
+        if min(filt[0], h) * min(filt[1], w) > MAX_TAPS:
+            return ctx.problem(f"{filt[0]}x{filt[1]} window over a {h}x{w} input "
+                               f"(at most {MAX_TAPS} values per output)")
+        return ctx.node(self.kind, [op.inputs[0]], {
+            "filter": filt, "stride": stride, "padding": o["padding"], "act": rng})
+
+    def output_shape(self, n, low):
+        return pool_output_shape(low.shapes[n.inputs[0]], n.params)
+
+    def emit(self, b, i, n):
+        pname = f"avgpool_s8_p{i:02d}"
+        b.param(f"static const bnn_maxpool_params {pname} = {{{pool_geometry(b.low, n)}, 0}};")
+        lo, hi = n.params["act"]
+        return [f"bnn_avgpool_s8(&{pname}, {int(lo)}, {int(hi)}, {b.buf(n.inputs[0])}, "
+                f"{b.buf(n.outputs[0])});"]
+
+    def cost(self, n, low):
+        fh, fw = n.params["filter"]
+        return Cost(macs=prod(low.shapes[n.outputs[0]]) * fh * fw)
+
+    def reference(self, n, inputs, low):
+        oh, ow = low.shapes[n.outputs[0]][:2]
+        p = n.params
+        return avgpool_s8_reference(inputs[0], p["filter"], p["stride"], p["padding"], (oh, ow),
+                                    p["act"])
+
+
+def avgpool_s8_reference(x, filt, stride, padding, out_hw, act=(-128, 127)):
+    """numpy of bnn_avgpool_s8: x (H, W, C) int8 -> (out_h, out_w, C) int8.
+
+    Example:
+        >>> x = np.array([[1, 2], [4, -8]], np.int8).reshape(2, 2, 1)
+        >>> avgpool_s8_reference(x, (2, 2), (1, 1), "SAME", (2, 2))[..., 0].tolist()
+        [[0, -3], [-2, -8]]
+    """
+    x = np.asarray(x).astype(np.int64)
+    h, w, c = x.shape
+    (fh, fw), (sh, sw), (oh, ow) = filt, stride, out_hw
+    _, _, pt, pl = window_layout(h, w, fh, fw, stride, padding)
+    out = np.empty((oh, ow, c), np.int64)
+    for oy in range(oh):
+        y0 = oy * sh - pt
+        ys = slice(max(y0, 0), min(y0 + fh, h))
+        for ox in range(ow):
+            x0 = ox * sw - pl
+            xs = slice(max(x0, 0), min(x0 + fw, w))
+            win = x[ys, xs]
+            n = win.shape[0] * win.shape[1]
+            acc = win.sum(axis=(0, 1))
+            out[oy, ox] = np.where(acc > 0, (acc + n // 2) // n, -((-acc + n // 2) // n))
+    return np.clip(out, act[0], act[1]).astype(np.int8)
