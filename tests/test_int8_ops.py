@@ -79,19 +79,28 @@ def test_requantize_ties_and_add_int16_wrap(tmp_path):
     _compare(_convert(keras.Model(inp, s), tmp_path / "wrap.tflite"), tmp_path / "wrap")
 
 
-def test_lce_residual_binary_network_in_int8(tmp_path, monkeypatch):
-    """LCE's own end-to-end toy network (binary 3x3 convs in residual blocks),
-    through ``convert --int8``'s fake-quant placement: LceBconv2d writes int8,
-    the residual ADDs are int8."""
+# public network -> int8 kinds its int8 form must lower to
+PUBLIC_INT8 = {
+    # LCE's own end-to-end toy network: binary 3x3 convs writing int8 into residual ADDs
+    "lce_toy_model": {"add_s8", "bconv2d"},
+    # MLPerf Tiny's ResNet-8 with binary convs: residual ADDs, average pools, requantize, MEAN
+    "binary_resnet8": {"add_s8", "avgpool_s8", "requantize_s8", "mean_s8", "bconv2d"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_INT8))
+def test_public_binary_networks_in_int8(name, tmp_path, monkeypatch):
+    """Through ``convert --int8``'s fake-quant placement (calibrated on random
+    inputs), LCE's int8 form of each network, bit for bit."""
     from bnnkit import convert as cv
     from bnnkit import public_models as pm
 
-    x = pm.random_inputs("lce_toy_model", 32, seed=3)
+    x = pm.random_inputs(name, 32, seed=3)
     monkeypatch.setattr(cv, "_calibration_inputs", lambda *a, **k: x)
-    path = tmp_path / "toy.tflite"
-    path.write_bytes(cv.convert_int8(pm.build("lce_toy_model"), {}, "toy", len(x)))
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(cv.convert_int8(pm.build(name), {}, name, len(x)))
     kinds = _compare(path, tmp_path)
-    assert kinds.count("add_s8") == 3 and "bconv2d" in kinds
+    assert PUBLIC_INT8[name] <= set(kinds), kinds
 
 
 def test_sequential_larq_models_take_int8_placement(monkeypatch):
