@@ -79,8 +79,11 @@ def requantize(acc, multiplier, shift, ties: str = "up") -> np.ndarray:
     ``ties``: how the second rounding (the right shift) breaks ties. "up"
     (toward +inf) is ruy's x86 output stage, which LCE's and TFLite's
     interpreter use for CONV_2D and FULLY_CONNECTED; "away" (from zero) is
-    gemmlowp's RoundingDivideByPOT, which TFLite's other int8 kernels use
-    (depthwise, ADD, MUL, MEAN). They differ only on negative exact ties."""
+    gemmlowp's RoundingDivideByPOT, which TFLite's other int8 kernels use in
+    their scalar code; their NEON code (run on x86 through NEON_2_SSE) breaks
+    ties up, so which values round which way depends on the kernel's blocks
+    (depthwise: whole groups of 8 channels up, the rest away; see each op
+    module). They differ only on negative exact ties."""
     shift = np.asarray(shift, np.int64)
     left = np.maximum(shift, 0)
     right = np.maximum(-shift, 0)
