@@ -133,6 +133,21 @@ static void count_channels(const bnn_bconv2d_params *p, const uint32_t *patch,
 #endif
 }
 
+/* LCE's output transform: the clamp on 2 * accum, then multiplier and bias in
+ * float, two roundings (no fused multiply-add, as LCE's x86 build) */
+static float output_transform(const bnn_bconv2d_params *p, int32_t count, float multiplier,
+                              float bias)
+{
+    int32_t x = 2 * count;
+    float v;
+    if (x < p->clamp_min)
+        x = p->clamp_min;
+    if (x > p->clamp_max)
+        x = p->clamp_max;
+    v = (float)x * multiplier;
+    return v + bias;
+}
+
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
                      const float *multiplier, const float *bias, const uint16_t *corr_at,
                      const int32_t *corr, uint32_t *scratch, float *out)
@@ -152,14 +167,7 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
                     const int32_t *corr_set = set ? corr + (set - 1) * p->out_c : NULL;
                     count_channels(p, patch, weights, bytes, counts);
                     for (oc = 0; oc < p->out_c; oc++) {
-                        int32_t x = 2 * counts[oc];
-                        float v;
-                        if (x < p->clamp_min)
-                            x = p->clamp_min;
-                        if (x > p->clamp_max)
-                            x = p->clamp_max;
-                        v = (float)x * multiplier[oc];
-                        v = v + bias[oc];
+                        float v = output_transform(p, counts[oc], multiplier[oc], bias[oc]);
                         if (corr_set) {
                             const float c = multiplier[oc] * (float)corr_set[oc];
                             v = v + c;
@@ -205,16 +213,8 @@ void bnn_bconv2d_s8(const bnn_bconv2d_params *p, const uint32_t *in, const uint3
                     gather_patch(p, in, oy * p->pool_h + py, ox * p->pool_w + px, patch);
                     count_channels(p, patch, weights, bytes, counts);
                     for (oc = 0; oc < p->out_c; oc++) {
-                        int32_t x = 2 * counts[oc];
-                        float v;
-                        int8_t q;
-                        if (x < p->clamp_min)
-                            x = p->clamp_min;
-                        if (x > p->clamp_max)
-                            x = p->clamp_max;
-                        v = (float)x * multiplier[oc];
-                        v = v + bias[oc];
-                        q = round_saturate_s8(v);
+                        const int8_t q = round_saturate_s8(
+                            output_transform(p, counts[oc], multiplier[oc], bias[oc]));
                         if ((py == 0 && px == 0) || q > o[oc])
                             o[oc] = q;
                     }

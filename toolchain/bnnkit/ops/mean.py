@@ -31,6 +31,33 @@ from .base import Cost, OpKind, prod, register
 LANES = 8  # BNN_MEAN_LANES in bnn_mean_f32.c
 
 
+def read_axes(ctx, op):
+    """MEAN's input shape and constant axes, validated: ``(shape, axes as
+    listed, sorted distinct axes)``, or None after ``ctx.problem``. Shared by
+    the float and int8 kinds."""
+    axes = ctx.const(op.inputs[1])
+    if axes is None:
+        return ctx.problem("axes computed at run time (a constant int32 tensor is needed)")
+    axes = np.asarray(axes)
+    if axes.dtype.kind not in "iu":
+        return ctx.problem(f"axes of type {axes.dtype}")
+    full = tuple(int(d) for d in ctx.graph.tensor(op.inputs[0]).shape)
+    rank = len(full)
+    listed = [int(a) for a in axes.reshape(-1)]
+    if not 1 <= rank <= 4:
+        return ctx.problem(f"mean over axes {listed} of a {rank}-D tensor (up to 4-D)")
+    if full[0] != 1:
+        return ctx.problem(f"batch of {full[0]} (1 needed)")
+    if min(full) < 1:
+        return ctx.problem(f"input of shape {full} (no empty dimension)")
+    if any(not -rank <= a < rank for a in listed):
+        return ctx.problem(f"axes {listed} out of range for a {rank}-D tensor")
+    resolved = sorted({a % rank for a in listed})
+    if not resolved:
+        return ctx.problem("mean over no axes (axes tensor is empty)")
+    return full, listed, resolved
+
+
 @register
 class Mean(OpKind):
     kind = "mean"
@@ -42,24 +69,10 @@ class Mean(OpKind):
             return ctx.problem("MEAN without an axes input")
         if not ctx.need_float(op.inputs[0], *op.outputs):
             return None
-        axes = ctx.const(op.inputs[1])
-        if axes is None:
-            return ctx.problem("axes computed at run time (a constant int32 tensor is needed)")
-        axes = np.asarray(axes)
-        if axes.dtype.kind not in "iu":
-            return ctx.problem(f"axes of type {axes.dtype}")
-        full = tuple(int(d) for d in ctx.graph.tensor(op.inputs[0]).shape)
-        rank = len(full)
-        listed = [int(a) for a in axes.reshape(-1)]
-        if not 1 <= rank <= 4:
-            return ctx.problem(f"mean over axes {listed} of a {rank}-D tensor (up to 4-D)")
-        if full[0] != 1:
-            return ctx.problem(f"batch of {full[0]} (1 needed)")
-        if any(not -rank <= a < rank for a in listed):
-            return ctx.problem(f"axes {listed} out of range for a {rank}-D tensor")
-        resolved = sorted({a % rank for a in listed})
-        if not resolved:
-            return ctx.problem("mean over no axes (axes tensor is empty)")
+        read = read_axes(ctx, op)
+        if read is None:
+            return None
+        full, _, resolved = read
         return ctx.node(self.kind, [op.inputs[0]], {
             "in_shape": full, "axes": tuple(resolved),
             "keep_dims": bool(op.options.get("keep_dims", False))})

@@ -42,7 +42,7 @@ import numpy as np
 
 from ._quant import quantize_multiplier, requantize
 from .base import Cost, prod, register
-from .mean import Mean, normalize
+from .mean import Mean, normalize, read_axes
 
 VECTOR_BLOCK = 16  # channels per vector block of TFLite's spatial int8 mean
 MAX_COUNT = 1 << 23  # values per output: int32 sums with room to spare
@@ -62,26 +62,11 @@ class MeanS8(Mean):
             return ctx.problem("MEAN without an axes input")
         if not ctx.need_int8(op.inputs[0], op.outputs[0]):
             return None
-        axes = ctx.const(op.inputs[1])
-        if axes is None:
-            return ctx.problem("axes computed at run time (a constant int32 tensor is needed)")
-        axes = np.asarray(axes)
-        if axes.dtype.kind not in "iu":
-            return ctx.problem(f"axes of type {axes.dtype}")
-        full = tuple(int(d) for d in ctx.graph.tensor(op.inputs[0]).shape)
+        read = read_axes(ctx, op)
+        if read is None:
+            return None
+        full, listed, resolved = read
         rank = len(full)
-        listed = [int(a) for a in axes.reshape(-1)]
-        if not 1 <= rank <= 4:
-            return ctx.problem(f"mean over axes {listed} of a {rank}-D tensor (up to 4-D)")
-        if full[0] != 1:
-            return ctx.problem(f"batch of {full[0]} (1 needed)")
-        if min(full) < 1:
-            return ctx.problem(f"input of shape {full} (no empty dimension)")
-        if any(not -rank <= a < rank for a in listed):
-            return ctx.problem(f"axes {listed} out of range for a {rank}-D tensor")
-        resolved = sorted({a % rank for a in listed})
-        if not resolved:
-            return ctx.problem("mean over no axes (axes tensor is empty)")
         if resolved[0] == 0:  # the interpreter mishandles some of these (checked: [1, 4] over [0])
             return ctx.problem(f"mean over the batch axis (axes {listed})")
         keep = bool(op.options.get("keep_dims", False))
