@@ -171,6 +171,22 @@ def test_lce_int8_lenet_is_bit_exact_on_host_m4_and_m3(tmp_path):
 
 
 @needs_fashion
+@pytest.mark.parametrize("name", ["lenet_bin1_int8", "lenet_bin2_int8", "lenet_bin3_plus_int8"])
+def test_every_shipped_int8_lenet_is_bit_exact(name, tmp_path):
+    """The int8 forms of the other binary LeNets (``bnnkit convert MODEL.h5
+    --int8``): LCE's bytes on the host, and their sidecar's int8 accuracy on the
+    whole test set within half a point of the float model's."""
+    import json
+
+    from bnnkit.simulate import simulate
+
+    record, _ = simulate(MODELS / f"{name}.tflite", "host", limit=200, build_dir=tmp_path)
+    assert record["agreement"] == 1.0 and record["max_abs_diff"] == 0
+    meta = json.loads((MODELS / f"{name}.json").read_text())
+    assert abs(meta["int8"]["test_accuracy"] - meta["keras_test_accuracy"]) <= 0.005
+
+
+@needs_fashion
 def test_cortex_m3_runs_int8_without_float(tmp_path):
     """The Cortex-M3 (no FPU, no DSP): the portable int8 kernels give the
     interpreter's bytes, and only the softmax calls the soft-float library."""
@@ -207,5 +223,7 @@ def test_report_puts_each_int8_lenet_after_its_float_one():
 
     taken = {"accuracy": 0.9}
     rows = run(MODELS, "host", None, None, 60, progress=False, names=("lenet_float", "lenet_bin2"),
-               measured={"lenet_float": taken, "lenet_float_int8": taken, "lenet_bin2": taken})
-    assert [r["name"] for r in rows] == ["lenet_float", "lenet_float_int8", "lenet_bin2"]
+               measured={"lenet_float": taken, "lenet_float_int8": taken, "lenet_bin2": taken,
+                         "lenet_bin2_int8": taken})
+    assert [r["name"] for r in rows] == ["lenet_float", "lenet_float_int8", "lenet_bin2",
+                                         "lenet_bin2_int8"]
