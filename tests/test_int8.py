@@ -117,6 +117,9 @@ def test_fake_quant_goes_where_int8_kernels_read():
     # not before a sign (bn0, bn1, bn2), not after a binary layer, a pool or the softmax
     assert fake_quant_points(load_keras(MODELS / "lenet_bin3.h5")) == \
         ["image", "conv1", "conv2", "bn3"]
+    # after fc1 (ReLU): its batch norm cannot fold into it, so fc1 runs in int8
+    assert fake_quant_points(load_keras(MODELS / "lenet_bin2.h5")) == \
+        ["image", "conv1", "conv2", "fc1", "bn3"]
 
 
 @needs_fashion

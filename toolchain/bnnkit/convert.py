@@ -156,8 +156,9 @@ def fake_quant_points(model) -> list:
     fake-quant node: the model input and every real-valued activation that an
     int8 kernel consumes. Not after a Larq layer (LCE keeps a binary layer's
     output in float and folds what follows), not before a layer that binarizes
-    its input (the sign needs no range), not before a batch norm (folded into
-    the layer before it), not after a layer that keeps its input's scale, and
+    its input (the sign needs no range), not before a batch norm that folds into
+    the layer before it (one without an activation of its own), not after a
+    layer that keeps its input's scale, and
     not after the model's output layer (a softmax's int8 output has TFLite's
     fixed 1/256 scale).
 
@@ -182,10 +183,18 @@ def fake_quant_points(model) -> list:
         if (type(layer).__module__.startswith("larq") or kind in _SAME_SCALE
                 or layer.name in output_layers or not users
                 or all(_binarizes_input(u) for u in users)
-                or all(type(u).__name__ == "BatchNormalization" for u in users)):
+                or (all(type(u).__name__ == "BatchNormalization" for u in users)
+                    and not _activates(layer))):
             continue
         points.append(layer.name)
     return points
+
+
+def _activates(layer) -> bool:
+    """A layer with a fused nonlinearity (a Dense with ReLU): a batch norm after
+    it cannot fold into it, so its own output is what an int8 kernel writes."""
+    activation = getattr(layer, "activation", None)
+    return activation is not None and getattr(activation, "__name__", "linear") != "linear"
 
 
 def _binarizes_input(layer) -> bool:
