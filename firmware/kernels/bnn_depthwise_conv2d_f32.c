@@ -15,18 +15,6 @@
 
 #define BLOCK 8 /* the eight named accumulators a0..a7 */
 
-/* [*k0, *k1): the taps k < k_n whose coordinate base + k * dil lies in [0, size). */
-static void inside_taps(int32_t base, int32_t dil, int32_t k_n, int32_t size, int32_t *k0,
-                        int32_t *k1)
-{
-    const int32_t rest = size - base;
-    int32_t a = base >= 0 ? 0 : (-base + dil - 1) / dil;
-    int32_t b = rest <= 0 ? 0 : (rest + dil - 1) / dil;
-    b = b < k_n ? b : k_n;
-    *k0 = a;
-    *k1 = b > a ? b : a;
-}
-
 /* TFLite's ActivationFunctionWithMinMax: min(max(v, lo), hi); NaN stays NaN. */
 static float clamp(float v, float lo, float hi)
 {
@@ -55,11 +43,11 @@ void bnn_depthwise_conv2d_f32(const bnn_depthwise_conv2d_params *p, const float 
     }
     for (oy = 0; oy < p->out_h; oy++) {
         const int32_t y0 = oy * p->stride_h - p->pad_top;
-        inside_taps(y0, p->dilation_h, p->k_h, p->in_h, &ky0, &ky1);
+        bnn_inside_taps(y0, p->dilation_h, p->k_h, p->in_h, &ky0, &ky1);
         for (ox = 0; ox < p->out_w; ox++) {
             const int32_t x0 = ox * p->stride_w - p->pad_left;
             float *dst = out + (oy * p->out_w + ox) * oc;
-            inside_taps(x0, p->dilation_w, p->k_w, p->in_w, &kx0, &kx1);
+            bnn_inside_taps(x0, p->dilation_w, p->k_w, p->in_w, &kx0, &kx1);
             for (c0 = 0; c0 < blocked; c0 += BLOCK) {
                 /* named accumulators: locals the compiler keeps in registers */
                 float a0 = bias[c0], a1 = bias[c0 + 1], a2 = bias[c0 + 2], a3 = bias[c0 + 3];

@@ -19,18 +19,6 @@ typedef struct {
     int32_t overhang; /* some taps lie outside and the zero point is not 0 */
 } dw_window;
 
-/* [*k0, *k1): the taps k < k_n whose coordinate base + k * dil lies in [0, size). */
-static void inside_taps(int32_t base, int32_t dil, int32_t k_n, int32_t size, int32_t *k0,
-                        int32_t *k1)
-{
-    const int32_t rest = size - base;
-    int32_t a = base >= 0 ? 0 : (-base + dil - 1) / dil;
-    int32_t b = rest <= 0 ? 0 : (rest + dil - 1) / dil;
-    b = b < k_n ? b : k_n;
-    *k0 = a;
-    *k1 = b > a ? b : a;
-}
-
 /* requantize output channel o's sum: ties up below up_channels, else away */
 static int8_t requant(const bnn_depthwise_conv2d_s8_params *p, int32_t acc, int32_t o,
                       const int32_t *mult, const int32_t *shift)
@@ -131,11 +119,11 @@ void bnn_depthwise_conv2d_s8(const bnn_depthwise_conv2d_s8_params *p, const int8
     dw_window win;
     for (oy = 0; oy < p->out_h; oy++) {
         win.y0 = oy * p->stride_h - p->pad_top;
-        inside_taps(win.y0, p->dilation_h, p->k_h, p->in_h, &win.ky0, &win.ky1);
+        bnn_inside_taps(win.y0, p->dilation_h, p->k_h, p->in_h, &win.ky0, &win.ky1);
         for (ox = 0; ox < p->out_w; ox++) {
             int8_t *dst = out + (oy * p->out_w + ox) * oc;
             win.x0 = ox * p->stride_w - p->pad_left;
-            inside_taps(win.x0, p->dilation_w, p->k_w, p->in_w, &win.kx0, &win.kx1);
+            bnn_inside_taps(win.x0, p->dilation_w, p->k_w, p->in_w, &win.kx0, &win.kx1);
             win.ky_end = win.kx0 < win.kx1 ? win.ky1 : win.ky0;
             /* taps outside the input add zero_point * w: nothing when it is 0 */
             win.overhang = p->in_zero_point != 0

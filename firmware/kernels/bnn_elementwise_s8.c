@@ -53,23 +53,6 @@ static int8_t mul_one(const bnn_elementwise_s8_params *p, int32_t a, int32_t b)
                                   p->out_shift) + p->out_offset);
 }
 
-/* The broadcast walk, shared by both ops; the innermost axis is a plain loop. */
-#define BNN_EW_S8_LOOP(one)                                                           \
-    do {                                                                              \
-        int32_t i0, i1, i2, i3;                                                       \
-        for (i0 = 0; i0 < p->dims[0]; i0++)                                           \
-            for (i1 = 0; i1 < p->dims[1]; i1++)                                       \
-                for (i2 = 0; i2 < p->dims[2]; i2++) {                                 \
-                    const int8_t *pa = a + i0 * p->a_strides[0] + i1 * p->a_strides[1] \
-                                       + i2 * p->a_strides[2];                        \
-                    const int8_t *pb = b + i0 * p->b_strides[0] + i1 * p->b_strides[1] \
-                                       + i2 * p->b_strides[2];                        \
-                    for (i3 = 0; i3 < p->dims[3]; i3++)                               \
-                        *out++ = one(p, pa[i3 * p->a_strides[3]],                     \
-                                     pb[i3 * p->b_strides[3]]);                       \
-                }                                                                     \
-    } while (0)
-
 void bnn_add_s8(const bnn_elementwise_s8_params *p, const int8_t *a, const int8_t *b,
                 int8_t *out)
 {
@@ -82,8 +65,19 @@ void bnn_add_s8(const bnn_elementwise_s8_params *p, const int8_t *a, const int8_
         out[i] = add_tail(p, a[i], b[i]);
 }
 
+/* The broadcast walk; the innermost axis is a plain loop. */
 void bnn_mul_s8(const bnn_elementwise_s8_params *p, const int8_t *a, const int8_t *b,
                 int8_t *out)
 {
-    BNN_EW_S8_LOOP(mul_one);
+    int32_t i0, i1, i2, i3;
+    for (i0 = 0; i0 < p->dims[0]; i0++)
+        for (i1 = 0; i1 < p->dims[1]; i1++)
+            for (i2 = 0; i2 < p->dims[2]; i2++) {
+                const int8_t *pa = a + i0 * p->a_strides[0] + i1 * p->a_strides[1]
+                                   + i2 * p->a_strides[2];
+                const int8_t *pb = b + i0 * p->b_strides[0] + i1 * p->b_strides[1]
+                                   + i2 * p->b_strides[2];
+                for (i3 = 0; i3 < p->dims[3]; i3++)
+                    *out++ = mul_one(p, pa[i3 * p->a_strides[3]], pb[i3 * p->b_strides[3]]);
+            }
 }

@@ -32,6 +32,20 @@
 #define BNN_INLINE static inline
 #endif
 
+/* [*k0, *k1): the taps k < k_n of a window whose coordinate base + k * dil lies
+ * in [0, size) (the depthwise convolutions' border handling). Called once per
+ * output row or position, not per tap: a plain static inline. */
+static inline void bnn_inside_taps(int32_t base, int32_t dil, int32_t k_n, int32_t size,
+                                   int32_t *k0, int32_t *k1)
+{
+    const int32_t rest = size - base;
+    int32_t a = base >= 0 ? 0 : (-base + dil - 1) / dil;
+    int32_t b = rest <= 0 ? 0 : (rest + dil - 1) / dil;
+    b = b < k_n ? b : k_n;
+    *k0 = a;
+    *k1 = b > a ? b : a;
+}
+
 /* Number of set bits in a[i] ^ b[i] over n words (bnn_popcount.h, per target). */
 int32_t bnn_xor_popcount(const uint32_t *a, const uint32_t *b, int32_t n_words);
 

@@ -76,10 +76,10 @@ class LowerContext:
         self.kinds[idx] = KINDS.get(t.dtype, "f32")
         self.names[idx] = t.name
         if t.dtype == "int8":
-            self.quant[idx] = self._per_tensor(t)
+            self.quant[idx] = self.per_tensor_quant(t)
         return idx
 
-    def _per_tensor(self, t):
+    def per_tensor_quant(self, t):
         """(scale, zero_point) of an int8 activation; a problem if it has none,
         or per-axis, or values no int8 kernel can use."""
         if not t.quantized or t.scale.size != 1:

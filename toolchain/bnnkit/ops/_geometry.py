@@ -70,3 +70,22 @@ def window_problem(filt, stride, padding) -> str | None:
         return (f"filter {filt[0]}x{filt[1]}, stride {stride[0]}x{stride[1]}, padding {padding} "
                 "(positive sizes, SAME or VALID needed)")
     return None
+
+
+def inside_windows(in_hw, filt, stride, pad_tl, out_hw):
+    """Each output position of a pool and the input rows and columns its
+    window covers inside the input: ``(oy, ox, ys, xs)`` with ``ys``, ``xs``
+    ranges (padding contributes nothing).
+
+    Example:
+        >>> [(oy, ox, list(ys), list(xs)) for oy, ox, ys, xs in
+        ...  inside_windows((2, 2), (2, 2), (1, 1), (0, 0), (2, 1))]
+        [(0, 0, [0, 1], [0, 1]), (1, 0, [1], [0, 1])]
+    """
+    (h, w), (fh, fw), (sh, sw), (pt, pl) = in_hw, filt, stride, pad_tl
+    for oy in range(out_hw[0]):
+        y0 = oy * sh - pt
+        ys = range(max(y0, 0), min(y0 + fh, h))
+        for ox in range(out_hw[1]):
+            x0 = ox * sw - pl
+            yield oy, ox, ys, range(max(x0, 0), min(x0 + fw, w))

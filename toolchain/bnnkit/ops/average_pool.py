@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import out_size, same_pad, window_problem
+from ._geometry import inside_windows, out_size, same_pad, window_problem
 from .base import Cost, OpKind, prod, register
 
 ACTIVATIONS = {"NONE": 0, "RELU": 1, "RELU6": 2, "RELU_N1_TO_1": 3}  # BNN_POOL_ACT_* in the header
@@ -93,21 +93,15 @@ def avg_pool(x, filt, stride, pad, out_hw, activation=0, pad_tl=None):
     if pad_tl is None:
         pad_tl = ((same_pad(h, fh, sh, oh), same_pad(w, fw, sw, ow)) if pad == "SAME"
                   else (0, 0))
-    pt, pl = pad_tl
     out = np.empty((oh, ow, c), np.float32)
     lo, hi = (np.float32(v) for v in RANGES[activation])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for oy in range(oh):
-            y0 = oy * sh - pt
-            ys = range(max(y0, 0), min(y0 + fh, h))
-            for ox in range(ow):
-                x0 = ox * sw - pl
-                xs = range(max(x0, 0), min(x0 + fw, w))
-                acc = np.zeros(c, np.float32)
-                for y in ys:
-                    for xx in xs:
-                        acc = acc + x[y, xx]  # float32 + float32: one rounding
-                v = acc / np.float32(len(ys) * len(xs))
-                v = np.where(v < lo, lo, v)
-                out[oy, ox] = np.where(hi < v, hi, v)
+        for oy, ox, ys, xs in inside_windows((h, w), filt, stride, pad_tl, (oh, ow)):
+            acc = np.zeros(c, np.float32)
+            for y in ys:
+                for xx in xs:
+                    acc = acc + x[y, xx]  # float32 + float32: one rounding
+            v = acc / np.float32(len(ys) * len(xs))
+            v = np.where(v < lo, lo, v)
+            out[oy, ox] = np.where(hi < v, hi, v)
     return out

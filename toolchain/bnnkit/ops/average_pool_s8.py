@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import pool_geometry, pool_output_shape, window_layout, window_problem
-from ._quant import activation_range
+from ._geometry import inside_windows, pool_geometry, pool_output_shape, window_layout
 from .base import Cost, OpKind, prod, register
+from .maxpool_s8 import lower_pool_s8
 
 MAX_WINDOW = 1 << 16  # filter and stride sizes accepted (the C's int32 sums stay exact)
 MAX_TAPS = 1 << 23  # input values one output may average: |sum| < 2^30
@@ -32,19 +32,10 @@ class AveragePoolS8(OpKind):
     files = ("bnn_avgpool_s8.c",)
 
     def lower(self, ctx, op):
-        o = op.options
-        if not ctx.need_int8(op.inputs[0], op.outputs[0]):
+        params = lower_pool_s8(ctx, op)
+        if params is None:
             return None
-        if ctx.quant[op.inputs[0]] != ctx.quant[op.outputs[0]]:
-            return ctx.problem("input and output quantization differ (TFLite's int8 "
-                               "AVERAGE_POOL_2D does not rescale)")
-        rng = activation_range(o.get("activation"), *ctx.quant[op.outputs[0]])
-        if rng is None:
-            return ctx.problem(f"fused activation {o.get('activation')}")
-        filt, stride = (o["filter_h"], o["filter_w"]), (o["stride_h"], o["stride_w"])
-        problem = window_problem(filt, stride, o.get("padding"))
-        if problem:
-            return ctx.problem(problem)
+        o, filt, stride = op.options, params["filter"], params["stride"]
         if max(*filt, *stride) > MAX_WINDOW:
             return ctx.problem(f"filter {filt[0]}x{filt[1]}, stride {stride[0]}x{stride[1]} "
                                f"(at most {MAX_WINDOW} each)")
@@ -57,8 +48,7 @@ class AveragePoolS8(OpKind):
         if min(filt[0], h) * min(filt[1], w) > MAX_TAPS:
             return ctx.problem(f"{filt[0]}x{filt[1]} window over a {h}x{w} input "
                                f"(at most {MAX_TAPS} values per output)")
-        return ctx.node(self.kind, [op.inputs[0]], {
-            "filter": filt, "stride": stride, "padding": o["padding"], "act": rng})
+        return ctx.node(self.kind, [op.inputs[0]], params)
 
     def output_shape(self, n, low):
         return pool_output_shape(low.shapes[n.inputs[0]], n.params)
@@ -91,17 +81,11 @@ def avgpool_s8_reference(x, filt, stride, padding, out_hw, act=(-128, 127)):
     """
     x = np.asarray(x).astype(np.int64)
     h, w, c = x.shape
-    (fh, fw), (sh, sw), (oh, ow) = filt, stride, out_hw
+    (fh, fw), (oh, ow) = filt, out_hw
     _, _, pt, pl = window_layout(h, w, fh, fw, stride, padding)
     out = np.empty((oh, ow, c), np.int64)
-    for oy in range(oh):
-        y0 = oy * sh - pt
-        ys = slice(max(y0, 0), min(y0 + fh, h))
-        for ox in range(ow):
-            x0 = ox * sw - pl
-            xs = slice(max(x0, 0), min(x0 + fw, w))
-            win = x[ys, xs]
-            n = win.shape[0] * win.shape[1]
-            acc = win.sum(axis=(0, 1))
-            out[oy, ox] = np.where(acc > 0, (acc + n // 2) // n, -((-acc + n // 2) // n))
+    for oy, ox, ys, xs in inside_windows((h, w), filt, stride, (pt, pl), (oh, ow)):
+        n = len(ys) * len(xs)
+        acc = x[ys.start:ys.stop, xs.start:xs.stop].sum(axis=(0, 1))
+        out[oy, ox] = np.where(acc > 0, (acc + n // 2) // n, -((-acc + n // 2) // n))
     return np.clip(out, act[0], act[1]).astype(np.int8)

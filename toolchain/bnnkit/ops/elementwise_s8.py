@@ -158,7 +158,7 @@ class ElementwiseS8(OpKind):
                     return ctx.problem(f"constant operand of type {c.dtype} (int8 needed)")
                 consts[name] = c.reshape(trim_ones(c.shape)).copy()
                 shapes.append(consts[name].shape)
-            quants.append(ctx._per_tensor(ctx.graph.tensor(t)))
+            quants.append(ctx.per_tensor_quant(ctx.graph.tensor(t)))
         if len(consts) == 2:
             return ctx.problem("both operands constant")
         shape = broadcast_shape(*shapes)

@@ -12,6 +12,26 @@ from .base import OpKind, register
 from .maxpool import window_reduce
 
 
+def lower_pool_s8(ctx, op):
+    """The params of an int8 pool (MAX_POOL_2D, AVERAGE_POOL_2D), or None after
+    ``ctx.problem``: TFLite's int8 pools do not rescale, so input and output
+    must share one quantization; the fused activation becomes an int8 clamp."""
+    o = op.options
+    if not ctx.need_int8(op.inputs[0], op.outputs[0]):
+        return None
+    if ctx.quant[op.inputs[0]] != ctx.quant[op.outputs[0]]:
+        return ctx.problem(f"input and output quantization differ (TFLite's int8 {op.type} "
+                           "does not rescale)")
+    rng = activation_range(o.get("activation"), *ctx.quant[op.outputs[0]])
+    if rng is None:
+        return ctx.problem(f"fused activation {o.get('activation')}")
+    filt, stride = (o["filter_h"], o["filter_w"]), (o["stride_h"], o["stride_w"])
+    problem = window_problem(filt, stride, o.get("padding"))
+    if problem:
+        return ctx.problem(problem)
+    return {"filter": filt, "stride": stride, "padding": o["padding"], "act": rng}
+
+
 @register
 class MaxPoolS8(OpKind):
     kind = "maxpool_s8"
@@ -20,20 +40,8 @@ class MaxPoolS8(OpKind):
     files = ("bnn_maxpool_s8.c",)
 
     def lower(self, ctx, op):
-        o = op.options
-        if not ctx.need_int8(op.inputs[0], op.outputs[0]):
-            return None
-        if ctx.quant[op.inputs[0]] != ctx.quant[op.outputs[0]]:
-            return ctx.problem("input and output quantization differ")
-        rng = activation_range(o["activation"], *ctx.quant[op.outputs[0]])
-        if rng is None:
-            return ctx.problem(f"fused activation {o['activation']}")
-        filt, stride = (o["filter_h"], o["filter_w"]), (o["stride_h"], o["stride_w"])
-        problem = window_problem(filt, stride, o["padding"])
-        if problem:
-            return ctx.problem(problem)
-        return ctx.node(self.kind, [op.inputs[0]], {
-            "filter": filt, "stride": stride, "padding": o["padding"], "act": rng})
+        params = lower_pool_s8(ctx, op)
+        return None if params is None else ctx.node(self.kind, [op.inputs[0]], params)
 
     def output_shape(self, n, low):
         return pool_output_shape(low.shapes[n.inputs[0]], n.params)

@@ -41,7 +41,7 @@ import math
 import numpy as np
 
 from ._quant import quantize_multiplier, requantize
-from .base import Cost, prod, register
+from .base import prod, register
 from .mean import Mean, normalize, read_axes
 
 VECTOR_BLOCK = 16  # channels per vector block of TFLite's spatial int8 mean
@@ -91,9 +91,6 @@ class MeanS8(Mean):
         b.param(f"static const bnn_mean_s8_params {pname} = {{{init}, {int(p['pre'])}, "
                 f"{int(p['mult'])}, {int(p['shift'])}, {int(p['post'])}, {ties_up(p)}}};")
         return [f"bnn_mean_s8(&{pname}, {b.buf(n.inputs[0])}, {b.buf(n.outputs[0])});"]
-
-    def cost(self, n, low):
-        return Cost(macs=prod(n.params["in_shape"]))
 
     def reference(self, n, inputs, low):
         p = n.params
