@@ -59,6 +59,36 @@ def test_convert_has_lce_ops(trained, tmp_path):
     assert metadata.sidecar_path(tfl).is_file()  # sidecar travels with the flatbuffer
 
 
+def test_train_int8_fine_tunes_when_int8_loses_accuracy(small_fashion_dir, tmp_path):
+    out = tmp_path / "qat_bin3.h5"
+    # --max-int8-drop 0 and a one-epoch model whose int8 form loses 3 points (seed 0)
+    res = run_cli("train", "lenet_bin3", "-o", out, "--epochs", "1", "--limit", "256",
+                  "--batch-size", "32", "--data-dir", small_fashion_dir, "--int8",
+                  "--calibration-images", "64", "--max-int8-drop", "0", "--qat-epochs", "1")
+    assert res.returncode == 0, res.stderr
+    meta = json.loads(out.with_name("qat_bin3_int8.json").read_text())
+    q = meta["int8"]
+    keras_acc = meta["keras_test_accuracy"]
+    assert q["post_training_accuracy"] < keras_acc  # so it was fine-tuned and reconverted
+    assert q["fine_tune"]["epochs"] == 1 and q["fine_tune"]["train_images"] == 256
+    assert q["calibration_images"] == 64
+    assert f"int8 test accuracy {100 * q['test_accuracy']:.2f} %, " \
+        f"{100 * q['post_training_accuracy']:.2f} % before fine-tuning" in res.stdout
+    tflite = out.with_name("qat_bin3_int8.tflite")
+    g = read_tflite(tflite)
+    assert g.tensor(g.inputs[0]).dtype == "int8" and g.op_counts()["LceQuantize"] == 3
+    # the float model is the one trained, as without --int8
+    assert json.loads(out.with_suffix(".json").read_text())["keras_test_accuracy"] == keras_acc
+    # the fine-tuned int8 model deploys as any other: the interpreter's bytes
+    sim = tmp_path / "sim.json"
+    res = run_cli("simulate", tflite, "--target", "host", "--data-dir", small_fashion_dir,
+                  "--json", sim)
+    assert res.returncode == 0, res.stderr
+    figures = json.loads(sim.read_text())
+    assert figures["max_abs_diff"] == 0 and figures["agreement"] == 1.0
+    assert figures["accuracy"] == q["test_accuracy"]
+
+
 def test_inspect_both_formats(trained):
     out, _ = trained
     res = run_cli("inspect", out)

@@ -58,12 +58,34 @@ TIMEOUT = FiniteFloat(positive=True)
 @click.option("--encoding", type=click.Choice(["interval", "thermometer"]), default="interval",
               show_default=True, help="How --thresholds become channels.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where the dataset files are.")
+@click.option("--int8", is_flag=True,
+              help="Also write MODEL_int8.tflite, as 'bnnkit convert MODEL.h5 --int8' does, "
+                   "fine-tuned with fake quantization if it loses too much accuracy.")
+@click.option("--calibration-images", type=COUNT, default=500, show_default=True,
+              help="With --int8: how many training images calibrate the activation ranges.")
+@click.option("--max-int8-drop", type=click.FloatRange(0, 100), default=0.5, show_default=True,
+              help="With --int8: fine-tune when int8 test accuracy is more than this many "
+                   "points below float.")
+@click.option("--qat-epochs", type=click.IntRange(0), default=2, show_default=True,
+              help="With --int8: epochs of fine-tuning with fake quantization (0: never).")
 def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresholds, encoding,
-          data_dir):
+          data_dir, int8, calibration_images, max_int8_drop, qat_epochs):
     """Train ARCH with Adam and save MODEL.h5 plus its MODEL.json sidecar.
 
     The sidecar records the architecture, dataset, input preprocessing, recipe,
     seed, Keras train and test accuracy, larq's size summary and package versions.
+
+    With --int8 the int8 model is made too: calibrated on training images,
+    converted, its accuracy measured on the whole test set through LCE's
+    interpreter. If it is more than --max-int8-drop points below the float
+    model, a copy is fine-tuned for --qat-epochs epochs with the fake-quant
+    nodes in place (quantization-aware training; Larq models only) and
+    converted instead. MODEL.h5 keeps the float-trained weights.
+
+    \b
+    Examples:
+      bnnkit train lenet_bin3
+      bnnkit train lenet_bin3 --recipe plus --int8 -o models/lenet_bin3_plus.h5
     """
     from .layers import parse_thresholds
     from .outdir import check_file
@@ -73,13 +95,26 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
     parsed = parse_thresholds(thresholds) if thresholds is not None else None
     output = output or f"models/{arch}.h5"
     check_file(output)
+    if int8:
+        from .convert import int8_path
+
+        check_file(int8_path(output))
     meta = run(arch, output, epochs=epochs, batch_size=batch_size, seed=seed, limit=limit,
                data_dir=data_dir, recipe=recipe, dataset=dataset, thresholds=parsed,
-               encoding=encoding)
+               encoding=encoding, int8=int8, calibration_images=calibration_images,
+               max_int8_drop=max_int8_drop / 100, qat_epochs=qat_epochs)
     s = meta["larq_summary"]
     click.echo(f"{output}: test accuracy {100 * meta['keras_test_accuracy']:.2f} %, train accuracy "
                f"{100 * meta['keras_train_accuracy']:.2f} %; {s['binary_params']:,} binary + "
                f"{s['float_params']:,} float parameters, {s['model_size_kib']} KiB (larq)")
+    if int8:
+        from .convert import int8_path
+
+        q = meta["int8"]
+        tuned = (f", {100 * q['post_training_accuracy']:.2f} % before fine-tuning"
+                 if "post_training_accuracy" in q else "")
+        click.echo(f"{int8_path(output)}: int8 test accuracy {100 * q['test_accuracy']:.2f} %"
+                   f"{tuned}")
 
 
 @main.command()
@@ -113,7 +148,7 @@ def convert(model, output, int8, calibration_images, data_dir):
     if output:
         check_file(output)
     elif int8:
-        check_file(Path(model).with_name(Path(model).stem + "_int8.tflite"))
+        check_file(conv.int8_path(model))
     out = conv.convert(model, output, int8=int8, calibration_images=calibration_images,
                        data_dir=data_dir)
     click.echo(f"wrote {out}")

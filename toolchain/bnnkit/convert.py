@@ -205,30 +205,49 @@ def _binarizes_input(layer) -> bool:
 def convert_int8_lce(model, meta: dict, source: str, calibration_images: int = 500,
                      data_dir=None) -> bytes:
     """int8 flatbuffer of a Larq model with LCE's converter, which has no
-    calibration of its own: the activation ranges are measured on the first
-    ``calibration_images`` training images, a
-    ``tf.quantization.fake_quant_with_min_max_vars`` node with that range
-    (widened to hold 0) follows each layer of :func:`fake_quant_points`, and
-    LCE converts with int8 input and output. The binary layers stay as LCE
-    makes them.
+    calibration of its own: :func:`fake_quant_model` on the first
+    ``calibration_images`` training images, then LCE converts it with int8
+    input and output. The binary layers stay as LCE makes them.
 
     Example:
         >>> fb = convert_int8_lce(load_keras("models/lenet_bin3.h5"),
         ...                       metadata.load("models/lenet_bin3.h5"), "m")  # doctest: +SKIP
     """
-    import numpy as np
+    model = _functional(model, source)
+    x = _calibration_inputs(model, meta, source, calibration_images, data_dir)
+    return convert_fake_quant(fake_quant_model(model, x, source), source)
 
-    from larq_compute_engine import convert_keras_model
 
-    from .tfenv import keras, tf
+def _functional(model, source: str):
+    """``model`` as a functional model on the same layers (a Sequential gets
+    its graph), after checking that each layer is used once."""
+    from .tfenv import keras
 
     for layer in model.layers:
         if len(layer._inbound_nodes) > 1:
             raise BnnkitError(f"{source}: --int8 rebuilds the model with fake-quant nodes and "
                               f"needs each layer used once ({layer.name} is shared)")
     if not any(type(layer).__name__ == "InputLayer" for layer in model.layers):
-        model = keras.Model(model.inputs, model.outputs)  # a Sequential: its graph, same layers
-    x = _calibration_inputs(model, meta, source, calibration_images, data_dir)
+        model = keras.Model(model.inputs, model.outputs)
+    return model
+
+
+def fake_quant_model(model, x, source: str = "<model>"):
+    """``model`` rebuilt on the same layers (they share their weights) with a
+    ``tf.quantization.fake_quant_with_min_max_vars`` node after each layer of
+    :func:`fake_quant_points`, its range the one the layer's output takes on
+    the calibration inputs ``x`` (widened to hold 0). LCE converts it to int8;
+    trained further, it fine-tunes the weights for int8 (the fake-quant node
+    passes gradients inside its range, as quantization-aware training does).
+
+    Example:
+        >>> qat = fake_quant_model(load_keras("models/lenet_bin3.h5"), x)  # doctest: +SKIP
+    """
+    import numpy as np
+
+    from .tfenv import keras, tf
+
+    model = _functional(model, source)
     points = fake_quant_points(model)
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in points])
     measured = probe.predict(x, batch_size=256, verbose=0)
@@ -257,8 +276,21 @@ def convert_int8_lce(model, meta: dict, source: str, calibration_images: int = 5
             args = [outputs[p.name] for p in (parents if isinstance(parents, list) else [parents])]
             t = layer(args if len(args) > 1 else args[0])
         outputs[layer.name] = fake_quant(t, layer.name) if layer.name in ranges else t
-    rebuilt = keras.Model(new_input, [outputs[name] for name in model.output_names])
-    return _quiet_convert(lambda: convert_keras_model(rebuilt, inference_input_type=tf.int8,
+    return keras.Model(new_input, [outputs[name] for name in model.output_names])
+
+
+def convert_fake_quant(model, source: str = "<model>") -> bytes:
+    """LCE's int8 flatbuffer (int8 input and output) of a model from
+    :func:`fake_quant_model`.
+
+    Example:
+        >>> fb = convert_fake_quant(fake_quant_model(model, x))  # doctest: +SKIP
+    """
+    from larq_compute_engine import convert_keras_model
+
+    from .tfenv import tf
+
+    return _quiet_convert(lambda: convert_keras_model(model, inference_input_type=tf.int8,
                                                       inference_output_type=tf.int8),
                           source, "LCE")
 
@@ -291,36 +323,85 @@ def _write_atomic(out: Path, payload: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def int8_path(out: str | Path) -> Path:
+    """Where ``train --int8`` and ``convert --int8`` write a model's int8 form.
+
+    Example:
+        >>> int8_path("models/lenet_bin3.h5")
+        PosixPath('models/lenet_bin3_int8.tflite')
+    """
+    out = Path(out)
+    return out.with_name(out.stem + "_int8.tflite")
+
+
+def write_int8(model, meta: dict, source: str, out: Path, calibration_images: int = 500,
+               data_dir=None, progress=None, fine_tune=None, max_drop: float = 0.005) -> dict:
+    """Convert ``model`` with :func:`convert_int8`, measure its int8 test
+    accuracy, and write the flatbuffer ``out`` with its sidecar (``meta`` plus
+    an ``int8`` record: converter, calibration, accuracy); return that record.
+
+    ``fine_tune(qat_model) -> dict``, if given, is called when the int8 model
+    of a Larq model loses more than ``max_drop`` of the float test accuracy
+    (``meta["keras_test_accuracy"]``): it trains the :func:`fake_quant_model`
+    further, which is then converted instead; what it returns is recorded as
+    ``fine_tune``.
+
+    Example:
+        >>> write_int8(load_keras("m.h5"), metadata.load("m.h5"), "m.h5",
+        ...            Path("m_int8.tflite"))  # doctest: +SKIP
+        {'converter': 'LCE convert_keras_model, ...', 'test_accuracy': 0.9071, ...}
+    """
+    larq = is_larq_model(model)
+    if larq:  # one fake-quant model: converted, and fine-tuned if need be
+        converter = ("LCE convert_keras_model, int8 input and output, fake-quant nodes "
+                     "after " + ", ".join(fake_quant_points(model)))
+        qat = fake_quant_model(model, _calibration_inputs(model, meta, source, calibration_images,
+                                                          data_dir), source)
+        flatbuffer = convert_fake_quant(qat, source)
+    else:
+        converter = ("TensorFlow TFLiteConverter, Optimize.DEFAULT, TFLITE_BUILTINS_INT8, "
+                     "int8 input and output")
+        flatbuffer = convert_int8(model, meta, source, calibration_images, data_dir)
+    check_ops(flatbuffer, source)
+    meta = {k: v for k, v in meta.items() if k != "assumed"}
+    accuracy = round(int8_accuracy(flatbuffer, meta, data_dir, progress), 6)
+    record = {
+        "converter": converter,
+        "calibration_images": calibration_images,
+        "calibration_set": f"the first {calibration_images} {meta['dataset']} training images",
+    }
+    drop = meta.get("keras_test_accuracy", accuracy) - accuracy
+    if fine_tune is not None and drop > max_drop:
+        if not larq:
+            record["fine_tune"] = (f"skipped: lost {100 * drop:.2f} points, but fine-tuning "
+                                   "with fake quantization is for Larq models")
+        else:
+            record["post_training_accuracy"] = accuracy
+            record["fine_tune"] = fine_tune(qat)
+            flatbuffer = convert_fake_quant(qat, source)
+            check_ops(flatbuffer, source)
+            accuracy = round(int8_accuracy(flatbuffer, meta, data_dir, progress), 6)
+    record["test_accuracy"] = accuracy
+    meta["int8"] = record
+    _write_atomic(out, flatbuffer)
+    metadata.write(metadata.sidecar_path(out), meta)
+    return record
+
+
 def convert(model_path: str | Path, output: str | Path | None = None, int8: bool = False,
             calibration_images: int = 500, data_dir=None, progress=None) -> Path:
     """Convert ``model_path`` (.h5) and write the flatbuffer; copy the sidecar
     beside it. ``int8``: full-integer with :func:`convert_int8`; the sidecar then
     also records how it was calibrated and its int8 test accuracy."""
     model_path = Path(model_path)
-    default = model_path.with_name(model_path.stem + ("_int8" if int8 else "") + ".tflite")
+    default = int8_path(model_path) if int8 else model_path.with_suffix(".tflite")
     out = Path(output) if output else default
     if out.suffix != ".tflite":
         raise BnnkitError(f"{out}: output must end in .tflite")
     model = load_keras(model_path)
     if int8:
-        meta = metadata.load(model_path)
-        if is_larq_model(model):  # listed before the rebuild adds nodes to the layers
-            converter = ("LCE convert_keras_model, int8 input and output, fake-quant nodes "
-                         "after " + ", ".join(fake_quant_points(model)))
-        else:
-            converter = ("TensorFlow TFLiteConverter, Optimize.DEFAULT, TFLITE_BUILTINS_INT8, "
-                         "int8 input and output")
-        flatbuffer = convert_int8(model, meta, str(model_path), calibration_images, data_dir)
-        check_ops(flatbuffer, str(model_path))
-        meta = {k: v for k, v in meta.items() if k != "assumed"}
-        meta["int8"] = {
-            "converter": converter,
-            "calibration_images": calibration_images,
-            "calibration_set": f"the first {calibration_images} {meta['dataset']} training images",
-            "test_accuracy": round(int8_accuracy(flatbuffer, meta, data_dir, progress), 6),
-        }
-        _write_atomic(out, flatbuffer)
-        metadata.write(metadata.sidecar_path(out), meta)
+        write_int8(model, metadata.load(model_path), str(model_path), out, calibration_images,
+                   data_dir, progress)
         return out
     flatbuffer = convert_model(model, str(model_path))
     check_ops(flatbuffer, str(model_path))

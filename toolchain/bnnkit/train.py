@@ -69,8 +69,17 @@ def _shift_batches(x, y, batch_size, shift, rng):
 def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: int | None = None,
           seed: int = 0, limit: int | None = None, data_dir=None, recipe: str = "paper",
           dataset: str = "fashion-mnist", thresholds=None, encoding: str = "interval",
-          verbose: int | None = None) -> dict:
-    """Train ``arch``, save ``out`` (.h5) and its sidecar; return the sidecar dict."""
+          verbose: int | None = None, int8: bool = False, calibration_images: int = 500,
+          max_int8_drop: float = 0.005, qat_epochs: int = 2) -> dict:
+    """Train ``arch``, save ``out`` (.h5) and its sidecar; return the sidecar dict.
+
+    ``int8``: also write ``OUT_int8.tflite`` and its sidecar, as
+    ``bnnkit convert OUT --int8`` would; if that int8 model loses more than
+    ``max_int8_drop`` of the test accuracy, the model is fine-tuned with fake
+    quantization for ``qat_epochs`` epochs (Adam, a tenth of the recipe's
+    learning rate, same batches) and converted from there. ``OUT.h5`` keeps
+    the float-trained weights; the int8 sidecar records both accuracies.
+    """
     from .tfenv import keras, tf
     from . import zoo
 
@@ -159,4 +168,22 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
         meta["thresholds"] = thresholds
         meta["encoding"] = encoding
     metadata.write(metadata.sidecar_path(out), meta)
+    if int8:
+        from .convert import int8_path, load_keras, write_int8
+
+        def fine_tune(qat_model):
+            lr = rec["learning_rate"] / 10
+            qat_model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
+                              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            keras.utils.set_random_seed(seed)
+            qat_model.fit(x_train, y_train, batch_size=batch_size, epochs=qat_epochs,
+                          shuffle=True, verbose=verbose)
+            return {"epochs": qat_epochs, "learning_rate": lr, "batch_size": batch_size,
+                    "optimizer": "Adam, constant rate", "train_images": int(len(x_train))}
+
+        # the saved model, as `convert --int8` reads it: a fresh graph, each layer called once
+        meta["int8"] = write_int8(load_keras(out), meta, str(out), int8_path(out), calibration_images,
+                                  data_dir, fine_tune=fine_tune if qat_epochs else None,
+                                  max_drop=max_int8_drop)
     return meta
+
