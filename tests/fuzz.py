@@ -11,7 +11,7 @@ issue 10:
 - no injection: a marker planted in every sidecar text and file name reaches the
   generated C only inside string literals and comments, and Makefiles only in
   comment lines;
-- no out-of-bounds access: each accepted structure (model.c differs) is built
+- no out-of-bounds access: each accepted structure (NAME.c differs) is built
   with ``-DBNN_CHECKS -fsanitize=address,undefined`` (every buffer its own
   object) and run on random inputs.
 
@@ -189,10 +189,16 @@ def hostile_name(rng: random.Random, stem: str) -> str:
 _C_TOKENS = re.compile(r'"(?:\\.|[^"\\\n])*"|/\*.*?\*/|//[^\n]*', re.S)
 
 
+def library_dir(out_dir: Path) -> Path:
+    """The generated library's folder (the one beside app/)."""
+    (lib,) = [p for p in out_dir.iterdir() if p.is_dir() and p.name != "app"]
+    return lib
+
+
 def injected(out_dir: Path) -> list[str]:
     """Files where the marker appears outside C literals/comments or Make comments."""
     bad = []
-    for f in sorted(out_dir.iterdir()):
+    for f in sorted(out_dir.rglob("*")):
         if not f.is_file():
             continue
         text = f.read_text(errors="replace")
@@ -210,18 +216,20 @@ def injected(out_dir: Path) -> list[str]:
 def sanitizer_run(out_dir: Path, rng: random.Random, work: Path) -> str | None:
     """Build with every buffer its own object under ASan/UBSan and classify three
     random inputs; returns the sanitizer's complaint, or None."""
-    header = (out_dir / "model.h").read_text()
-    found = re.search(r"#define BNN_INPUT_SIZE (-?\d+)\n", header)
+    lib = library_dir(out_dir)
+    header = (lib / f"{lib.name}.h").read_text()
+    found = re.search(r"#define \w+_INPUT_SIZE (-?\d+)\n", header)
     size = int(found.group(1)) if found else 0
     if not 0 < size <= 1 << 26:
-        return f"model.h declares an input of {found.group(1) if found else 'no'} values"
-    input_bytes = size * (1 if "typedef uint8_t bnn_input_t" in header else 4)
+        return f"{lib.name}.h declares an input of {found.group(1) if found else 'no'} values"
+    input_bytes = size * (1 if f"typedef uint8_t {lib.name}_input_t" in header else 4)
     cc = shutil.which("gcc")
     exe = work / "model_asan"
-    srcs = sorted(str(p) for p in out_dir.glob("*.c"))
+    app = out_dir / "app"
+    srcs = sorted(str(p) for p in lib.glob("*.c")) + [str(app / "main.c"), str(app / "board.c")]
     res = subprocess.run([cc, "-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
                           "-ffp-contract=off", "-DBNN_CHECKS", "-fsanitize=address,undefined",
-                          "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-I", str(out_dir),
+                          "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-I", str(lib), "-I", str(app),
                           "-o", str(exe), *srcs, "-lm"], capture_output=True, text=True)
     if res.returncode:
         return "does not compile: " + res.stderr.strip().split("\n")[0]
@@ -310,8 +318,9 @@ def run_case(tally: Tally, k: int, rng: random.Random, bases: dict, work: Path, 
     bad = injected(out)
     if bad:
         tally.fail(label, f"marker outside literals/comments in {bad}")
-    key = hashlib.sha256((out / "model.c").read_bytes() + (out / "model.h").read_bytes()
-                         ).hexdigest()
+    lib = library_dir(out)
+    key = hashlib.sha256((lib / f"{lib.name}.c").read_bytes()
+                         + (lib / f"{lib.name}.h").read_bytes()).hexdigest()
     if key not in tally.structures and tally.builds < max_builds:
         tally.structures.add(key)
         tally.builds += 1

@@ -12,9 +12,9 @@ from helpers import LENETS, MODELS, needs_fashion, run_cli
 
 def _digest(folder):
     h = hashlib.sha256()
-    for f in sorted(folder.iterdir()):
+    for f in sorted(folder.rglob("*")):
         if f.is_file():
-            h.update(f.name.encode() + f.read_bytes())
+            h.update(f.relative_to(folder).as_posix().encode() + f.read_bytes())
     return h.hexdigest()
 
 
@@ -23,8 +23,8 @@ def test_generation_is_deterministic(tmp_path):
         res = run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", tmp_path / d)
         assert res.returncode == 0, res.stderr
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
-    header = (tmp_path / "a" / "model.h").read_text()
-    assert "bit 1 = -1" in header and "BNN_ARENA_BYTES" in header
+    header = (tmp_path / "a" / "lenet_bin3" / "lenet_bin3.h").read_text()
+    assert "bit 1 = -1" in header and "LENET_BIN3_ARENA_BYTES" in header
 
 
 @pytest.mark.parametrize("target", ["host", "cortex-m3", "cortex-m4", "arm64"])
@@ -34,7 +34,7 @@ def test_builds_with_werror(tmp_path, name, target):
     from bnnkit.emit import generate
 
     gen = generate(MODELS / f"{name}.tflite", target, tmp_path / "p")
-    text = (tmp_path / "p" / "Makefile").read_text()
+    text = (tmp_path / "p" / "app" / "Makefile").read_text()
     assert "-std=c99 -Wall -Wextra -Werror -ffp-contract=off" in text
     assert make(tmp_path / "p", gen.target).is_file()
 
@@ -51,14 +51,14 @@ def test_host_project_builds_with_clang(tmp_path, name):
     if shutil.which("clang") is None:
         pytest.skip("clang not installed")
     generate(MODELS / f"{name}.tflite", "host", tmp_path / "p")
-    res = subprocess.run(["make", "-C", str(tmp_path / "p"), "CC=clang"], capture_output=True,
+    res = subprocess.run(["make", "-C", str(tmp_path / "p" / "app"), "CC=clang"], capture_output=True,
                          text=True)
     assert res.returncode == 0, res.stderr
 
 
 def test_standalone_make_needs_no_bnnkit(tmp_path):
     assert run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", tmp_path / "p").returncode == 0
-    res = subprocess.run(["make", "-C", str(tmp_path / "p")], capture_output=True, text=True,
+    res = subprocess.run(["make", "-C", str(tmp_path / "p" / "app")], capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr
 
@@ -67,7 +67,7 @@ def test_binary_weights_are_one_bit(tmp_path):
     from bnnkit.emit import generate
 
     gen = generate(MODELS / "lenet_bin3.tflite", "host", tmp_path / "p")
-    packed = [c for c in gen.program.consts if c.name.startswith("bin_w")]
+    packed = [c for c in gen.program.consts if c.name.startswith("lenet_bin3_bin_w")]
     assert sum(c.nbytes for c in packed) == 4 * (120 * 25 + 84 * 4 + 10 * 3)
     assert gen.model_bytes <= 31400
     assert gen.program.arena_bytes <= 10240

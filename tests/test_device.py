@@ -1,5 +1,5 @@
-"""Cortex-M4 on QEMU mps2-an386, Cortex-M3 on mps2-an385 and ARM64 on qemu-aarch64:
-short runs."""
+"""Cortex-M4 on QEMU mps2-an386, Cortex-M3 on mps2-an385, Cortex-M7 on mps2-an500,
+Cortex-M33 on mps2-an505 and ARM64 on qemu-aarch64: short runs."""
 
 import numpy as np
 import pytest
@@ -34,6 +34,27 @@ def test_device_matches_host(tmp_path, host_run, target):
 
 
 @needs_fashion
+@pytest.mark.parametrize("target", ["cortex-m7", "cortex-m33"])
+@pytest.mark.parametrize("model", ["lenet_bin3", "lenet_bin3_int8"])
+def test_cortex_m7_and_m33_are_bit_identical(tmp_path, target, model):
+    """The other QEMU boards through the CLI: LCE's bytes, the device figures,
+    and the M33's own memory map (code at its secure alias 0x10000000)."""
+    import json
+
+    out = tmp_path / "r.json"
+    res = run_cli("simulate", MODELS / f"{model}.tflite", "--target", target, "--limit", "5",
+                  "--build-dir", tmp_path / "b", "--json", out)
+    assert res.returncode == 0, res.stderr
+    record = json.loads(out.read_text())
+    assert record["agreement"] == 1.0 and record["max_abs_diff"] == 0
+    assert record["model_flash_bytes"] == record["model_bytes"]
+    assert record["instructions_per_inference"] > 100_000
+    makefile = (tmp_path / "b" / f"{model}-{target}" / "app" / "Makefile").read_text()
+    assert f"-mcpu={target}" in makefile
+    assert ("-T mps2-an505.ld" in makefile) == (target == "cortex-m33")
+
+
+@needs_fashion
 def test_cortex_m3_is_bit_identical(tmp_path):
     """The soft-float Cortex-M3 (mps2-an385) through the CLI: the same scores as
     LCE's interpreter to the bit, and the device figures. qconvnet rather than
@@ -51,7 +72,7 @@ def test_cortex_m3_is_bit_identical(tmp_path):
     assert record["model_flash_bytes"] == record["model_bytes"]
     assert record["flash_bytes"] > record["model_flash_bytes"] and 0 < record["ram_bytes"]
     assert "-mcpu=cortex-m3 -mthumb -mfloat-abi=soft" in (
-        tmp_path / "b" / "qconvnet-cortex-m3" / "Makefile").read_text()
+        tmp_path / "b" / "qconvnet-cortex-m3" / "app" / "Makefile").read_text()
 
 
 @needs_fashion

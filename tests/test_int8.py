@@ -36,10 +36,11 @@ def test_pixels_map_to_the_int8_input_by_an_offset(tmp_path):
     from bnnkit.emit import generate
 
     generate(INT8_LENET, "host", tmp_path / "p")
-    model_c = (tmp_path / "p" / "model.c").read_text()
+    lib = tmp_path / "p" / INT8_LENET.stem
+    model_c = (lib / f"{INT8_LENET.stem}.c").read_text()
     assert "input[i] = (int8_t)((int32_t)pixels[i] + (-128));" in model_c
-    assert "int8_t s8[" in model_c
-    assert "int8 scores quantized with scale 0.00390625" in (tmp_path / "p" / "model.h").read_text()
+    header = (lib / f"{INT8_LENET.stem}.h").read_text()
+    assert "int8_t s8[" in header and "int8 scores quantized with scale 0.00390625" in header
 
 
 @needs_fashion

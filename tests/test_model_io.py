@@ -1,4 +1,4 @@
-"""What bnn_model_run takes and returns for models that are not bnnkit's own
+"""What NAME_run takes and returns for models that are not bnnkit's own
 8-bit image classifiers: the model's own float32 input without a sidecar, uint8
 pixels with --input/--scale/--offset, a +-1 output straight from LceDequantize."""
 
@@ -35,10 +35,10 @@ def test_without_sidecar_the_api_takes_float_input(tmp_path):
     model.write_bytes((MODELS / "lenet_bin3.tflite").read_bytes())  # no sidecar beside it
     res = run_cli("gen-firmware", model, "-o", tmp_path / "p")
     assert res.returncode == 0, res.stderr
-    header = (tmp_path / "p" / "model.h").read_text()
-    assert "typedef float bnn_input_t;" in header
-    assert "bnn_model_run(const bnn_input_t *x, bnn_output_t *scores)" in header
-    assert "Fashion" not in (tmp_path / "p" / "model.c").read_text()
+    header = (tmp_path / "p" / "net" / "net.h").read_text()
+    assert "typedef float net_input_t;" in header
+    assert "int net_run(const net_input_t *x, net_output_t *scores);" in header
+    assert "Fashion" not in (tmp_path / "p" / "net" / "net.c").read_text()
     res = run_cli("simulate", model)
     assert res.returncode == 2 and "no sidecar names the model's dataset" in res.stderr
 
@@ -52,7 +52,7 @@ def test_input_uint8_with_scale_and_offset(tmp_path):
     res = run_cli("gen-firmware", model, "-o", tmp_path / "p", "--input", "uint8",
                   "--scale", "0.0078125", "--offset", "-1")
     assert res.returncode == 0, res.stderr
-    source = (tmp_path / "p" / "model.c").read_text()
+    source = (tmp_path / "p" / "net" / "net.c").read_text()
     assert "(float)pixels[i] * 0x1.0000000000000p-7f + -0x1.0000000000000p+0f" in source
     pixels = np.random.default_rng(1).integers(0, 256, (20, 28, 28)).astype(np.uint8)
     c, ref, _ = compare_on_inputs(model, pixels, build_dir=tmp_path / "b",

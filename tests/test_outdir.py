@@ -26,7 +26,7 @@ def test_symlinked_and_file_outputs(tmp_path):
     link.symlink_to(real)
     res = run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", link)
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
-    assert link.is_symlink() and (real / "model.h").is_file()
+    assert link.is_symlink() and (real / "lenet_bin3" / "lenet_bin3.h").is_file()
     afile = tmp_path / "afile"
     afile.write_text("x")
     res = run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", afile)
@@ -42,9 +42,11 @@ def test_a_file_name_cannot_break_out_of_comments(tmp_path):
     assert res.returncode == 0, res.stderr
     import subprocess
 
-    build = subprocess.run(["make", "-C", str(out)], capture_output=True, text=True)
+    build = subprocess.run(["make", "-C", str(out / "app")], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     assert not (out / "pwned").exists() and not (tmp_path / "pwned").exists()
-    for f in ("Makefile", "model.c", "model.h", "model_data.c"):
-        text = (out / f).read_text()
+    lib = out / "m_shell_touch_pwned_error_x"  # the file name as a C identifier
+    for f in (out / "app" / "Makefile", lib / f"{lib.name}.c", lib / f"{lib.name}.h",
+              lib / f"{lib.name}_data.c", lib / f"{lib.name}.mk", lib / "CMakeLists.txt"):
+        text = f.read_text()
         assert "$(shell touch pwned)\n" not in text and "\n#error" not in text

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "board.h"
-#include "model.h"
+#include "app_model.h"
 
 #define BATCH (BNN_INPUT_SIZE * sizeof(bnn_input_t) > 4096 ? 1 : 32) /* inputs per read */
 
@@ -81,13 +81,20 @@ int main(int argc, char **argv)
         for (b = 0; b < got; b++) {
             int32_t k, best = 0;
             uint64_t t0 = board_time_ns();
+            int status;
             bnn_marker_begin();
-            bnn_model_run(images[b], scores);
+            status = bnn_model_run(images[b], scores);
             bnn_marker_end();
+            if (status != 0) {
+                printf("error: the model returned status %d\n", status);
+                board_exit(4);
+            }
             elapsed_ns += board_time_ns() - t0;
             for (k = 1; k < BNN_OUTPUT_SIZE; k++)
                 if (scores[k] > scores[best])
                     best = k;
+            if (n_images < 10) /* by hand ('make run'): the first few, by name */
+                printf("image %ld: %s\n", n_images, bnn_class_names[best]);
             fprintf(out, "%ld", (long)best);
             for (k = 0; k < BNN_OUTPUT_SIZE; k++)
                 fprintf(out, " %08lx", (unsigned long)output_bits(scores[k]));

@@ -8,8 +8,20 @@
 #ifndef BNN_KERNELS_H
 #define BNN_KERNELS_H
 
+/* @bnnkit-library-names@ (a generated library renames its kernels here) */
+
 #include <stddef.h>
 #include <stdint.h>
+
+/* Every float rounding where TFLite has it whatever the compiler flags: no
+ * contraction of a * b + c into a fused multiply-add (fmaf is written out where
+ * LCE fuses). gcc ignores the standard pragma and takes its own. Only
+ * -ffast-math and clang's -ffp-contract=fast override these. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#else
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 #define BNN_WORDS(n) (((n) + 31) / 32)
 

@@ -20,9 +20,12 @@ class RunResult:
 
 
 def make(project: Path, target: Target, timeout: float = 300, defines: str = "") -> Path:
-    """``make -C project`` (``defines``: e.g. ``-DBNN_PROFILE`` for every file);
-    returns the built executable/ELF."""
+    """``make -C project/app`` (``defines``: e.g. ``-DBNN_PROFILE`` for every
+    file); returns the built executable/ELF."""
     target.check_tools()
+    project = Path(project) / "app"
+    if not (project / "Makefile").is_file():
+        raise BnnkitError(f"{project.parent}: no example application to build (made with --no-app?)")
     try:
         res = subprocess.run(["make", "-s", "-C", str(project), f"BNN_DEFINES={defines}"],
                              capture_output=True, text=True, timeout=timeout)

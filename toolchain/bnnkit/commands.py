@@ -171,7 +171,8 @@ def inspect(file):
     click.echo(describe(file))
 
 
-TARGET_CHOICE = click.Choice(["host", "cortex-m3", "cortex-m4", "arm64"])
+TARGET_CHOICE = click.Choice(["host", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
+                              "arm64"])
 
 
 def input_spec_from_options(input_kind, scale, offset):
@@ -194,14 +195,15 @@ def input_spec_from_options(input_kind, scale, offset):
 @click.argument("model", type=click.Path())
 @click.option("--target", type=TARGET_CHOICE, default="host", show_default=True,
               help="host: this machine's gcc; cortex-m4: arm-none-eabi-gcc for QEMU mps2-an386; "
-                   "cortex-m3: the same for mps2-an385, soft-float (no FPU); "
+                   "cortex-m3: the same for mps2-an385, soft-float (no FPU); cortex-m7: "
+                   "mps2-an500; cortex-m33: mps2-an505 (secure state); "
                    "arm64: static aarch64 Linux binary for qemu-aarch64.")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="Project directory (default: build/MODEL-TARGET).")
 @click.option("--flash-kib", type=COUNT, help="Flash budget (cortex-m3/m4 default: 1024 KiB).")
 @click.option("--ram-kib", type=COUNT, help="RAM budget (cortex-m3/m4 default: 128 KiB).")
 @click.option("--input", "input_kind", type=click.Choice(["uint8", "float32"]),
-              help="What bnn_model_run takes. Default: the sidecar's preprocessing (uint8 pixels "
+              help="What NAME_run takes. Default: the sidecar's preprocessing (uint8 pixels "
                    "for models bnnkit trained), else the model's own float32 input.")
 @click.option("--scale", type=FiniteFloat(nonzero=True), default=None,
               help="With --input uint8: x = pixel * SCALE + OFFSET in float32 (default 1/255).")
@@ -210,31 +212,83 @@ def input_spec_from_options(input_kind, scale, offset):
 @click.option("--force", is_flag=True,
               help="Write into an existing folder bnnkit did not create (its other files stay; "
                    "files with the names bnnkit writes are replaced).")
-def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, offset, force):
-    """Generate a self-contained C project for MODEL (.tflite, or .h5 converted on the way).
+@click.option("--name", help="The library's name: its folder and files, and the prefix of every "
+                             "symbol and macro it exports (default: MODEL's file name).")
+@click.option("--arena", type=click.Choice(["static", "caller"]), default="static",
+              show_default=True,
+              help="static: the arena is a static array in NAME.c; caller: NAME_run takes a "
+                   "NAME_arena_t the caller places where it likes.")
+@click.option("--no-app", is_flag=True, help="Write the library alone, without the example "
+                                             "application.")
+def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, offset, force,
+                 name, arena, no_app):
+    """Generate a C library for MODEL (.tflite, or .h5 converted on the way)
+    and an example application that runs it on TARGET.
 
     \b
-    The project holds model.h (the API), model_data.c (1-bit packed weights,
-    thresholds, float weights), model.c (kernel calls over one static arena), the
-    runtime kernels it uses, a harness main.c, board support and a Makefile:
-    'make -C DIR' builds it with nothing of bnnkit installed.
+    DIR/NAME/ is the library, for any C99 build of the target's core:
+      NAME.h          the API: NAME_run(input, scores), sizes, memory, threading
+      NAME.c          kernel calls over one arena
+      NAME_data.c     the constants: 1-bit packed weights, thresholds, int8/float weights
+      bnn_*.c, *.h    the runtime kernels it uses (their symbols prefixed NAME_)
+      CMakeLists.txt  add_subdirectory(DIR/NAME); target_link_libraries(app NAME)
+      NAME.mk         include DIR/NAME/NAME.mk; sources $(NAME_SRCS), flags $(NAME_CFLAGS)
+      files.txt       every file of the library
+    DIR/app/ is a firmware that classifies images with it: 'make -C DIR/app'
+    builds it and 'make -C DIR/app run' runs it on images.bin (see 'bnnkit
+    images'), with nothing of bnnkit installed.
 
     \b
-    bnn_model_run takes what the model's sidecar says (uint8 pixels, scaled
-    inside), or else the model's own float32 input tensor. For example, a model
-    trained on images scaled to [-1, 1] takes pixels with:
+    Every exported symbol, macro and header guard starts with NAME, so several
+    models link into one firmware. NAME_run takes what the model's sidecar says
+    (uint8 pixels, scaled inside), or else the model's own input tensor. For
+    example, a model trained on images scaled to [-1, 1] takes pixels with:
       bnnkit gen-firmware net.tflite --input uint8 --scale 0.00784313725 --offset -1
     """
     from .emit import generate
 
     out = Path(output) if output else Path("build") / f"{Path(model).stem}-{target}"
     gen = generate(model, target, out, flash_kib, ram_kib,
-                   input_spec=input_spec_from_options(input_kind, scale, offset), force=force)
+                   input_spec=input_spec_from_options(input_kind, scale, offset), force=force,
+                   name=name, arena=arena, app=not no_app)
     if gen.replaced:
         click.echo(f"replaced your {', '.join(gen.replaced)} in {out}/ (--force)")
-    click.echo(f"wrote {out}/ for {target}: {len(gen.program.calls)} kernel calls, "
+    click.echo(f"wrote {out}/{gen.name}/" + ("" if no_app else f" and {out}/app/")
+               + f" for {target}: {len(gen.program.calls)} kernel calls, "
                f"{gen.model_bytes:,} bytes of model constants, "
                f"{gen.program.arena_bytes:,} bytes of arena")
+
+
+@main.command()
+@click.argument("dataset", type=DATASET_CHOICE)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="images.bin",
+              show_default=True, help="Where to write the images.")
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option("--limit", type=COUNT, help="Only the first N images (default: all).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the dataset files are.")
+def images(dataset, output, split, limit, data_dir):
+    """Write DATASET's images as the example application reads them.
+
+    The file holds the images back to back, 28x28 uint8 pixels each, row-major,
+    as NAME_run takes them when the model's sidecar gives its preprocessing
+    (models bnnkit trained). OUTPUT.labels gets their classes, one byte each.
+
+    \b
+    Example:
+      bnnkit gen-firmware models/lenet_bin3.tflite --target cortex-m4 -o build/m4
+      bnnkit images fashion-mnist --limit 100 -o build/m4/app/images.bin
+      make -C build/m4/app run        # predictions.txt: class and scores per image
+    """
+    from . import data
+    from .outdir import check_file, write_bytes
+
+    out = check_file(output)
+    labels = check_file(out.with_name(out.name + ".labels"))
+    ds = data.load(dataset, split, data_dir).limit(limit)
+    write_bytes(out, ds.images.astype("uint8").tobytes())
+    write_bytes(labels, ds.labels.astype("uint8").tobytes())
+    click.echo(f"wrote {out}: {len(ds.images):,} {dataset} {split} images "
+               f"({ds.images[0].size} uint8 pixels each); their classes in {labels}")
 
 
 @main.command()

@@ -174,8 +174,8 @@ def device_figures(gen, exe: Path, one_image, workdir, timeout: float, stats: di
     return {
         "flash_bytes": flash,
         "ram_bytes": static_ram - io + stats.get("stack_bytes", 0),
-        "model_flash_bytes": _object_text(target, [project / "model_data.o"]),
-        "code_flash_bytes": _object_text(target, kernel_objs + [project / "model.o"]),
+        "model_flash_bytes": _object_text(target, [project / f"{gen.name}_data.o"]),
+        "code_flash_bytes": _object_text(target, kernel_objs + [project / f"{gen.name}.o"]),
         "instructions_per_inference": instructions_per_inference(target, exe, one_image, timeout),
         "stack_bytes": stats.get("stack_bytes", 0),
         "io_buffer_bytes": io,

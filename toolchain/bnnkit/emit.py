@@ -77,13 +77,14 @@ class Builder:
     (a static parameter struct in model.c), :meth:`buf` (the C expression of a
     tensor's memory), :meth:`size` and :meth:`scratch`."""
 
-    def __init__(self, low: Lowered, target: Target | None = None):
+    def __init__(self, low: Lowered, target: Target | None = None, prefix: str = ""):
         self.low = low
         self.prog = Program()
+        self.prefix = prefix  # the library's name and "_": constants are exported symbols
         self.dsp = bool(target and target.dsp)  # op kinds may store constants for SMLAD
 
     def const(self, prefix: str, ctype: str, values, comment: str) -> str:
-        name = f"{prefix}_{len(self.prog.consts):02d}"
+        name = f"{self.prefix}{prefix}_{len(self.prog.consts):02d}"
         self.prog.consts.append(ConstArray(name, ctype, np.asarray(values),
                                            comment.replace("*/", "* /")))
         return name
@@ -173,13 +174,13 @@ class Builder:
             - set(self.prog.kernel_headers) - {"bnn_kernels.h"})
 
 
-def _lower_and_plan(graph, source: str, target: Target | None = None):
+def _lower_and_plan(graph, source: str, target: Target | None = None, prefix: str = ""):
     """Lower and plan; every failure is one error naming ``source``. The checks
     of lowering should refuse any inconsistent model; what slips past them is
     still an error about the file, never a traceback, and says so."""
     try:
         low = lower(graph, source)
-        return low, build_program(low, target)
+        return low, build_program(low, target, prefix)
     except BnnkitError as exc:
         if str(exc).startswith(source):
             raise
@@ -190,8 +191,8 @@ def _lower_and_plan(graph, source: str, target: Target | None = None):
                           f"({type(exc).__name__}: {exc})") from None
 
 
-def build_program(low: Lowered, target: Target | None = None) -> Program:
-    b = Builder(low, target)
+def build_program(low: Lowered, target: Target | None = None, prefix: str = "") -> Program:
+    b = Builder(low, target, prefix)
     b.plan()
     b.emit()
     return b.prog
@@ -264,6 +265,18 @@ class Generated:
     output_bits: bool = False
     replaced: list = field(default_factory=list)  # user files replaced (--force)
     low: Lowered | None = None  # the lowered network the project computes
+    name: str = "model"  # the library's name: its folder, files and symbol prefix
+    has_app: bool = True  # an example application in out_dir/app
+
+    @property
+    def lib_dir(self) -> Path:
+        """The library: NAME.h, NAME.c, NAME_data.c, kernels, CMakeLists.txt, NAME.mk."""
+        return self.out_dir / self.name
+
+    @property
+    def app_dir(self) -> Path:
+        """The example application: harness, board support, Makefile."""
+        return self.out_dir / "app"
 
     @property
     def model_bytes(self) -> int:
@@ -289,6 +302,68 @@ class Generated:
         return np.int8 if self.input_quant is not None else np.float32
 
 
+_C_KEYWORDS = frozenset(
+    "auto break case char const continue default do double else enum extern float for goto if "
+    "inline int long register restrict return short signed sizeof static struct switch typedef "
+    "union unsigned void volatile while _Bool _Complex _Imaginary main".split())
+
+
+def check_library_name(name: str) -> str:
+    """``name`` if it can prefix C symbols: a C identifier of at most 32
+    characters, not a keyword, not starting with ``bnn`` (bnnkit's own).
+
+    Example:
+        >>> check_library_name("kws")
+        'kws'
+        >>> check_library_name("2net")
+        Traceback (most recent call last):
+        bnnkit.errors.BnnkitError: --name 2net: not a C identifier (letters, digits and _, not starting with a digit)
+    """
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name or ""):
+        raise BnnkitError(f"--name {name}: not a C identifier (letters, digits and _, not "
+                          "starting with a digit)")
+    if len(name) > 32 or name in _C_KEYWORDS or name.lower().startswith(("bnn", "app_")):
+        raise BnnkitError(f"--name {name}: choose another name (at most 32 characters, not a C "
+                          "keyword, not starting with bnn or app_)")
+    return name
+
+
+def library_name(model_path: Path) -> str:
+    """The default library name: the model file's stem as a lower-case C
+    identifier.
+
+    Example:
+        >>> library_name(Path("models/LeNet-bin3.v2.tflite"))
+        'lenet_bin3_v2'
+    """
+    stem = re.sub(r"[^a-z0-9_]+", "_", model_path.stem.lower()).strip("_") or "model"
+    if stem[0].isdigit() or stem.startswith(("bnn", "app_")) or stem in _C_KEYWORDS:
+        stem = "m_" + stem
+    return stem[:32].rstrip("_")
+
+
+def _library_kernels_h(name: str, kernel_files: list) -> str:
+    """bnn_kernels.h for the library ``name``: every kernel function the
+    library defines renamed ``name_bnn_...`` (two libraries in one firmware
+    then never define the same symbol)."""
+    kernels = FIRMWARE_DIR / "kernels"
+    symbols, macros = set(), set()
+    for f in ["bnn_kernels.h"] + kernel_files:
+        text = (kernels / f).read_text()
+        macros.update(re.findall(r"^\s*#\s*define\s+(bnn_\w+)", text, re.M))
+        for line in text.splitlines():  # external declarations and definitions
+            m = re.match(r"[A-Za-z_][\w \t*]*?\b(bnn_\w+)\s*\(", line)
+            if m and not re.search(r"\bstatic\b|\bBNN_INLINE\b", line[:m.start(1)]):
+                symbols.add(m.group(1))
+    symbols -= macros
+    renames = "".join(f"#define {s} {name}_{s}\n" for s in sorted(symbols))
+    text = (kernels / "bnn_kernels.h").read_text()
+    marker = "/* @bnnkit-library-names@ (a generated library renames its kernels here) */\n"
+    if marker not in text:
+        raise BnnkitError("firmware/kernels/bnn_kernels.h: its library-names marker is missing")
+    return text.replace(marker, f"/* the {name} library's names for its kernels */\n{renames}")
+
+
 def _pixel_map(spec: dict, scale: float, zero_point: int):
     """How a uint8 pixel becomes the int8 model input: the preprocessing then
     TFLite's quantization, tabulated. An int offset k when every pixel p maps
@@ -303,23 +378,32 @@ def _pixel_map(spec: dict, scale: float, zero_point: int):
 
 
 def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None,
-             input_spec: dict | None = None, force: bool = False) -> Generated:
-    """Lower ``model_path`` and write the C project for ``target_name`` into ``out_dir``.
+             input_spec: dict | None = None, force: bool = False, name: str | None = None,
+             arena: str = "static", app: bool = True) -> Generated:
+    """Lower ``model_path`` and write the C library for ``target_name`` into
+    ``out_dir/NAME/`` and, with ``app``, an example application that runs it
+    on the target into ``out_dir/app/``.
 
-    The generated ``bnn_model_run`` takes uint8 pixels when the model's sidecar
-    (or ``input_spec``, see :func:`bnnkit.preprocess.uint8_scale`) says how they
-    are scaled, else the model's own float32 input. Everything is rendered into a
-    temporary directory first and moved into place only when complete, so a
-    failure leaves nothing half-written; ``out_dir`` follows
-    :func:`bnnkit.outdir.check_project_folder` (``force``: a folder bnnkit did
-    not create).
+    ``name`` (default: :func:`library_name` of the model file) prefixes every
+    exported symbol, macro and header guard, so several models link into one
+    firmware. ``arena``: "static" (a static arena in NAME.c) or "caller" (the
+    caller passes a ``NAME_arena_t``). The generated ``NAME_run`` takes uint8
+    pixels when the model's sidecar (or ``input_spec``, see
+    :func:`bnnkit.preprocess.uint8_scale`) says how they are scaled, else the
+    model's own input. Everything is rendered into a temporary directory first
+    and moved into place only when complete, so a failure leaves nothing
+    half-written; ``out_dir`` follows :func:`bnnkit.outdir.check_project_folder`
+    (``force``: a folder bnnkit did not create).
 
     Example:
         >>> gen = generate("models/lenet_bin3.tflite", "host", "build/m")  # doctest: +SKIP
-        >>> gen.model_bytes                                                 # doctest: +SKIP
-        31128
+        >>> gen.model_bytes, gen.lib_dir.name                               # doctest: +SKIP
+        (31128, 'lenet_bin3')
     """
     model_path = Path(model_path)
+    name = check_library_name(name) if name is not None else library_name(model_path)
+    if arena not in ("static", "caller"):
+        raise BnnkitError(f"--arena {arena}: choose static or caller")
     target = get_target(target_name)
     shown = Path(out_dir)
     out_dir = outdir.check_project_folder(shown, force)
@@ -327,9 +411,10 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     meta = metadata.load(model_path)
     if input_spec is not None:
         meta = dict(meta, preprocessing=input_spec)
-    low, prog = _lower_and_plan(graph, str(model_path), target)
+    low, prog = _lower_and_plan(graph, str(model_path), target, prefix=f"{name}_")
     gen = Generated(Path(out_dir), prog, meta, target, flatbuffer,
-                    tuple(low.shapes[low.input]), low.kinds[low.output] == "bits", low=low)
+                    tuple(low.shapes[low.input]), low.kinds[low.output] == "bits", low=low,
+                    name=name, has_app=app)
     spec = meta["preprocessing"]
     uint8 = preprocess.is_uint8(spec)
     input_ctype = "uint8_t" if uint8 else KIND_C[low.kinds[low.input]][0]
@@ -337,7 +422,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     if uint8 and gen.input_quant is not None:
         pixel_map = _pixel_map(spec, *gen.input_quant)
         if isinstance(pixel_map, np.ndarray):
-            prog.consts.append(ConstArray("bnn_pixel_table", "int8_t", pixel_map,
+            prog.consts.append(ConstArray(f"{name}_pixel_table", "int8_t", pixel_map,
                                           "uint8 pixel -> the model's int8 input"))
             pixel_map = "table"
     target.check_budget(gen, str(model_path), flash_kib, ram_kib)
@@ -349,7 +434,10 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         raise BnnkitError(f"{metadata.sidecar_path(model_path)}: {len(names)} class names for "
                           f"{prog.output_floats} outputs")
     context = {
-        "model_name": c_comment(model_path.stem),  # file names reach C and Makefile comments
+        "name": name,
+        "NAME": name.upper(),
+        "caller_arena": arena == "caller",
+        "lib_sources": [f"{name}.c", f"{name}_data.c"] + prog.kernel_files,
         "source": c_comment(model_path.name),
         "prog": prog,
         "meta": meta,
@@ -376,19 +464,32 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bnnkit-", dir=out_dir.parent))
     try:
-        for template, name in (("model.h.j2", "model.h"), ("model.c.j2", "model.c"),
-                               ("model_data.h.j2", "model_data.h"),
-                               ("model_data.c.j2", "model_data.c")):
-            (staging / name).write_text(env.get_template(template).render(**context))
-        (staging / "Makefile").write_text(
-            env.get_template(f"Makefile.{target.makefile}.j2").render(**context))
+        lib = staging / name
+        lib.mkdir()
+        for template, file in (("model.h.j2", f"{name}.h"), ("model.c.j2", f"{name}.c"),
+                               ("model_data.h.j2", f"{name}_data.h"),
+                               ("model_data.c.j2", f"{name}_data.c"),
+                               ("library.mk.j2", f"{name}.mk"),
+                               ("CMakeLists.library.j2", "CMakeLists.txt")):
+            (lib / file).write_text(env.get_template(template).render(**context))
         kernels = FIRMWARE_DIR / "kernels"
-        for f in ["bnn_kernels.h"] + prog.kernel_headers + prog.support_headers + prog.kernel_files:
-            shutil.copyfile(kernels / f, staging / f)
-        for f in sorted((FIRMWARE_DIR / "harness").iterdir()):
-            shutil.copyfile(f, staging / f.name)
-        for f in sorted((FIRMWARE_DIR / "boards" / target.board).iterdir()):
-            shutil.copyfile(f, staging / f.name)
+        for f in prog.kernel_headers + prog.support_headers + prog.kernel_files:
+            shutil.copyfile(kernels / f, lib / f)
+        (lib / "bnn_kernels.h").write_text(_library_kernels_h(
+            name, prog.kernel_headers + prog.support_headers + prog.kernel_files))
+        (lib / "files.txt").write_text("".join(
+            f"{f}\n" for f in sorted(p.name for p in lib.iterdir())))
+        if app:
+            app_dir = staging / "app"
+            app_dir.mkdir()
+            (app_dir / "app_model.h").write_text(
+                env.get_template("app_model.h.j2").render(**context))
+            (app_dir / "Makefile").write_text(
+                env.get_template(f"Makefile.{target.makefile}.j2").render(**context))
+            for f in sorted((FIRMWARE_DIR / "harness").iterdir()):
+                shutil.copyfile(f, app_dir / f.name)
+            for f in sorted((FIRMWARE_DIR / "boards" / target.board).iterdir()):
+                shutil.copyfile(f, app_dir / f.name)
         gen.replaced = outdir.install(staging, out_dir)
     finally:
         if staging.exists():

@@ -80,29 +80,48 @@ def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None
     return run["outputs"], run["reference"], run["generated"]
 
 
+def reference_outputs(gen, x: np.ndarray, progress=None, timing=None) -> np.ndarray:
+    """LCE's interpreter on ``x`` (raw inputs, as the generated API takes them),
+    preprocessed as the generated C does: (N, outputs) in the form
+    :func:`as_printed` gives the firmware's (float32 scores, uint32 words of a
+    bit-packed output, int8 scores).
+
+    Example:
+        >>> ref = reference_outputs(generate("m.tflite", "host", "p"), pixels)  # doctest: +SKIP
+    """
+    from .reference import lce_predict
+
+    ref = lce_predict(gen.flatbuffer, preprocess.apply(gen.meta["preprocessing"], x,
+                                                       gen.input_shape, gen.input_quant),
+                      progress=progress, timing=timing).reshape(len(x), -1)
+    if gen.output_bits:
+        return ref.astype(np.int32).view(np.uint32)
+    return ref.astype(np.int8) if gen.output_kind == "i8" else ref.astype(np.float32)
+
+
+def as_printed(gen, scores: np.ndarray) -> np.ndarray:
+    """The harness's scores (parsed as float32 bit patterns) in the model's own
+    output type."""
+    if gen.output_bits:
+        return scores.view(np.uint32)
+    if gen.output_kind == "i8":  # the harness prints each int8 as its byte
+        return scores.view(np.uint32).astype(np.uint8).view(np.int8)
+    return scores
+
+
 def _execute(gen, exe: Path, x: np.ndarray, timeout: float, show_progress: bool = False) -> dict:
     """``x`` (raw inputs, as the generated API takes them) through the built
     firmware and through LCE's interpreter on the same flatbuffer."""
-    from .reference import lce_predict
-
     n = len(x)
     bar = _progress(n, gen.target.name, show_progress)
     preds, scores, stats = run_firmware(gen, exe, x, timeout, bar)
     bar.close()
     bar = _progress(n, "LCE reference", show_progress)
     timing = {}
-    ref = lce_predict(gen.flatbuffer, preprocess.apply(gen.meta["preprocessing"], x,
-                                                       gen.input_shape, gen.input_quant),
-                      progress=bar.update, timing=timing).reshape(n, -1)
+    ref = reference_outputs(gen, x, progress=bar.update, timing=timing)
     bar.close()
-    if gen.output_bits:
-        scores, ref = scores.view(np.uint32), ref.astype(np.int32).view(np.uint32)
-    elif gen.output_kind == "i8":  # the harness prints each int8 as its byte
-        scores, ref = scores.view(np.uint32).astype(np.uint8).view(np.int8), ref.astype(np.int8)
-    else:
-        ref = ref.astype(np.float32)
-    return {"predictions": preds, "outputs": scores, "reference": ref, "generated": gen,
-            "executable": exe, "firmware_stats": stats,
+    return {"predictions": preds, "outputs": as_printed(gen, scores), "reference": ref,
+            "generated": gen, "executable": exe, "firmware_stats": stats,
             "c_us_per_inference": stats.get("elapsed_ns", 0) / 1e3 / max(n, 1),
             "lce_us_per_inference": 1e6 * timing.get("seconds", 0.0) / max(n, 1)}
 

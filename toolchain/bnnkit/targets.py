@@ -27,6 +27,7 @@ class Target:
     arch_flags: str = ""  # -mcpu and float ABI of a bare-metal board's Makefile
     exe: str = "model"  # what the generated Makefile builds
     dsp: bool = False  # Arm's DSP extension (SMLAD): int8 conv weights stored widened
+    ld_script: str = "mps2.ld"  # a bare-metal board's linker script (in its board folder)
 
     @property
     def tool_prefix(self) -> str:
@@ -71,6 +72,14 @@ TARGETS = {
     "cortex-m4": Target("cortex-m4", flash_kib=1024, ram_kib=128, machine="mps2-an386",
                         arch_flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16", dsp=True,
                         **_BARE_ARM),
+    # M7 and M33: the M4's instruction set (DSP) and a single-precision FPU
+    "cortex-m7": Target("cortex-m7", flash_kib=1024, ram_kib=128, machine="mps2-an500",
+                        arch_flags="-mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16",
+                        dsp=True, **_BARE_ARM),
+    "cortex-m33": Target("cortex-m33", flash_kib=1024, ram_kib=128, machine="mps2-an505",
+                         arch_flags="-mcpu=cortex-m33 -mthumb -mfloat-abi=hard "
+                                    "-mfpu=fpv5-sp-d16", dsp=True, ld_script="mps2-an505.ld",
+                         **_BARE_ARM),
     "arm64": Target("arm64", "arm64-linux", "arm64", "aarch64-linux-gnu-gcc",
                     "gcc-aarch64-linux-gnu libc6-dev-arm64-cross", None, None, "qemu-aarch64",
                     emulator_package="qemu-user"),

@@ -1,5 +1,5 @@
 /* Start-up for QEMU's MPS2 boards (mps2-an386: Cortex-M4 with FPU; mps2-an385:
- * Cortex-M3, soft float): vector table, the FPU enabled when the build uses
+ * Cortex-M3, soft float; mps2-an500: Cortex-M7; mps2-an505: Cortex-M33): vector table, the FPU enabled when the build uses
  * it, then newlib's rdimon crt0 (_start), which zeroes .bss, asks the host for
  * the command line by semihosting and calls main. .data is linked straight
  * into RAM: QEMU's ELF loader writes it there. */
@@ -10,8 +10,10 @@
 #define STACK_PAINT 0xA5A5A5A5u
 #define STACK_PAINT_BYTES 0x8000u
 #define CPACR (*(volatile uint32_t *)0xE000ED88u)
-#if defined(__ARM_ARCH_7EM__)
-#define BNN_CORE "Cortex-M4"
+#if defined(__ARM_ARCH_8M_MAIN__)
+#define BNN_CORE "Cortex-M33"
+#elif defined(__ARM_ARCH_7EM__)
+#define BNN_CORE "Cortex-M4/M7"
 #else
 #define BNN_CORE "Cortex-M3"
 #endif
