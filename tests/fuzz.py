@@ -196,12 +196,17 @@ def library_dir(out_dir: Path) -> Path:
 
 
 def injected(out_dir: Path) -> list[str]:
-    """Files where the marker appears outside C literals/comments or Make comments."""
+    """Files where the marker appears outside C literals/comments or Make comments.
+    The library's name, made from the file name, is the one way it may reach
+    code: as a C identifier of letters, digits and _ only, which is checked."""
     bad = []
+    name = library_dir(out_dir).name
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        return [f"library name {name!r}"]
     for f in sorted(out_dir.rglob("*")):
         if not f.is_file():
             continue
-        text = f.read_text(errors="replace")
+        text = f.read_text(errors="replace").replace(name, "").replace(name.upper(), "")
         if MARK not in text:
             continue
         if f.suffix in (".c", ".h"):

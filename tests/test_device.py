@@ -129,6 +129,54 @@ def test_over_budget_is_refused(tmp_path):
     assert res.returncode == 2 and "does not fit cortex-m4 RAM" in res.stderr
 
 
+@needs_fashion
+@pytest.mark.parametrize("target,model,ram_kib", [("cortex-m4", "lenet_bin3", "10"),
+                                                  ("cortex-m3", "lenet_bin3_int8", "5")])
+def test_budgets_check_the_whole_firmware(tmp_path, target, model, ram_kib):
+    """40 KiB of flash and RAM_KIB: the model's constants and arena fit, its
+    firmware does not. gen-firmware links the example firmware and refuses it,
+    saying where the bytes go; a budget it accepts is one the linked firmware,
+    measured by simulate (stack painted by the run), meets."""
+    import json
+
+    from bnnkit.emit import generate
+
+    gen = generate(MODELS / f"{model}.tflite", target, tmp_path / "g")
+    assert gen.model_bytes < 40 * 1024 and gen.program.arena_bytes < int(ram_kib) * 1024
+    res = run_cli("gen-firmware", MODELS / f"{model}.tflite", "--target", target,
+                  "--flash-kib", "40", "--ram-kib", ram_kib, "-o", tmp_path / "p")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"does not fit {target} flash: the firmware needs" in res.stderr
+    assert f"model constants {gen.model_bytes:,}, model code and kernels" in res.stderr
+    assert not (tmp_path / "p").exists()
+    res = run_cli("gen-firmware", MODELS / f"{model}.tflite", "--target", target,
+                  "--ram-kib", ram_kib, "-o", tmp_path / "p")
+    assert res.returncode == 2 and f"does not fit {target} RAM" in res.stderr
+    assert f"arena {gen.program.arena_bytes:,}, stack" in res.stderr
+    assert "estimated from -fstack-usage" in res.stderr
+    # the smallest whole-KiB budget gen-firmware accepts, then simulate's measurement
+    res = run_cli("gen-firmware", MODELS / f"{model}.tflite", "--target", target,
+                  "-o", tmp_path / "q")
+    assert res.returncode == 0, res.stderr
+    import re
+
+    found = re.search(r"fits \S+: ([\d,]+) bytes of flash.*?, ([\d,]+) bytes of RAM", res.stdout)
+    flash, ram = (int(v.replace(",", "")) for v in found.groups())
+    kib = [str(-(-flash // 1024)), str(-(-ram // 1024))]
+    res = run_cli("gen-firmware", MODELS / f"{model}.tflite", "--target", target,
+                  "--flash-kib", kib[0], "--ram-kib", kib[1], "-o", tmp_path / "r")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "r.json"
+    res = run_cli("simulate", MODELS / f"{model}.tflite", "--target", target, "--limit", "2",
+                  "--flash-kib", kib[0], "--ram-kib", kib[1], "--json", out)
+    assert res.returncode == 0, res.stderr
+    record = json.loads(out.read_text())
+    assert record["flash_bytes"] <= int(kib[0]) * 1024 and record["ram_bytes"] <= ram
+    res = run_cli("simulate", MODELS / f"{model}.tflite", "--target", target, "--limit", "2",
+                  "--flash-kib", str(int(kib[0]) - 1))
+    assert res.returncode == 2 and f"does not fit {target} flash" in res.stderr
+
+
 def test_float_lenet_fits_default_budget(tmp_path):
     res = run_cli("gen-firmware", MODELS / "lenet_float.tflite", "--target", "cortex-m4",
                   "-o", tmp_path / "p")

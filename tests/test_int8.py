@@ -201,11 +201,11 @@ def test_cortex_m3_runs_int8_without_float(tmp_path):
     record, extra = simulate(INT8_LENET, "cortex-m3", limit=10, build_dir=tmp_path)
     assert record["agreement"] == 1.0 and record["max_abs_diff"] == 0
     assert record["instructions_per_inference"] > 0
-    objs = [tmp_path / "lenet_float_int8-cortex-m3" / f for f in
-            ("bnn_conv2d_s8.o", "bnn_softmax_s8.o", "model.o")]
+    objs = [tmp_path / "lenet_float_int8-cortex-m3" / "app" / f for f in
+            ("bnn_conv2d_s8.o", "bnn_softmax_s8.o", "lenet_float_int8.o")]
     undefined = {o.name: subprocess.run(["arm-none-eabi-nm", "-u", str(o)], capture_output=True,
                                         text=True, check=True).stdout for o in objs}
-    assert "__aeabi_" not in undefined["bnn_conv2d_s8.o"] + undefined["model.o"]
+    assert "__aeabi_" not in undefined["bnn_conv2d_s8.o"] + undefined["lenet_float_int8.o"]
     assert "__aeabi_fmul" in undefined["bnn_softmax_s8.o"]
 
 

@@ -5,16 +5,19 @@ from helpers import MODELS, run_cli
 
 def test_regenerating_keeps_the_users_files(tmp_path):
     out = tmp_path / "p"
-    assert run_cli("gen-firmware", MODELS / "qconvnet.tflite", "-o", out).returncode == 0
+    assert run_cli("gen-firmware", MODELS / "qconvnet.tflite", "-o", out,
+                   "--name", "net").returncode == 0
     (out / "thesis.tex").write_text("mine")
     (out / "notes").mkdir()
-    assert (out / "bnn_bmaxpool.c").exists() is False
-    before = set(p.name for p in out.iterdir())
+    (out / "net" / "mine.c").write_text("/* mine */")  # the user's, inside the library
+    assert (out / "net" / "bnn_bmaxpool.c").exists() is False
+    before = set(p.name for p in (out / "net").iterdir())
     # another model: its kernels differ; the old ones go, the user's files stay
-    res = run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", out)
+    res = run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", out, "--name", "net")
     assert res.returncode == 0, res.stderr
-    after = set(p.name for p in out.iterdir())
-    assert {"thesis.tex", "notes"} <= after and (out / "thesis.tex").read_text() == "mine"
+    after = set(p.name for p in (out / "net").iterdir())
+    assert {"thesis.tex", "notes"} <= set(p.name for p in out.iterdir())
+    assert (out / "thesis.tex").read_text() == "mine" and "mine.c" in after
     assert "bnn_bconv2d.c" in before and "bnn_bconv2d.c" not in after
     assert "bnn_binary_dense.c" in after
 

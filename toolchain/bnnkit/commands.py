@@ -200,8 +200,11 @@ def input_spec_from_options(input_kind, scale, offset):
                    "arm64: static aarch64 Linux binary for qemu-aarch64.")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="Project directory (default: build/MODEL-TARGET).")
-@click.option("--flash-kib", type=COUNT, help="Flash budget (cortex-m3/m4 default: 1024 KiB).")
-@click.option("--ram-kib", type=COUNT, help="RAM budget (cortex-m3/m4 default: 128 KiB).")
+@click.option("--flash-kib", type=COUNT,
+              help="Flash budget of the whole firmware: constants, code, C library (Cortex-M "
+                   "default: 1024 KiB). Checked on the linked example firmware.")
+@click.option("--ram-kib", type=COUNT,
+              help="RAM budget: arena, static data, stack (Cortex-M default: 128 KiB).")
 @click.option("--input", "input_kind", type=click.Choice(["uint8", "float32"]),
               help="What NAME_run takes. Default: the sidecar's preprocessing (uint8 pixels "
                    "for models bnnkit trained), else the model's own float32 input.")
@@ -250,13 +253,18 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
     out = Path(output) if output else Path("build") / f"{Path(model).stem}-{target}"
     gen = generate(model, target, out, flash_kib, ram_kib,
                    input_spec=input_spec_from_options(input_kind, scale, offset), force=force,
-                   name=name, arena=arena, app=not no_app)
+                   name=name, arena=arena, app=not no_app, check_linked=True)
     if gen.replaced:
         click.echo(f"replaced your {', '.join(gen.replaced)} in {out}/ (--force)")
     click.echo(f"wrote {out}/{gen.name}/" + ("" if no_app else f" and {out}/app/")
                + f" for {target}: {len(gen.program.calls)} kernel calls, "
                f"{gen.model_bytes:,} bytes of model constants, "
                f"{gen.program.arena_bytes:,} bytes of arena")
+    if gen.linked:
+        flash, ram = gen.target.budget(flash_kib, ram_kib)
+        click.echo(f"the example firmware fits {target}: {gen.linked['flash_bytes']:,} bytes of "
+                   f"flash ({flash} KiB budget), {gen.linked['ram_bytes']:,} bytes of RAM with "
+                   f"{gen.linked['stack_bytes']:,} of stack estimated ({ram} KiB budget)")
 
 
 @main.command()

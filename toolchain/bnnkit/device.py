@@ -162,20 +162,61 @@ FLASH_SECTIONS = re.compile(r"^\.(text|rodata|ARM\.exidx|init_array|fini_array|e
 RAM_SECTIONS = re.compile(r"^\.(data|bss|tdata|tbss|got)")
 
 
-def device_figures(gen, exe: Path, one_image, workdir, timeout: float, stats: dict) -> dict:
-    """flash/RAM of the ELF and instructions per inference (deterministic)."""
+def linked_figures(gen, exe: Path, io_buffer_bytes: int = 0) -> dict:
+    """flash and static RAM of the linked ELF ``exe``, the flash split into the
+    model's constants (NAME_data.o), its code (NAME.o and the kernels) and the
+    rest (application, start-up, C library); the harness's image and score
+    buffers (``io_buffer_bytes``) are not counted as RAM."""
     target = gen.target
     project = exe.parent
     sections = elf_sections(target, exe)
     flash = sum(v for k, v in sections.items() if FLASH_SECTIONS.match(k) and not k.startswith(".bss"))
     static_ram = sum(v for k, v in sections.items() if RAM_SECTIONS.match(k))
     kernel_objs = [project / f.replace(".c", ".o") for f in gen.program.kernel_files]
-    io = stats.get("io_buffer_bytes", 0)
     return {
         "flash_bytes": flash,
-        "ram_bytes": static_ram - io + stats.get("stack_bytes", 0),
+        "static_ram_bytes": static_ram - io_buffer_bytes,
         "model_flash_bytes": _object_text(target, [project / f"{gen.name}_data.o"]),
         "code_flash_bytes": _object_text(target, kernel_objs + [project / f"{gen.name}.o"]),
+    }
+
+
+def io_buffer_bytes(target, exe: Path) -> int:
+    """Bytes of the harness's static image and score buffers (symbols images
+    and scores of main.c) in ``exe``: the application's, not the model's."""
+    out = subprocess.run([target.tool_prefix + "nm", "-S", str(exe)], capture_output=True,
+                         text=True, check=True).stdout
+    sizes = [int(parts[1], 16) for parts in map(str.split, out.splitlines())
+             if len(parts) == 4 and parts[3] in ("images", "scores")]
+    return sum(sizes)
+
+
+def stack_estimate(app_dir: Path) -> int:
+    """A bound of the firmware's stack from gcc's -fstack-usage files (``*.su``
+    beside the objects): the sum of every frame of the application and the
+    library, as if each function called the next (no recursion in either).
+    The C library's frames (stdio in the harness) are not in it; in practice
+    the sum covers them (tests/test_device.py compares it with the stack a run
+    paints)."""
+    total = 0
+    for su in sorted(app_dir.glob("*.su")):
+        for line in su.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and parts[1].isdigit():
+                total += int(parts[1])
+    return total
+
+
+def device_figures(gen, exe: Path, one_image, workdir, timeout: float, stats: dict) -> dict:
+    """flash/RAM of the ELF and instructions per inference (deterministic)."""
+    target = gen.target
+    io = stats.get("io_buffer_bytes", 0)
+    linked = linked_figures(gen, exe, io)
+    return {
+        "flash_bytes": linked["flash_bytes"],
+        "ram_bytes": linked["static_ram_bytes"] + stats.get("stack_bytes", 0),
+        "model_flash_bytes": linked["model_flash_bytes"],
+        "code_flash_bytes": linked["code_flash_bytes"],
         "instructions_per_inference": instructions_per_inference(target, exe, one_image, timeout),
         "stack_bytes": stats.get("stack_bytes", 0),
         "io_buffer_bytes": io,

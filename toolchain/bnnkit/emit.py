@@ -267,6 +267,7 @@ class Generated:
     low: Lowered | None = None  # the lowered network the project computes
     name: str = "model"  # the library's name: its folder, files and symbol prefix
     has_app: bool = True  # an example application in out_dir/app
+    linked: dict | None = None  # the linked firmware's figures, when generate checked them
 
     @property
     def lib_dir(self) -> Path:
@@ -364,6 +365,26 @@ def _library_kernels_h(name: str, kernel_files: list) -> str:
     return text.replace(marker, f"/* the {name} library's names for its kernels */\n{renames}")
 
 
+def _check_linked(gen, staging: Path, source: str, flash_kib, ram_kib) -> dict:
+    """Build the staged example firmware in a temporary copy and check the
+    linked ELF against the budget (see :func:`generate`)."""
+    from .build import make
+    from .device import io_buffer_bytes, linked_figures, stack_estimate
+
+    gen.target.check_tools()
+    with tempfile.TemporaryDirectory(prefix="bnnkit-link-") as tmp:
+        copy = Path(tmp) / "p"
+        shutil.copytree(staging, copy)
+        exe = make(copy, gen.target, defines="-fstack-usage")
+        linked = linked_figures(gen, exe, io_buffer_bytes(gen.target, exe))
+        stack = stack_estimate(exe.parent)
+    figures = dict(linked, stack_bytes=stack, arena_bytes=gen.program.arena_bytes,
+                   ram_bytes=linked["static_ram_bytes"] + stack)
+    gen.target.check_firmware(figures, source, flash_kib, ram_kib,
+                              "estimated from -fstack-usage")
+    return figures
+
+
 def _pixel_map(spec: dict, scale: float, zero_point: int):
     """How a uint8 pixel becomes the int8 model input: the preprocessing then
     TFLite's quantization, tabulated. An int offset k when every pixel p maps
@@ -379,7 +400,7 @@ def _pixel_map(spec: dict, scale: float, zero_point: int):
 
 def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None,
              input_spec: dict | None = None, force: bool = False, name: str | None = None,
-             arena: str = "static", app: bool = True) -> Generated:
+             arena: str = "static", app: bool = True, check_linked: bool = False) -> Generated:
     """Lower ``model_path`` and write the C library for ``target_name`` into
     ``out_dir/NAME/`` and, with ``app``, an example application that runs it
     on the target into ``out_dir/app/``.
@@ -394,6 +415,12 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     and moved into place only when complete, so a failure leaves nothing
     half-written; ``out_dir`` follows :func:`bnnkit.outdir.check_project_folder`
     (``force``: a folder bnnkit did not create).
+
+    The budget (``flash_kib``, ``ram_kib``, else the target's) is checked on the
+    constants and arena first; with ``check_linked`` on a bare-metal target whose
+    compiler is installed, also on the whole example firmware, built and linked
+    in a temporary copy: its flash exactly, its RAM as static data plus a stack
+    bound from gcc's -fstack-usage (``gen.linked`` holds the figures).
 
     Example:
         >>> gen = generate("models/lenet_bin3.tflite", "host", "build/m")  # doctest: +SKIP
@@ -479,7 +506,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
             name, prog.kernel_headers + prog.support_headers + prog.kernel_files))
         (lib / "files.txt").write_text("".join(
             f"{f}\n" for f in sorted(p.name for p in lib.iterdir())))
-        if app:
+        if app or check_linked:
             app_dir = staging / "app"
             app_dir.mkdir()
             (app_dir / "app_model.h").write_text(
@@ -490,6 +517,10 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
                 shutil.copyfile(f, app_dir / f.name)
             for f in sorted((FIRMWARE_DIR / "boards" / target.board).iterdir()):
                 shutil.copyfile(f, app_dir / f.name)
+        if check_linked and target.machine and target.budget(flash_kib, ram_kib) != (None, None):
+            gen.linked = _check_linked(gen, staging, str(model_path), flash_kib, ram_kib)
+        if not app:
+            shutil.rmtree(staging / "app")
         gen.replaced = outdir.install(staging, out_dir)
     finally:
         if staging.exists():

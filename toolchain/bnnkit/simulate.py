@@ -175,6 +175,13 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
         project = build_dir / f"{model.stem}-{target}"
         gen = generate(model, target, project, flash_kib, ram_kib)
         exe = make(project, gen.target)
+        if gen.target.machine:  # the linked ELF against the budget, before the long run
+            from .device import io_buffer_bytes, linked_figures
+
+            linked = linked_figures(gen, exe, io_buffer_bytes(gen.target, exe))
+            gen.target.check_firmware(dict(linked, ram_bytes=linked["static_ram_bytes"],
+                                           arena_bytes=gen.program.arena_bytes, stack_bytes=0),
+                                      str(model), flash_kib, ram_kib, "not yet measured")
         dataset = dataset or gen.meta.get("dataset")
         if dataset is None:
             raise BnnkitError(f"{model}: no sidecar names the model's dataset; pass --dataset "
@@ -212,6 +219,8 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
 
             record.update(device_figures(gen, exe, test.images[:1], build_dir, timeout,
                                          run["firmware_stats"]))
+            if gen.target.machine:  # RAM again, now with the stack the run painted
+                gen.target.check_firmware(record, str(model), flash_kib, ram_kib)
             if profile:
                 from .profile import profile_device
 

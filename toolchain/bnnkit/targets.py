@@ -39,14 +39,49 @@ class Target:
             raise BnnkitError(f"{self.cc} not found: install it with "
                               f"'apt-get install {self.apt_package}' (or run 'make setup')")
 
+    def budget(self, flash_kib=None, ram_kib=None) -> tuple:
+        """(flash KiB, RAM KiB): the options, else the target's defaults (None: no limit)."""
+        return (flash_kib if flash_kib is not None else self.flash_kib,
+                ram_kib if ram_kib is not None else self.ram_kib)
+
+    def check_firmware(self, figures: dict, source: str, flash_kib=None, ram_kib=None,
+                       stack: str = "measured"):
+        """Refuse a linked firmware over the budget, saying by how much and where
+        the bytes go. ``figures``: flash_bytes, model_flash_bytes, code_flash_bytes,
+        ram_bytes, arena_bytes, stack_bytes (``stack``: how it was found).
+
+        Example:
+            >>> get_target("cortex-m4").check_firmware(dict(flash_bytes=76628,
+            ...     model_flash_bytes=31156, code_flash_bytes=7999, ram_bytes=9904,
+            ...     arena_bytes=8992, stack_bytes=912), "m.tflite", flash_kib=40)
+            Traceback (most recent call last):
+            bnnkit.errors.BnnkitError: m.tflite: does not fit cortex-m4 flash: the firmware needs 76,628 bytes (model constants 31,156, model code and kernels 7,999, application and C library 37,473), 35,668 bytes over the 40 KiB budget (--flash-kib)
+        """
+        flash, ram = self.budget(flash_kib, ram_kib)
+        f = figures
+        if flash is not None and f["flash_bytes"] > flash * 1024:
+            rest = f["flash_bytes"] - f["model_flash_bytes"] - f["code_flash_bytes"]
+            raise BnnkitError(
+                f"{source}: does not fit {self.name} flash: the firmware needs "
+                f"{f['flash_bytes']:,} bytes (model constants {f['model_flash_bytes']:,}, model "
+                f"code and kernels {f['code_flash_bytes']:,}, application and C library "
+                f"{rest:,}), {f['flash_bytes'] - flash * 1024:,} bytes over the {flash} KiB "
+                "budget (--flash-kib)")
+        if ram is not None and f["ram_bytes"] > ram * 1024:
+            rest = f["ram_bytes"] - f["arena_bytes"] - f["stack_bytes"]
+            raise BnnkitError(
+                f"{source}: does not fit {self.name} RAM: the firmware needs {f['ram_bytes']:,} "
+                f"bytes (arena {f['arena_bytes']:,}, stack {f['stack_bytes']:,} {stack}, "
+                f"other static data {rest:,}), {f['ram_bytes'] - ram * 1024:,} bytes over the "
+                f"{ram} KiB budget (--ram-kib)")
+
     def check_budget(self, gen, source: str, flash_kib=None, ram_kib=None):
         """Refuse a model whose constants or arena alone exceed the budget.
 
         The exact flash/RAM of the linked firmware is measured after building
         (see :mod:`bnnkit.build`); this is the check before writing anything.
         """
-        flash = (flash_kib if flash_kib is not None else self.flash_kib)
-        ram = (ram_kib if ram_kib is not None else self.ram_kib)
+        flash, ram = self.budget(flash_kib, ram_kib)
         if flash is not None and gen.model_bytes > flash * 1024:
             over = gen.model_bytes - flash * 1024
             raise BnnkitError(f"{source}: does not fit {self.name} flash: the model's constants "
