@@ -28,13 +28,10 @@ static lenet_bin3_output_t a[LENET_BIN3_OUTPUT_SIZE];
 static qconvnet_output_t b[QCONVNET_OUTPUT_SIZE];
 static qconvnet_arena_t arena; /* qconvnet was generated with --arena caller */
 
-static void print_scores(FILE *out, const float *s, int n)
+static void print_scores(FILE *out, const float *s, int n, int32_t best)
 {
-    int k, best = 0;
-    for (k = 1; k < n; k++)
-        if (s[k] > s[best])
-            best = k;
-    fprintf(out, " %d", best);
+    int k;
+    fprintf(out, " %ld", (long)best);
     for (k = 0; k < n; k++) {
         uint32_t u;
         memcpy(&u, &s[k], 4);
@@ -54,10 +51,13 @@ int main(int argc, char **argv)
     if (qconvnet_run(NULL, image, b) != QCONVNET_ERR_ARENA)
         board_exit(5);
     while (fread(image, 1, sizeof image, in) == sizeof image) {
-        if (lenet_bin3_run(image, a) != LENET_BIN3_OK || qconvnet_run(&arena, image, b) != QCONVNET_OK)
+        int32_t class_a, class_b;
+        if (lenet_bin3_run(image, a) != LENET_BIN3_OK || qconvnet_run(&arena, image, b) != QCONVNET_OK
+            || lenet_bin3_classify(image, &class_a) != LENET_BIN3_OK
+            || qconvnet_classify(&arena, image, &class_b) != QCONVNET_OK)
             board_exit(4);
-        print_scores(out, a, LENET_BIN3_OUTPUT_SIZE);
-        print_scores(out, b, QCONVNET_OUTPUT_SIZE);
+        print_scores(out, a, LENET_BIN3_OUTPUT_SIZE, class_a);
+        print_scores(out, b, QCONVNET_OUTPUT_SIZE, class_b);
         fprintf(out, "\n");
         n++;
     }
@@ -79,11 +79,16 @@ def _generate(tmp_path, model, target, *options):
 
 
 def _read_two(path, n_out):
+    """Each model's scores; each line's classes (from NAME_classify) checked
+    against the scores' argmax."""
     rows = [line.split() for line in path.read_text().splitlines() if not line.startswith("#")]
     assert path.read_text().splitlines()[-1] == f"# images {len(rows)}"
     words = np.array([[int(w, 16) for w in r[1:1 + n_out] + r[2 + n_out:]] for r in rows],
                      dtype=np.uint32)
-    return words[:, :n_out].view(np.float32), words[:, n_out:].view(np.float32)
+    a, b = words[:, :n_out].view(np.float32), words[:, n_out:].view(np.float32)
+    classes = np.array([[int(r[0]), int(r[1 + n_out])] for r in rows])
+    assert np.array_equal(classes, np.stack([a.argmax(1), b.argmax(1)], axis=1))
+    return a, b
 
 
 @needs_fashion
