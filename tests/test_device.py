@@ -1,5 +1,5 @@
 """Cortex-M4 on QEMU mps2-an386, Cortex-M3 on mps2-an385, Cortex-M7 on mps2-an500,
-Cortex-M33 on mps2-an505 and ARM64 on qemu-aarch64: short runs."""
+Cortex-M33 on mps2-an505, RV32 on virt and ARM64 on qemu-aarch64: short runs."""
 
 import numpy as np
 import pytest
@@ -34,11 +34,12 @@ def test_device_matches_host(tmp_path, host_run, target):
 
 
 @needs_fashion
-@pytest.mark.parametrize("target", ["cortex-m7", "cortex-m33"])
+@pytest.mark.parametrize("target", ["cortex-m7", "cortex-m33", "riscv32"])
 @pytest.mark.parametrize("model", ["lenet_bin3", "lenet_bin3_int8"])
-def test_cortex_m7_and_m33_are_bit_identical(tmp_path, target, model):
+def test_cortex_m7_m33_and_riscv32_are_bit_identical(tmp_path, target, model):
     """The other QEMU boards through the CLI: LCE's bytes, the device figures,
-    and the M33's own memory map (code at its secure alias 0x10000000)."""
+    the M33's own memory map (code at its secure alias 0x10000000), and the
+    RISC-V virt machine with picolibc."""
     import json
 
     out = tmp_path / "r.json"
@@ -50,8 +51,11 @@ def test_cortex_m7_and_m33_are_bit_identical(tmp_path, target, model):
     assert record["model_flash_bytes"] == record["model_bytes"]
     assert record["instructions_per_inference"] > 100_000
     makefile = (tmp_path / "b" / f"{model}-{target}" / "app" / "Makefile").read_text()
-    assert f"-mcpu={target}" in makefile
-    assert ("-T mps2-an505.ld" in makefile) == (target == "cortex-m33")
+    if target == "riscv32":
+        assert "-march=rv32imafc -mabi=ilp32f" in makefile and "picolibc" in makefile
+    else:
+        assert f"-mcpu={target}" in makefile
+        assert ("-T mps2-an505.ld" in makefile) == (target == "cortex-m33")
 
 
 @needs_fashion

@@ -172,7 +172,7 @@ def inspect(file):
 
 
 TARGET_CHOICE = click.Choice(["host", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
-                              "arm64"])
+                              "riscv32", "arm64"])
 
 
 def input_spec_from_options(input_kind, scale, offset):
@@ -196,7 +196,8 @@ def input_spec_from_options(input_kind, scale, offset):
 @click.option("--target", type=TARGET_CHOICE, default="host", show_default=True,
               help="host: this machine's gcc; cortex-m4: arm-none-eabi-gcc for QEMU mps2-an386; "
                    "cortex-m3: the same for mps2-an385, soft-float (no FPU); cortex-m7: "
-                   "mps2-an500; cortex-m33: mps2-an505 (secure state); "
+                   "mps2-an500; cortex-m33: mps2-an505 (secure state); riscv32: rv32imafc with "
+                   "picolibc for QEMU's virt machine; "
                    "arm64: static aarch64 Linux binary for qemu-aarch64.")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="Project directory (default: build/MODEL-TARGET).")

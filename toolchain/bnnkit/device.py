@@ -1,7 +1,8 @@
 """Emulated devices: run firmware under QEMU, measure flash, RAM, instructions.
 
-cortex-m3, cortex-m4: ``qemu-system-arm -M mps2-an385`` / ``-M mps2-an386`` (the
-           target's ``machine``) with semihosting (files, exit).
+cortex-m3, -m4, -m7, -m33: ``qemu-system-arm -M mps2-an385`` / ``an386`` / ``an500``
+           / ``an505`` (the target's ``machine``) with semihosting (files, exit).
+riscv32:   ``qemu-system-riscv32 -M virt -bios none``, picolibc's semihosting.
 arm64:     ``qemu-aarch64`` running the static Linux binary.
 
 Instructions per inference are counted from QEMU's ``-d in_asm,exec,nochain``
@@ -23,9 +24,10 @@ from .errors import BnnkitError
 def _qemu_cmd(target, exe: Path, images: str, out: str, log: str | None = None) -> list:
     trace = ["-d", "in_asm,exec,nochain", "-D", log] if log else []
     if target.machine:  # a bare-metal board: files and exit by semihosting
-        return [target.emulator, "-M", target.machine, "-nographic", "-monitor", "none",
-                "-serial", "none", "-semihosting-config",
-                f"enable=on,target=native,arg={exe.name},arg={images},arg={out}",
+        args = ([exe.name] if target.semihost_argv0 else []) + [images, out]
+        return [target.emulator, "-M", target.machine, *target.emulator_args, "-nographic",
+                "-monitor", "none", "-serial", "none", "-semihosting-config",
+                "enable=on,target=native," + ",".join(f"arg={a}" for a in args),
                 "-kernel", exe.name] + trace
     if target.emulator:  # user-mode emulation of a Linux binary
         return [target.emulator] + trace + [f"./{exe.name}", images, out]
@@ -158,8 +160,8 @@ def elf_sections(target, exe: Path) -> dict:
 
 
 FLASH_SECTIONS = re.compile(r"^\.(text|rodata|ARM\.exidx|init_array|fini_array|eh_frame|"
-                            r"gcc_except_table|data|tdata|init|fini|plt|rela\.\w+|got|note\..*)")
-RAM_SECTIONS = re.compile(r"^\.(data|bss|tdata|tbss|got)")
+                            r"gcc_except_table|data|tdata|sdata|srodata|init|fini|plt|rela\.\w+|got|note\..*)")
+RAM_SECTIONS = re.compile(r"^\.(data|bss|tdata|tbss|got|sdata|sbss)$")
 
 
 def linked_figures(gen, exe: Path, io_buffer_bytes: int = 0) -> dict:

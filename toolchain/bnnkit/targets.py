@@ -28,6 +28,8 @@ class Target:
     exe: str = "model"  # what the generated Makefile builds
     dsp: bool = False  # Arm's DSP extension (SMLAD): int8 conv weights stored widened
     ld_script: str = "mps2.ld"  # a bare-metal board's linker script (in its board folder)
+    emulator_args: tuple = ()  # more qemu-system options (the virt machine: no firmware)
+    semihost_argv0: bool = True  # the semihosting command line starts with the program
 
     @property
     def tool_prefix(self) -> str:
@@ -115,6 +117,12 @@ TARGETS = {
                          arch_flags="-mcpu=cortex-m33 -mthumb -mfloat-abi=hard "
                                     "-mfpu=fpv5-sp-d16", dsp=True, ld_script="mps2-an505.ld",
                          **_BARE_ARM),
+    # rv32imafc with hard float (ilp32f) and picolibc; QEMU's virt machine
+    "riscv32": Target("riscv32", "riscv-virt", "riscv", "riscv64-unknown-elf-gcc",
+                      "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf", 1024, 128,
+                      "qemu-system-riscv32", emulator_package="qemu-system-misc",
+                      machine="virt", arch_flags="-march=rv32imafc -mabi=ilp32f",
+                      exe="model.elf", emulator_args=("-bios", "none"), semihost_argv0=False),
     "arm64": Target("arm64", "arm64-linux", "arm64", "aarch64-linux-gnu-gcc",
                     "gcc-aarch64-linux-gnu libc6-dev-arm64-cross", None, None, "qemu-aarch64",
                     emulator_package="qemu-user"),
