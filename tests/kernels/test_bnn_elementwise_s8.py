@@ -57,9 +57,13 @@ def test_add_blocks_and_tail(lib, n, sa, sb, so, za, zb, zo, relu, seed):
          "mults": mults}
     out = _run(lib.bnn_add_s8, p, a, b)
     np.testing.assert_array_equal(out, add_s8(a, b, p))
-    # the reference is the real sum, rounded, up to TFLite's fixed-point error
+    # the reference is the real sum, rounded, up to TFLite's fixed-point error,
+    # except where a block of 16 narrows a sum beyond int16 before the zero
+    # point (vmovn wraps it, as the interpreter does; hypothesis found
+    # sa = sb = 1, so = 1/256)
     real = ((a.astype(np.float64) - za) * sa + (b.astype(np.float64) - zb) * sb) / so + zo
-    assert np.abs(out - np.clip(np.round(real), *p["act"])).max() <= 1
+    fits = (np.arange(n) >= n // 16 * 16) | (np.abs(np.round(real) - zo) < 32767)
+    assert np.abs(out - np.clip(np.round(real), *p["act"]))[fits].max(initial=0) <= 1
 
 
 def test_add_blocks_and_tail_round_differently(lib):

@@ -7,8 +7,6 @@
 
 #include "board.h"
 
-#define STACK_PAINT 0xA5A5A5A5u
-#define STACK_PAINT_BYTES 0x8000u
 #define CPACR (*(volatile uint32_t *)0xE000ED88u)
 #if defined(__ARM_ARCH_8M_MAIN__)
 #define BNN_CORE "Cortex-M33"
@@ -66,29 +64,19 @@ void Reset_Handler(void)
 
 /* rdimon's crt0 puts the stack where the host's SYS_HEAPINFO says, so ask the
  * same question to know the stack's top; paint below the current frame. */
-static uint32_t stack_top;
-static uint32_t *paint_low, *paint_high;
+static board_stack_paint paint;
 
 void board_paint_stack(void)
 {
     uint32_t block[4] = {0, 0, 0, 0}; /* heap base, heap limit, stack base, stack limit */
     uint32_t *argp = block;
-    uint32_t sp, *p;
+    uint32_t sp;
     semihost(0x16u, (uint32_t)&argp); /* SYS_HEAPINFO */
     __asm__ volatile("mov %0, sp" : "=r"(sp));
-    stack_top = block[2] ? block[2] : sp;
-    paint_high = (uint32_t *)(sp - 256u);
-    paint_low = (uint32_t *)(sp - STACK_PAINT_BYTES);
-    for (p = paint_low; p < paint_high; p++)
-        *p = STACK_PAINT;
+    board_paint_stack_below(&paint, sp, block[2] ? block[2] : sp);
 }
 
 uint32_t board_stack_used(void)
 {
-    const uint32_t *p = paint_low;
-    if (!p)
-        return 0;
-    while (p < paint_high && *p == STACK_PAINT)
-        p++;
-    return stack_top - (uint32_t)p;
+    return board_painted_depth(&paint);
 }

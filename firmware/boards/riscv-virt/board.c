@@ -8,23 +8,13 @@
 
 #include "board.h"
 
-#define STACK_PAINT 0xA5A5A5A5u
-#define STACK_PAINT_BYTES 0x8000u
+static board_stack_paint paint;
 
-static uint32_t stack_top;
-static uint32_t *paint_low, *paint_high;
-
-/* Paint the stack below the current frame; board_stack_used finds the
- * deepest word overwritten since. */
 void board_init(void)
 {
-    uint32_t sp, *p;
+    uint32_t sp;
     __asm__ volatile("mv %0, sp" : "=r"(sp));
-    stack_top = sp;
-    paint_high = (uint32_t *)(sp - 256u);
-    paint_low = (uint32_t *)(sp - STACK_PAINT_BYTES);
-    for (p = paint_low; p < paint_high; p++)
-        *p = STACK_PAINT;
+    board_paint_stack_below(&paint, sp, sp);
 }
 
 void board_exit(int code)
@@ -39,10 +29,5 @@ uint64_t board_time_ns(void)
 
 uint32_t board_stack_used(void)
 {
-    const uint32_t *p = paint_low;
-    if (!p)
-        return 0;
-    while (p < paint_high && *p == STACK_PAINT)
-        p++;
-    return stack_top - (uint32_t)p;
+    return board_painted_depth(&paint);
 }
