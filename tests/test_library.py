@@ -239,3 +239,26 @@ def test_consumers_with_their_own_flags_get_the_same_bytes(tmp_path, model):
                     "-DCMAKE_C_FLAGS=-march=native"], check=True, capture_output=True)
     subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True)
     assert np.array_equal(_consumer_scores(build / "model", images, 10), expected)
+
+
+def test_images_and_make_run_by_hand(small_fashion_dir, tmp_path):
+    """The README's by-hand path: bnnkit images, then 'make run' in the app
+    folder prints the first classes by name and writes one line per image."""
+    out = _generate(tmp_path, "lenet_bin3", "host")
+    images = out / "app" / "images.bin"
+    res = run_cli("images", "fashion-mnist", "--limit", "12", "-o", images,
+                  "--data-dir", small_fashion_dir)
+    assert res.returncode == 0, res.stderr
+    assert images.stat().st_size == 12 * 784
+    labels = np.fromfile(images.with_name("images.bin.labels"), dtype=np.uint8)
+    assert labels.tolist() == [i % 10 for i in range(12)]  # the small set's classes
+    run = subprocess.run(["make", "-s", "-C", str(out / "app"), "run"], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    lines = (out / "app" / "predictions.txt").read_text().splitlines()
+    assert lines[12] == "# images 12" and all(len(line.split()) == 11 for line in lines[:12])
+    names = [line.split(": ", 1)[1] for line in run.stdout.splitlines() if line.startswith("image ")]
+    import json
+
+    classes = json.loads((MODELS / "lenet_bin3.json").read_text())["class_names"]
+    assert names == [classes[int(line.split()[0])] for line in lines[:10]]
