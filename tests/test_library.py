@@ -168,6 +168,7 @@ def test_library_symbols_are_namespaced(tmp_path):
 @pytest.mark.parametrize("name,says", [
     ("2net", "not a C identifier"), ("a-b", "not a C identifier"), ("int", "C keyword"),
     ("bnn_net", "not starting with bnn"), ("x" * 33, "at most 32 characters"),
+    ("board", "not app, board or startup"), ("app", "not app, board or startup"),
 ])
 def test_bad_library_names_are_refused(tmp_path, name, says):
     res = run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", tmp_path / "p",

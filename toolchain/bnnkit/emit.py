@@ -307,6 +307,8 @@ _C_KEYWORDS = frozenset(
     "auto break case char const continue default do double else enum extern float for goto if "
     "inline int long register restrict return short signed sizeof static struct switch typedef "
     "union unsigned void volatile while _Bool _Complex _Imaginary main".split())
+# the example application's folder and its files beside the library's header
+_APP_NAMES = frozenset(("app", "board", "startup"))
 
 
 def check_library_name(name: str) -> str:
@@ -323,9 +325,10 @@ def check_library_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name or ""):
         raise BnnkitError(f"--name {name}: not a C identifier (letters, digits and _, not "
                           "starting with a digit)")
-    if len(name) > 32 or name in _C_KEYWORDS or name.lower().startswith(("bnn", "app_")):
+    if (len(name) > 32 or name in _C_KEYWORDS or name.lower() in _APP_NAMES
+            or name.lower().startswith(("bnn", "app_"))):
         raise BnnkitError(f"--name {name}: choose another name (at most 32 characters, not a C "
-                          "keyword, not starting with bnn or app_)")
+                          "keyword, not app, board or startup, not starting with bnn or app_)")
     return name
 
 
@@ -338,7 +341,8 @@ def library_name(model_path: Path) -> str:
         'lenet_bin3_v2'
     """
     stem = re.sub(r"[^a-z0-9_]+", "_", model_path.stem.lower()).strip("_") or "model"
-    if stem[0].isdigit() or stem.startswith(("bnn", "app_")) or stem in _C_KEYWORDS:
+    if (stem[0].isdigit() or stem.startswith(("bnn", "app_")) or stem in _C_KEYWORDS
+            or stem in _APP_NAMES):
         stem = "m_" + stem
     return stem[:32].rstrip("_")
 
@@ -425,7 +429,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     Example:
         >>> gen = generate("models/lenet_bin3.tflite", "host", "build/m")  # doctest: +SKIP
         >>> gen.model_bytes, gen.lib_dir.name                               # doctest: +SKIP
-        (31128, 'lenet_bin3')
+        (31156, 'lenet_bin3')
     """
     model_path = Path(model_path)
     name = check_library_name(name) if name is not None else library_name(model_path)
