@@ -157,7 +157,7 @@ def test_budgets_check_the_whole_firmware(tmp_path, target, model, ram_kib):
                   "--ram-kib", ram_kib, "-o", tmp_path / "p")
     assert res.returncode == 2 and f"does not fit {target} RAM" in res.stderr
     assert f"arena {gen.program.arena_bytes:,}, stack" in res.stderr
-    assert "estimated from -fstack-usage" in res.stderr
+    assert "bound from -fcallgraph-info" in res.stderr
     # the smallest whole-KiB budget gen-firmware accepts, then simulate's measurement
     res = run_cli("gen-firmware", MODELS / f"{model}.tflite", "--target", target,
                   "-o", tmp_path / "q")

@@ -38,6 +38,25 @@ def make(project: Path, target: Target, timeout: float = 300, defines: str = "")
     return project / target.exe
 
 
+def copy_sources(project: Path, dest: Path) -> Path:
+    """Copy a generated project (library and application) to ``dest`` without
+    what a build of it left (objects, ELF, map, the host executable, run files).
+
+    Example:
+        >>> copy_sources(Path("build/m4"), Path("/tmp/m4-copy"))  # doctest: +SKIP
+        PosixPath('/tmp/m4-copy')
+    """
+    import shutil
+
+    def products(folder, names):
+        out = [n for n in names if n.endswith((".o", ".su", ".elf", ".map", ".bin", ".log"))
+               or n in ("predictions.txt", "one.txt", "out.txt")]
+        return out + (["model"] if Path(folder).name == "app" and "model" in names else [])
+
+    shutil.copytree(project, dest, ignore=products)
+    return dest
+
+
 def write_images(path: Path, images: np.ndarray, dtype=np.uint8) -> None:
     """The harness's input file: raw uint8 pixels or float32 values, back to back."""
     np.ascontiguousarray(images, dtype=dtype).tofile(path)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .analyze import BOARDS
 from .cli import main
 
 DATASET_CHOICE = click.Choice(["fashion-mnist", "sign-mnist"])
@@ -266,6 +267,51 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
         click.echo(f"the example firmware fits {target}: {gen.linked['flash_bytes']:,} bytes of "
                    f"flash ({flash} KiB budget), {gen.linked['ram_bytes']:,} bytes of RAM with "
                    f"{gen.linked['stack_bytes']:,} of stack estimated ({ram} KiB budget)")
+
+
+@main.command()
+@click.argument("model", type=click.Path())
+@click.option("--target", type=TARGET_CHOICE, help="Default: the board's core, else cortex-m4.")
+@click.option("--board", type=click.Choice(sorted(BOARDS)),
+              help="A part: its core is the target and its memory the budget.")
+@click.option("--flash-kib", type=COUNT, help="Flash budget (default: the board's, else the "
+                                              "target's).")
+@click.option("--ram-kib", type=COUNT, help="RAM budget (default: the board's, else the target's).")
+@click.option("--measure", is_flag=True,
+              help="Also run one test image: instructions per layer on the emulator (and the "
+                   "exact total), or time per layer on the host.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the analysis here.")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
+def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, data_dir, timeout):
+    """What MODEL costs on a target, layer by layer, and whether it fits.
+
+    \b
+    Per layer: kernel, input and output shape and element kind, MACs, binary
+    ops, bytes of constants, arena bytes live while it runs (and with
+    --measure, instructions or microseconds). Totals: constants, arena and,
+    on a bare-metal target, the example firmware linked as gen-firmware makes
+    it (flash exactly; RAM = static data + the deepest call chain's stack). The
+    verdict compares them with the budget: headroom or overrun, and which
+    layers dominate.
+
+    \b
+    Examples:
+      bnnkit analyze models/lenet_bin3.tflite --board stm32l476
+      bnnkit analyze my_model.h5 --target cortex-m7 --flash-kib 256 --ram-kib 64
+      bnnkit analyze models/lenet_bin3_int8.tflite --measure --json a.json
+    """
+    from .analyze import analyze as run, format_text
+    from .outdir import check_file
+
+    if json_out:
+        check_file(json_out, "--json")
+    report = run(model, target, flash_kib, ram_kib, board, measure, data_dir, timeout)
+    click.echo(format_text(report))
+    if json_out:
+        from .simulate import write_json
+
+        write_json(report, json_out)
 
 
 @main.command()

@@ -193,20 +193,43 @@ def io_buffer_bytes(target, exe: Path) -> int:
     return sum(sizes)
 
 
-def stack_estimate(app_dir: Path) -> int:
-    """A bound of the firmware's stack from gcc's -fstack-usage files (``*.su``
-    beside the objects): the sum of every frame of the application and the
-    library, as if each function called the next (no recursion in either).
-    The C library's frames (stdio in the harness) are not in it; in practice
-    the sum covers them (tests/test_device.py compares it with the stack a run
-    paints)."""
-    total = 0
-    for su in sorted(app_dir.glob("*.su")):
-        for line in su.read_text().splitlines():
-            parts = line.split("\t")
-            if len(parts) >= 2 and parts[1].isdigit():
-                total += int(parts[1])
-    return total
+def stack_estimate(app_dir: Path, bound: bool = True) -> int:
+    """The firmware's stack from gcc's -fcallgraph-info=su files (``*.ci``
+    beside the objects: each function's frame and its calls), for bnnkit's
+    code (application and library; the C library's frames are not known).
+
+    ``bound``: the sum of every frame, as if each function called the next: an
+    upper bound for code without recursion (what gen-firmware checks budgets
+    with). Otherwise the deepest chain of calls from main, the estimate
+    (``analyze``); a recursive chain falls back to the bound.
+    """
+    frames, calls = {}, {}
+    for ci in sorted(app_dir.glob("*.ci")):
+        for line in ci.read_text().splitlines():
+            node = re.match(r'node: \{ title: "([^"]+)" label: "[^"]*\\n(\d+) bytes', line)
+            if node:
+                frames[node.group(1)] = max(frames.get(node.group(1), 0), int(node.group(2)))
+            edge = re.match(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"', line)
+            if edge:
+                calls.setdefault(edge.group(1), set()).add(edge.group(2))
+    total = sum(frames.values())
+    if bound:
+        return total
+
+    deepest = {}
+
+    def depth(fn, path):
+        if fn in path:
+            raise RecursionError(fn)
+        if fn not in deepest:
+            deepest[fn] = frames.get(fn, 0) + max(
+                (depth(c, path | {fn}) for c in calls.get(fn, ())), default=0)
+        return deepest[fn]
+
+    try:
+        return depth("main", frozenset())
+    except RecursionError:
+        return total
 
 
 def device_figures(gen, exe: Path, one_image, workdir, timeout: float, stats: dict) -> dict:

@@ -68,6 +68,8 @@ class Program:
     scratch: dict = field(default_factory=dict)  # step index -> region macro of its scratch
     input_floats: int = 0
     output_floats: int = 0
+    planned: list = field(default_factory=list)  # the arena's Buffers (name, bytes, first, last)
+    layer_consts: list = field(default_factory=list)  # per step: its constants' bytes
 
 
 class Builder:
@@ -131,6 +133,7 @@ class Builder:
             if nbytes:
                 bufs.append(Buffer(f"scratch{i}", nbytes, i, i))
         plan = plan_arena(bufs)
+        self.prog.planned = bufs
         # Regions in first-use order: their names (BNN_R<k>) are stable for the same model.
         region = {}
         for k, buf in enumerate(sorted(bufs, key=lambda b: (b.first, b.name))):
@@ -157,7 +160,9 @@ class Builder:
     def emit(self):
         for i, n in enumerate(self.low.nodes):
             kind = op_kind(n.kind)
+            start = len(self.prog.consts)
             stmts = kind.emit(self, i, n)
+            self.prog.layer_consts.append(sum(c.nbytes for c in self.prog.consts[start:]))
             comment = f"{n.kind}: {n.name}".replace("*/", "* /")
             self.prog.calls.append((comment, stmts))
             for f in kind.kernel_files(n):
@@ -369,23 +374,31 @@ def _library_kernels_h(name: str, kernel_files: list) -> str:
     return text.replace(marker, f"/* the {name} library's names for its kernels */\n{renames}")
 
 
-def _check_linked(gen, staging: Path, source: str, flash_kib, ram_kib) -> dict:
-    """Build the staged example firmware in a temporary copy and check the
-    linked ELF against the budget (see :func:`generate`)."""
-    from .build import make
+def _linked_estimate(gen, project: Path, stack_bound: bool = True) -> dict:
+    """The example firmware of ``project`` (a generated folder) built in a
+    temporary copy with -fcallgraph-info=su: the linked ELF's flash and static
+    RAM (:func:`bnnkit.device.linked_figures`), its stack
+    (:func:`bnnkit.device.stack_estimate`: the bound, or with ``stack_bound``
+    false the deepest chain), and their sum as ``ram_bytes``."""
+    from .build import copy_sources, make
     from .device import io_buffer_bytes, linked_figures, stack_estimate
 
     gen.target.check_tools()
     with tempfile.TemporaryDirectory(prefix="bnnkit-link-") as tmp:
-        copy = Path(tmp) / "p"
-        shutil.copytree(staging, copy)
-        exe = make(copy, gen.target, defines="-fstack-usage")
+        copy = copy_sources(project, Path(tmp) / "p")
+        exe = make(copy, gen.target, defines="-fcallgraph-info=su")
         linked = linked_figures(gen, exe, io_buffer_bytes(gen.target, exe))
-        stack = stack_estimate(exe.parent)
-    figures = dict(linked, stack_bytes=stack, arena_bytes=gen.program.arena_bytes,
-                   ram_bytes=linked["static_ram_bytes"] + stack)
+        stack = stack_estimate(exe.parent, stack_bound)
+    return dict(linked, stack_bytes=stack, arena_bytes=gen.program.arena_bytes,
+                ram_bytes=linked["static_ram_bytes"] + stack)
+
+
+def _check_linked(gen, staging: Path, source: str, flash_kib, ram_kib) -> dict:
+    """Check the staged example firmware, linked, against the budget (see
+    :func:`generate`)."""
+    figures = _linked_estimate(gen, staging)
     gen.target.check_firmware(figures, source, flash_kib, ram_kib,
-                              "estimated from -fstack-usage")
+                              "bound from -fcallgraph-info")
     return figures
 
 
@@ -424,7 +437,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     constants and arena first; with ``check_linked`` on a bare-metal target whose
     compiler is installed, also on the whole example firmware, built and linked
     in a temporary copy: its flash exactly, its RAM as static data plus a stack
-    bound from gcc's -fstack-usage (``gen.linked`` holds the figures).
+    bound from gcc's -fcallgraph-info (``gen.linked`` holds the figures).
 
     Example:
         >>> gen = generate("models/lenet_bin3.tflite", "host", "build/m")  # doctest: +SKIP

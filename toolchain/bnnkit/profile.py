@@ -20,11 +20,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import shutil
 import tempfile
 from pathlib import Path
 
-from .build import make
+from .build import copy_sources, make
 from .ops import op_kind
 
 
@@ -33,9 +32,7 @@ def _profile_build(gen, defines: str):
     """The executable of a copy of ``gen``'s project built with ``defines``
     (sources only are copied), in a temporary folder removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="bnnkit-profile-") as tmp:
-        copy = Path(tmp) / "project"
-        shutil.copytree(gen.out_dir, copy, ignore=shutil.ignore_patterns(
-            "*.o", "*.elf", "*.map", "model", "*.bin", "*.txt", "*.log"))
+        copy = copy_sources(gen.out_dir, Path(tmp) / "project")
         yield make(copy, gen.target, defines=defines)
 
 

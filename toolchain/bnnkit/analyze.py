@@ -1,0 +1,245 @@
+"""``bnnkit analyze``: what a network costs on a target, layer by layer, and
+whether it fits a part.
+
+Per layer: the kernel, its input and output shapes and element kinds, MACs and
+binary ops, the bytes of constants it owns, and the arena bytes live while it
+runs. Totals: constants, arena, and for a bare-metal target the example
+firmware linked in a temporary folder (flash exactly, RAM as static data plus
+the deepest call chain's stack from gcc's -fcallgraph-info). With ``measure``:
+instructions per layer on the emulator (a -DBNN_PROFILE build) and the plain
+build's exact total, or time per layer on the host.
+
+Example:
+    >>> report = analyze("models/lenet_bin3.tflite", board="stm32f407")  # doctest: +SKIP
+    >>> report["verdict"]["fits"]                                         # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BnnkitError
+
+
+@dataclass(frozen=True)
+class Board:
+    part: str
+    target: str  # the bnnkit target with its core
+    flash_kib: int
+    ram_kib: int
+    source: str  # where the sizes come from
+
+
+# Memory of common parts, from their data sheets (on-chip flash; all SRAM the
+# core can use for data). The RP2040 (Cortex-M0+) is not here: bnnkit has no
+# ARMv6-M target.
+BOARDS = {
+    "stm32f407": Board("STM32F407VG", "cortex-m4", 1024, 192,
+                       "ST DS8626: 1 MB flash, 192 KB SRAM (incl. 64 KB CCM)"),
+    "stm32l476": Board("STM32L476RG", "cortex-m4", 1024, 128,
+                       "ST DS10198: 1 MB flash, 128 KB SRAM (96 KB SRAM1 + 32 KB SRAM2)"),
+    "nrf52840": Board("nRF52840", "cortex-m4", 1024, 256,
+                      "Nordic nRF52840 Product Specification: 1 MB flash, 256 KB RAM"),
+    "stm32f746": Board("STM32F746NG", "cortex-m7", 1024, 320,
+                       "ST DS10916: 1 MB flash, 320 KB RAM (incl. 64 KB DTCM)"),
+    "nrf5340": Board("nRF5340 (application core)", "cortex-m33", 1024, 512,
+                     "Nordic nRF5340 Product Specification: 1 MB flash, 512 KB RAM"),
+    "stm32u585": Board("STM32U585AI", "cortex-m33", 2048, 786,
+                       "ST DS13086: 2 MB flash, 786 KB SRAM"),
+}
+
+
+def _shape(low, t) -> dict:
+    return {"shape": list(low.shapes[t]), "kind": low.kinds[t]}
+
+
+def layer_rows(gen) -> list[dict]:
+    """One row per lowered layer (see the module docstring)."""
+    from .profile import layer_costs
+
+    low, prog = gen.low, gen.program
+    rows = layer_costs(gen)
+    for row, node in zip(rows, low.nodes):
+        i = row["layer"]
+        row["inputs"] = [_shape(low, t) for t in node.inputs if t in low.shapes]
+        row["outputs"] = [_shape(low, t) for t in node.outputs]
+        row["const_bytes"] = prog.layer_consts[i]
+        row["arena_live_bytes"] = sum(b.nbytes for b in prog.planned if b.first <= i <= b.last)
+    return rows
+
+
+def _first_input(gen, data_dir):
+    """The sidecar dataset's first test image, else zeros of the input's type."""
+    import numpy as np
+
+    from . import data
+
+    dataset = gen.meta.get("dataset")
+    if dataset:
+        return data.load(dataset, "test", data_dir).images[:1]
+    return np.zeros((1, *gen.input_shape), dtype=gen.input_dtype)
+
+
+def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
+            board: str | None = None, measure: bool = False, data_dir=None,
+            timeout: float = 600) -> dict:
+    """The analysis of ``model`` on ``target`` (or on ``board``'s core, with its
+    memory as the budget) as a dict: model, target, board, budget, layers,
+    totals and verdict (see the module docstring).
+
+    Example:
+        >>> analyze("models/lenet_bin3_int8.tflite", "cortex-m4")["totals"]  # doctest: +SKIP
+        {'macs': 588000, 'const_bytes': 20604, 'flash_bytes': 65180, ...}
+    """
+    from .emit import _linked_estimate, generate
+    from .targets import get_target
+
+    part = None
+    if board is not None:
+        if board not in BOARDS:
+            raise BnnkitError(f"--board {board}: unknown (choose from {', '.join(BOARDS)})")
+        part = BOARDS[board]
+        if target is not None and target != part.target:
+            raise BnnkitError(f"--board {board} is a {part.target}; --target {target} "
+                              "contradicts it")
+        target = part.target
+        flash_kib = part.flash_kib if flash_kib is None else flash_kib
+        ram_kib = part.ram_kib if ram_kib is None else ram_kib
+    target = target or "cortex-m4"
+    tgt = get_target(target)
+    flash_budget, ram_budget = tgt.budget(flash_kib, ram_kib)
+    with tempfile.TemporaryDirectory(prefix="bnnkit-analyze-") as tmp:
+        # no budget check here: analyze reports what does not fit instead of refusing it
+        gen = generate(model, target, Path(tmp) / "p", flash_kib=1 << 30, ram_kib=1 << 30)
+        rows = layer_rows(gen)
+        totals = {"macs": sum(r["macs"] for r in rows), "bops": sum(r["bops"] for r in rows),
+                  "const_bytes": gen.model_bytes, "arena_bytes": gen.program.arena_bytes,
+                  "arena_peak_live_bytes": max((r["arena_live_bytes"] for r in rows),
+                                               default=0)}
+        if tgt.machine:
+            tgt.check_tools()
+            linked = _linked_estimate(gen, gen.out_dir, stack_bound=False)
+            totals.update({k: linked[k] for k in ("flash_bytes", "model_flash_bytes",
+                                                  "code_flash_bytes", "ram_bytes",
+                                                  "static_ram_bytes", "stack_bytes")})
+        if measure:
+            _measure(gen, rows, totals, _first_input(gen, data_dir), timeout)
+    verdict = _verdict(rows, totals, flash_budget, ram_budget)
+    return {"model": str(model), "target": target,
+            "board": None if part is None else {"name": board, "part": part.part,
+                                                "source": part.source},
+            "budget": {"flash_kib": flash_budget, "ram_kib": ram_budget},
+            "layers": rows, "totals": totals, "verdict": verdict}
+
+
+def _measure(gen, rows, totals, one_input, timeout):
+    from .build import make
+    from .profile import profile_device, profile_host
+
+    if gen.target.name == "host":
+        for row, timed in zip(rows, profile_host(gen, one_input.repeat(200, axis=0), timeout)):
+            row["us"] = timed["us"]
+        totals["us"] = sum(r["us"] for r in rows)
+        return
+    from .device import instructions_per_inference
+
+    profiled, before = profile_device(gen, one_input, timeout)
+    for row, p in zip(rows, profiled):
+        row["instructions"] = p["instructions"]
+    totals["input_instructions"] = before
+    # the total of the plain build, exactly as simulate counts it
+    exe = make(gen.out_dir, gen.target, timeout)
+    totals["instructions"] = instructions_per_inference(gen.target, exe, one_input, timeout)
+
+
+def _verdict(rows, totals, flash_kib, ram_kib) -> dict:
+    """Fits or not, with headroom (negative: overrun) per memory, and the layers
+    that dominate constants and work."""
+    def top(key):
+        ranked = sorted((r for r in rows if r.get(key)), key=lambda r: -r[key])[:3]
+        total = sum(r.get(key, 0) for r in rows) or 1
+        return [{"layer": r["layer"], "name": r["name"], key: r[key],
+                 "share": round(r[key] / total, 4)} for r in ranked]
+
+    flash_used = totals.get("flash_bytes", totals["const_bytes"])
+    ram_used = totals.get("ram_bytes", totals["arena_bytes"])
+    out = {"flash_used_bytes": flash_used, "ram_used_bytes": ram_used,
+           "measured_on": "the linked example firmware" if "flash_bytes" in totals
+           else "constants and arena only (no linker for this target)"}
+    fits = True
+    for mem, used, kib in (("flash", flash_used, flash_kib), ("ram", ram_used, ram_kib)):
+        if kib is not None:
+            out[f"{mem}_headroom_bytes"] = kib * 1024 - used
+            fits = fits and used <= kib * 1024
+    out["fits"] = fits
+    out["dominant"] = {"const_bytes": top("const_bytes"),
+                       "work": top("instructions") if any("instructions" in r for r in rows)
+                       else top("macs")}
+    return out
+
+
+def format_text(report: dict) -> str:
+    """The analysis as text: the layer table, totals, and the verdict.
+
+    Example:
+        >>> print(format_text(analyze("models/lenet_bin3.tflite")))  # doctest: +SKIP
+    """
+    rows, t, v = report["layers"], report["totals"], report["verdict"]
+    measured = "instructions" in t or "us" in t
+    unit = "instructions" if "instructions" in t else "us/input"
+    head = (f"{'layer':<6}{'kind':<17}{'name':<28}{'input':<15}{'output':<15}{'MACs':>10}"
+            f"{'binary ops':>11}{'const B':>9}{'live B':>8}" + (f"{unit:>14}" if measured else ""))
+    lines = [f"{report['model']} on {report['target']}"
+             + (f" ({report['board']['part']})" if report["board"] else ""), head]
+    fmt = lambda s: "x".join(map(str, s["shape"])) + f" {s['kind']}"  # noqa: E731
+    for r in rows:
+        line = (f"{r['layer']:<6}{r['kind'][:16]:<17}{r['name'][-27:]:<28}"
+                f"{fmt(r['inputs'][0]) if r['inputs'] else '-':<15}"
+                f"{fmt(r['outputs'][0]):<15}{r['macs']:>10,}{r['bops']:>11,}"
+                f"{r['const_bytes']:>9,}{r['arena_live_bytes']:>8,}")
+        if "instructions" in r:
+            line += f"{r['instructions']:>14,}"
+        elif "us" in r:
+            line += f"{r['us']:>14.2f}"
+        lines.append(line)
+    lines.append(f"totals: {t['macs']:,} MACs, {t['bops']:,} binary ops, {t['const_bytes']:,} B "
+                 f"of constants, {t['arena_bytes']:,} B of arena "
+                 f"(peak live {t['arena_peak_live_bytes']:,} B)")
+    if "flash_bytes" in t:
+        lines.append(f"linked example firmware: {t['flash_bytes']:,} B flash (constants "
+                     f"{t['model_flash_bytes']:,}, model code and kernels {t['code_flash_bytes']:,}"
+                     f"), {t['ram_bytes']:,} B RAM (static {t['static_ram_bytes']:,}, stack "
+                     f"{t['stack_bytes']:,}: the deepest call chain of bnnkit's code)")
+    if "instructions" in t:
+        lines.append(f"instructions per inference: {t['instructions']:,} (emulator, plain "
+                     f"build; per layer from a -DBNN_PROFILE build, input conversion "
+                     f"{t['input_instructions']:,})")
+    elif "us" in t:
+        lines.append(f"time per inference on this machine: {t['us']:.2f} us")
+    b = report["budget"]
+    if b["flash_kib"] is None and b["ram_kib"] is None:
+        lines.append("verdict: no budget for this target (--flash-kib, --ram-kib or --board)")
+    else:
+        parts = []
+        for mem, label in (("flash", "flash"), ("ram", "RAM")):
+            kib = b[f"{mem}_kib"]
+            if kib is None:
+                continue
+            used, room = v[f"{mem}_used_bytes"], v[f"{mem}_headroom_bytes"]
+            state = (f"{room:,} B headroom" if room >= 0 else f"{-room:,} B OVER")
+            parts.append(f"{label} {used:,} of {kib * 1024:,} B "
+                         f"({100 * used / (kib * 1024):.1f} %, {state})")
+        lines.append(("verdict: FITS " if v["fits"] else "verdict: DOES NOT FIT ")
+                     + "; ".join(parts))
+    dom = v["dominant"]
+    for key, what in (("const_bytes", "constants"), ("work", "work")):
+        items = dom[key]
+        if items:
+            k = [x for x in items[0] if x not in ("layer", "name", "share")][0]
+            lines.append(f"most {what}: " + ", ".join(
+                f"layer {x['layer']} {x['name'][-30:]} ({100 * x['share']:.0f} %)" for x in items)
+                + (f" [by {k}]" if key == "work" else ""))
+    return "\n".join(lines)
