@@ -315,6 +315,47 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, data_di
 
 
 @main.command()
+@click.argument("model", type=click.Path())
+@click.option("--data", "data", required=True,
+              help="An .npz with x (and y), a folder of images in class sub-folders, or "
+                   "fashion-mnist / sign-mnist (their test sets).")
+@click.option("--target", type=TARGET_CHOICE, default="host", show_default=True)
+@click.option("--limit", type=COUNT, help="Only the first N inputs.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Where the built-in datasets' files are.")
+@click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
+def validate(model, data, target, limit, json_out, data_dir, timeout):
+    """Run your own data through the generated C and through LCE's interpreter.
+
+    \b
+    x holds what the generated API takes: uint8 pixels (N, H, W[, C]) for a
+    model whose sidecar gives its preprocessing, else the model's input tensor
+    (float32, or int8 for an int8 model); y, if given, one class per input.
+    Image folders are read as grayscale or RGB and resized to the model's input.
+    Reports accuracy (C, interpreter, and Keras when MODEL.h5 lies beside a
+    .tflite), top-1 agreement, max |diff|, RMSE and cosine similarity of the
+    outputs, the confusion matrix and the inputs that disagree most.
+
+    \b
+    Examples:
+      bnnkit validate models/lenet_bin3.tflite --data my_photos/ --target cortex-m4
+      bnnkit validate models/lenet_bin3_int8.tflite --data fashion-mnist --limit 500
+    """
+    from .outdir import check_file
+    from .validate import format_text, validate as run
+
+    if json_out:
+        check_file(json_out, "--json")
+    report = run(model, data, target, limit, data_dir, timeout)
+    click.echo(format_text(report))
+    if json_out:
+        from .simulate import write_json
+
+        write_json(report, json_out)
+
+
+@main.command()
 @click.argument("dataset", type=DATASET_CHOICE)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="images.bin",
               show_default=True, help="Where to write the images.")
