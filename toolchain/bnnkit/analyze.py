@@ -94,7 +94,8 @@ def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
         >>> analyze("models/lenet_bin3_int8.tflite", "cortex-m4")["totals"]  # doctest: +SKIP
         {'macs': 588000, 'const_bytes': 20604, 'flash_bytes': 65180, ...}
     """
-    from .emit import _linked_estimate, generate
+    from .device import linked_estimate
+    from .emit import generate
     from .targets import get_target
 
     part = None
@@ -113,15 +114,14 @@ def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
     flash_budget, ram_budget = tgt.budget(flash_kib, ram_kib)
     with tempfile.TemporaryDirectory(prefix="bnnkit-analyze-") as tmp:
         # no budget check here: analyze reports what does not fit instead of refusing it
-        gen = generate(model, target, Path(tmp) / "p", flash_kib=1 << 30, ram_kib=1 << 30)
+        gen = generate(model, target, Path(tmp) / "p", check_budget=False)
         rows = layer_rows(gen)
         totals = {"macs": sum(r["macs"] for r in rows), "bops": sum(r["bops"] for r in rows),
                   "const_bytes": gen.model_bytes, "arena_bytes": gen.program.arena_bytes,
                   "arena_peak_live_bytes": max((r["arena_live_bytes"] for r in rows),
                                                default=0)}
         if tgt.machine:
-            tgt.check_tools()
-            linked = _linked_estimate(gen, gen.out_dir, stack_bound=False)
+            linked = linked_estimate(gen, gen.out_dir, stack_bound=False)
             totals.update({k: linked[k] for k in ("flash_bytes", "model_flash_bytes",
                                                   "code_flash_bytes", "ram_bytes",
                                                   "static_ram_bytes", "stack_bytes")})

@@ -213,7 +213,6 @@ def convert_int8_lce(model, meta: dict, source: str, calibration_images: int = 5
         >>> fb = convert_int8_lce(load_keras("models/lenet_bin3.h5"),
         ...                       metadata.load("models/lenet_bin3.h5"), "m")  # doctest: +SKIP
     """
-    model = _functional(model, source)
     x = _calibration_inputs(model, meta, source, calibration_images, data_dir)
     return convert_fake_quant(fake_quant_model(model, x, source), source)
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
-from .build import run_checked, write_images
+from .build import copy_sources, make, run_checked, write_images
 from .errors import BnnkitError
 
 
@@ -230,6 +231,26 @@ def stack_estimate(app_dir: Path, bound: bool = True) -> int:
         return depth("main", frozenset())
     except RecursionError:
         return total
+
+
+def linked_estimate(gen, project: Path, stack_bound: bool = True) -> dict:
+    """The example firmware of ``project`` (a generated folder) built in a
+    temporary copy with -fcallgraph-info=su: the linked ELF's flash and static
+    RAM (:func:`linked_figures`), its stack
+    (:func:`stack_estimate`: the bound, or with ``stack_bound``
+    false the deepest chain), and their sum as ``ram_bytes``.
+
+    Example:
+        >>> linked_estimate(generate("m.tflite", "cortex-m4", "p"), Path("p"))  # doctest: +SKIP
+        {'flash_bytes': 76628, ..., 'ram_bytes': 13652}
+    """
+    with tempfile.TemporaryDirectory(prefix="bnnkit-link-") as tmp:
+        copy = copy_sources(project, Path(tmp) / "p")
+        exe = make(copy, gen.target, defines="-fcallgraph-info=su")
+        linked = linked_figures(gen, exe, io_buffer_bytes(gen.target, exe))
+        stack = stack_estimate(exe.parent, stack_bound)
+    return dict(linked, stack_bytes=stack, arena_bytes=gen.program.arena_bytes,
+                ram_bytes=linked["static_ram_bytes"] + stack)
 
 
 def device_figures(gen, exe: Path, one_image, workdir, timeout: float, stats: dict) -> dict:

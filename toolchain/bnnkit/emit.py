@@ -374,29 +374,12 @@ def _library_kernels_h(name: str, kernel_files: list) -> str:
     return text.replace(marker, f"/* the {name} library's names for its kernels */\n{renames}")
 
 
-def _linked_estimate(gen, project: Path, stack_bound: bool = True) -> dict:
-    """The example firmware of ``project`` (a generated folder) built in a
-    temporary copy with -fcallgraph-info=su: the linked ELF's flash and static
-    RAM (:func:`bnnkit.device.linked_figures`), its stack
-    (:func:`bnnkit.device.stack_estimate`: the bound, or with ``stack_bound``
-    false the deepest chain), and their sum as ``ram_bytes``."""
-    from .build import copy_sources, make
-    from .device import io_buffer_bytes, linked_figures, stack_estimate
-
-    gen.target.check_tools()
-    with tempfile.TemporaryDirectory(prefix="bnnkit-link-") as tmp:
-        copy = copy_sources(project, Path(tmp) / "p")
-        exe = make(copy, gen.target, defines="-fcallgraph-info=su")
-        linked = linked_figures(gen, exe, io_buffer_bytes(gen.target, exe))
-        stack = stack_estimate(exe.parent, stack_bound)
-    return dict(linked, stack_bytes=stack, arena_bytes=gen.program.arena_bytes,
-                ram_bytes=linked["static_ram_bytes"] + stack)
-
-
 def _check_linked(gen, staging: Path, source: str, flash_kib, ram_kib) -> dict:
     """Check the staged example firmware, linked, against the budget (see
     :func:`generate`)."""
-    figures = _linked_estimate(gen, staging)
+    from .device import linked_estimate
+
+    figures = linked_estimate(gen, staging)
     gen.target.check_firmware(figures, source, flash_kib, ram_kib,
                               "bound from -fcallgraph-info")
     return figures
@@ -417,7 +400,8 @@ def _pixel_map(spec: dict, scale: float, zero_point: int):
 
 def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None,
              input_spec: dict | None = None, force: bool = False, name: str | None = None,
-             arena: str = "static", app: bool = True, check_linked: bool = False) -> Generated:
+             arena: str = "static", app: bool = True, check_linked: bool = False,
+             check_budget: bool = True) -> Generated:
     """Lower ``model_path`` and write the C library for ``target_name`` into
     ``out_dir/NAME/`` and, with ``app``, an example application that runs it
     on the target into ``out_dir/app/``.
@@ -433,8 +417,8 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     half-written; ``out_dir`` follows :func:`bnnkit.outdir.check_project_folder`
     (``force``: a folder bnnkit did not create).
 
-    The budget (``flash_kib``, ``ram_kib``, else the target's) is checked on the
-    constants and arena first; with ``check_linked`` on a bare-metal target whose
+    The budget (``flash_kib``, ``ram_kib``, else the target's) is checked, unless
+    ``check_budget`` is false, on the constants and arena first; with ``check_linked`` on a bare-metal target whose
     compiler is installed, also on the whole example firmware, built and linked
     in a temporary copy: its flash exactly, its RAM as static data plus a stack
     bound from gcc's -fcallgraph-info (``gen.linked`` holds the figures).
@@ -469,7 +453,8 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
             prog.consts.append(ConstArray(f"{name}_pixel_table", "int8_t", pixel_map,
                                           "uint8 pixel -> the model's int8 input"))
             pixel_map = "table"
-    target.check_budget(gen, str(model_path), flash_kib, ram_kib)
+    if check_budget:
+        target.check_budget(gen, str(model_path), flash_kib, ram_kib)
 
     env = _env()
     output_bits = low.kinds[low.output] == "bits"

@@ -109,7 +109,7 @@ def as_printed(gen, scores: np.ndarray) -> np.ndarray:
     return scores
 
 
-def _execute(gen, exe: Path, x: np.ndarray, timeout: float, show_progress: bool = False) -> dict:
+def execute(gen, exe: Path, x: np.ndarray, timeout: float, show_progress: bool = False) -> dict:
     """``x`` (raw inputs, as the generated API takes them) through the built
     firmware and through LCE's interpreter on the same flatbuffer."""
     n = len(x)
@@ -142,7 +142,7 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
         gen = generate(model, target, Path(build_dir) / f"{model.stem}-{target}",
                        input_spec=input_spec)
         exe = make(gen.out_dir, gen.target)
-        run = _execute(gen, exe, x, timeout)
+        run = execute(gen, exe, x, timeout)
         if device and target != "host":
             from .device import device_figures
 
@@ -194,7 +194,7 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
             raise BnnkitError(f"{model}: {gen.program.output_floats} outputs but {dataset} has "
                               f"{len(test.class_names)} classes")
 
-        run = _execute(gen, exe, test.images, timeout, show_progress)
+        run = execute(gen, exe, test.images, timeout, show_progress)
         preds, scores, ref = run["predictions"], run["outputs"], run["reference"]
         ref_pred = ref.argmax(axis=1)
         record = {

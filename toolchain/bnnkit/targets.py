@@ -100,23 +100,24 @@ _BARE_ARM = dict(board="mps2", makefile="mps2", cc="arm-none-eabi-gcc",
                  apt_package="gcc-arm-none-eabi libnewlib-arm-none-eabi",
                  emulator="qemu-system-arm", emulator_package="qemu-system-arm", exe="model.elf")
 
+
+
+def _mps2(core: str, machine: str, float_flags: str, **more) -> Target:
+    """A Cortex-M core on one of QEMU's MPS2 boards (1 MiB flash / 128 KiB RAM
+    budgets: a typical part, not QEMU's memory)."""
+    return Target(core, flash_kib=1024, ram_kib=128, machine=machine,
+                  arch_flags=f"-mcpu={core} -mthumb {float_flags}", **_BARE_ARM, **more)
+
+
 TARGETS = {
     "host": Target("host", "host", "host", "gcc", "gcc", None, None, None),
-    # The M3 has no FPU (soft-float); same budgets as the M4: the MPS2 boards
-    # share one memory map, and the budgets stand for a typical part, not QEMU.
-    "cortex-m3": Target("cortex-m3", flash_kib=1024, ram_kib=128, machine="mps2-an385",
-                        arch_flags="-mcpu=cortex-m3 -mthumb -mfloat-abi=soft", **_BARE_ARM),
-    "cortex-m4": Target("cortex-m4", flash_kib=1024, ram_kib=128, machine="mps2-an386",
-                        arch_flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16", dsp=True,
-                        **_BARE_ARM),
-    # M7 and M33: the M4's instruction set (DSP) and a single-precision FPU
-    "cortex-m7": Target("cortex-m7", flash_kib=1024, ram_kib=128, machine="mps2-an500",
-                        arch_flags="-mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16",
-                        dsp=True, **_BARE_ARM),
-    "cortex-m33": Target("cortex-m33", flash_kib=1024, ram_kib=128, machine="mps2-an505",
-                         arch_flags="-mcpu=cortex-m33 -mthumb -mfloat-abi=hard "
-                                    "-mfpu=fpv5-sp-d16", dsp=True, ld_script="mps2-an505.ld",
-                         **_BARE_ARM),
+    # The M3 has no FPU (soft-float)
+    "cortex-m3": _mps2("cortex-m3", "mps2-an385", "-mfloat-abi=soft"),
+    # M4, M7 and M33: the DSP extension (SMLAD) and a single-precision FPU
+    "cortex-m4": _mps2("cortex-m4", "mps2-an386", "-mfloat-abi=hard -mfpu=fpv4-sp-d16", dsp=True),
+    "cortex-m7": _mps2("cortex-m7", "mps2-an500", "-mfloat-abi=hard -mfpu=fpv5-sp-d16", dsp=True),
+    "cortex-m33": _mps2("cortex-m33", "mps2-an505", "-mfloat-abi=hard -mfpu=fpv5-sp-d16",
+                        dsp=True, ld_script="mps2-an505.ld"),
     # rv32imafc with hard float (ilp32f) and picolibc; QEMU's virt machine
     "riscv32": Target("riscv32", "riscv-virt", "riscv", "riscv64-unknown-elf-gcc",
                       "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf", 1024, 128,

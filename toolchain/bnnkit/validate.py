@@ -157,7 +157,7 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
 
     from .build import make
     from .emit import generate
-    from .simulate import _execute
+    from .simulate import execute
 
     model = Path(model)
     with tempfile.TemporaryDirectory(prefix="bnnkit-validate-") as tmp:
@@ -166,7 +166,7 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
         if gen.output_bits:
             raise BnnkitError(f"{model}: a bit-packed output has no scores to validate")
         exe = make(gen.out_dir, gen.target, timeout)
-        run = _execute(gen, exe, x.reshape(len(x), *gen.input_shape), timeout)
+        run = execute(gen, exe, x.reshape(len(x), *gen.input_shape), timeout)
     c, ref = _real(gen, run["outputs"]), _real(gen, run["reference"])
     c_pred, ref_pred = run["predictions"], ref.argmax(axis=1)
     diff = np.abs(c - ref)

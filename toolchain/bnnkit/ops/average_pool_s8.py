@@ -16,20 +16,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import inside_windows, pool_geometry, pool_output_shape, window_layout
-from .base import Cost, OpKind, prod, register
-from .maxpool_s8 import lower_pool_s8
+from ._geometry import inside_windows, window_layout
+from .base import Cost, prod, register
+from .maxpool_s8 import MaxPoolS8, lower_pool_s8
 
 MAX_WINDOW = 1 << 16  # filter and stride sizes accepted (the C's int32 sums stay exact)
 MAX_TAPS = 1 << 23  # input values one output may average: |sum| < 2^30
 
 
 @register
-class AveragePoolS8(OpKind):
+class AveragePoolS8(MaxPoolS8):
+    """The max pool's geometry, shape and call, another kernel and its own checks."""
+
     kind = "avgpool_s8"
-    dtype = "int8"
     tflite = ("AVERAGE_POOL_2D",)
     files = ("bnn_avgpool_s8.c",)
+    c_function, param_prefix = "bnn_avgpool_s8", "avgpool_s8"
 
     def lower(self, ctx, op):
         params = lower_pool_s8(ctx, op)
@@ -49,16 +51,6 @@ class AveragePoolS8(OpKind):
             return ctx.problem(f"{filt[0]}x{filt[1]} window over a {h}x{w} input "
                                f"(at most {MAX_TAPS} values per output)")
         return ctx.node(self.kind, [op.inputs[0]], params)
-
-    def output_shape(self, n, low):
-        return pool_output_shape(low.shapes[n.inputs[0]], n.params)
-
-    def emit(self, b, i, n):
-        pname = f"avgpool_s8_p{i:02d}"
-        b.param(f"static const bnn_maxpool_params {pname} = {{{pool_geometry(b.low, n)}, 0}};")
-        lo, hi = n.params["act"]
-        return [f"bnn_avgpool_s8(&{pname}, {int(lo)}, {int(hi)}, {b.buf(n.inputs[0])}, "
-                f"{b.buf(n.outputs[0])});"]
 
     def cost(self, n, low):
         fh, fw = n.params["filter"]

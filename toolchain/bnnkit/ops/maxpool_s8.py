@@ -43,14 +43,16 @@ class MaxPoolS8(OpKind):
         params = lower_pool_s8(ctx, op)
         return None if params is None else ctx.node(self.kind, [op.inputs[0]], params)
 
+    c_function, param_prefix = "bnn_maxpool_s8", "pool_s8"  # the average pool's differ
+
     def output_shape(self, n, low):
         return pool_output_shape(low.shapes[n.inputs[0]], n.params)
 
     def emit(self, b, i, n):
-        pname = f"pool_s8_p{i:02d}"
+        pname = f"{self.param_prefix}_p{i:02d}"
         b.param(f"static const bnn_maxpool_params {pname} = {{{pool_geometry(b.low, n)}, 0}};")
         lo, hi = n.params["act"]
-        return [f"bnn_maxpool_s8(&{pname}, {lo}, {hi}, {b.buf(n.inputs[0])}, "
+        return [f"{self.c_function}(&{pname}, {int(lo)}, {int(hi)}, {b.buf(n.inputs[0])}, "
                 f"{b.buf(n.outputs[0])});"]
 
     def reference(self, n, inputs, low):
