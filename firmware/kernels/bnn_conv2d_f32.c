@@ -103,14 +103,158 @@ typedef struct {
 static void conv_prepare(const bnn_conv2d_params *p, const float *in, const int32_t *cy,
                          const int32_t *cx, float *scratch, conv_window *win);
 
+/* Arm cores with a single-precision FPU and VFMA (Cortex-M4F/M7/M33): the tap
+ * loops in assembly, because gcc and clang load one float per instruction and
+ * keep loop state in memory. VLDM loads a tap's 4 or 6 weights and a position's
+ * next taps in one instruction each, all accumulators stay in s0..s23, and each
+ * output still gets its bias then one VFMA (the fmaf of the C loop) per tap in
+ * (ky, kx, ic) order: the same bits as the C path, which the host tests check
+ * (-DBNN_SMALL_CORE=1) and the emulator tests compare with LCE. */
+#if CONV_SMALL_CORE && defined(__arm__) && defined(__ARM_FP) && ((__ARM_FP) & 4) &&          \
+    defined(__ARM_FEATURE_FMA) && !defined(BNN_NO_ASM)
+#define CONV_VFP_ASM 1
+
+/* Loop constants the assembly reads from memory (registers are scarce). */
+typedef struct {
+    int32_t steps;  /* taps per kernel row (4x6), or tap pairs (4x4) */
+    int32_t odd;    /* 4x4: 1 when a kernel row has an odd number of taps */
+    int32_t x_step; /* bytes from a row's last tap + 1 to the next row's first */
+    float *acc;
+} conv_vfp_args;
+
+#define VFMA(a, x, w) VFMA_(a, x, w)
+#define VFMA_(a, x, w) "vfma.f32 s" #a ", s" #x ", s" #w "\n\t"
+/* one input tap x times four channels' weights: accumulators a .. a + 3 */
+#define VFMA4(a0, a1, a2, a3, x, w) VFMA4_(a0, a1, a2, a3, x, w)
+#define VFMA4_(a0, a1, a2, a3, x, w0, w1, w2, w3)                                             \
+    VFMA(a0, x, w0) VFMA(a1, x, w1) VFMA(a2, x, w2) VFMA(a3, x, w3)
+#define W16 16, 17, 18, 19 /* the first tap's weights */
+#define W20 20, 21, 22, 23 /* the second's */
+
+#define VFP_CLOBBERS                                                                          \
+    "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",   \
+        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25",   \
+        "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory"
+
+/* acc[4 * i + o] = bias[o] + the taps of position i for channel o (o < 4).
+ * Registers: accumulators s0..s15, the weights of two taps s16..s23, two taps
+ * of each position s24..s31. */
+static void conv_taps4x4(const bnn_conv2d_params *p, const conv_window *win, const float *w,
+                         const float *bias, float acc[16])
+{
+    const int32_t row_taps = p->k_w * p->in_c;
+    const conv_vfp_args args = {row_taps >> 1, row_taps & 1,
+                                (win->row_stride - row_taps) * (int32_t)sizeof(float), acc};
+    const float *x0 = win->pos[0], *x1 = win->pos[1], *x2 = win->pos[2], *x3 = win->pos[3];
+    int32_t rows = p->k_h, n;
+    __asm__ volatile(
+        "vldm %[bias], {s0-s3}\n\t"
+        "vmov.f32 s4, s0\n\t vmov.f32 s5, s1\n\t vmov.f32 s6, s2\n\t vmov.f32 s7, s3\n\t"
+        "vmov.f32 s8, s0\n\t vmov.f32 s9, s1\n\t vmov.f32 s10, s2\n\t vmov.f32 s11, s3\n\t"
+        "vmov.f32 s12, s0\n\t vmov.f32 s13, s1\n\t vmov.f32 s14, s2\n\t vmov.f32 s15, s3\n\t"
+        "1:\n\t" /* kernel row */
+        "ldr %[n], [%[args], #0]\n\t"
+        "cmp %[n], #0\n\t"
+        "beq 3f\n"
+        "2:\n\t" /* two taps */
+        "vldmia %[w]!, {s16-s23}\n\t"
+        "vldmia %[x0]!, {s24-s25}\n\t"
+        "vldmia %[x1]!, {s26-s27}\n\t"
+        "vldmia %[x2]!, {s28-s29}\n\t"
+        "vldmia %[x3]!, {s30-s31}\n\t"
+        VFMA4(0, 1, 2, 3, 24, W16) VFMA4(4, 5, 6, 7, 26, W16)
+        VFMA4(8, 9, 10, 11, 28, W16) VFMA4(12, 13, 14, 15, 30, W16)
+        VFMA4(0, 1, 2, 3, 25, W20) VFMA4(4, 5, 6, 7, 27, W20)
+        VFMA4(8, 9, 10, 11, 29, W20) VFMA4(12, 13, 14, 15, 31, W20)
+        "subs %[n], %[n], #1\n\t"
+        "bne 2b\n"
+        "3:\n\t" /* the odd tap */
+        "ldr %[n], [%[args], #4]\n\t"
+        "cmp %[n], #0\n\t"
+        "beq 4f\n\t"
+        "vldmia %[w]!, {s16-s19}\n\t"
+        "vldmia %[x0]!, {s24}\n\t"
+        "vldmia %[x1]!, {s26}\n\t"
+        "vldmia %[x2]!, {s28}\n\t"
+        "vldmia %[x3]!, {s30}\n\t"
+        VFMA4(0, 1, 2, 3, 24, W16) VFMA4(4, 5, 6, 7, 26, W16)
+        VFMA4(8, 9, 10, 11, 28, W16) VFMA4(12, 13, 14, 15, 30, W16)
+        "4:\n\t" /* next kernel row */
+        "ldr %[n], [%[args], #8]\n\t"
+        "add %[x0], %[x0], %[n]\n\t"
+        "add %[x1], %[x1], %[n]\n\t"
+        "add %[x2], %[x2], %[n]\n\t"
+        "add %[x3], %[x3], %[n]\n\t"
+        "subs %[rows], %[rows], #1\n\t"
+        "bne 1b\n\t"
+        "ldr %[n], [%[args], #12]\n\t"
+        "vstm %[n], {s0-s15}\n\t"
+        : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w] "+r"(w),
+          [rows] "+r"(rows), [n] "=&r"(n)
+        : [args] "r"(&args), [bias] "r"(bias)
+        : VFP_CLOBBERS);
+}
+
+#define VFMA6(a0, a1, a2, a3, a4, a5, x)                                                       \
+    VFMA(a0, x, 24) VFMA(a1, x, 25) VFMA(a2, x, 26) VFMA(a3, x, 27) VFMA(a4, x, 28) VFMA(a5, x, 29)
+
+/* acc[6 * i + o] = bias[o] + the taps of position i for channel o (o < 6).
+ * Registers: accumulators s0..s23, a tap's six weights s24..s29, the tap of
+ * two positions at a time in s30, s31. */
+static void conv_taps4x6(const bnn_conv2d_params *p, const conv_window *win, const float *w,
+                         const float *bias, float acc[24])
+{
+    const int32_t row_taps = p->k_w * p->in_c;
+    const conv_vfp_args args = {row_taps, 0,
+                                (win->row_stride - row_taps) * (int32_t)sizeof(float), acc};
+    const float *x0 = win->pos[0], *x1 = win->pos[1], *x2 = win->pos[2], *x3 = win->pos[3];
+    int32_t rows = p->k_h, n;
+    __asm__ volatile(
+        "vldm %[bias], {s0-s5}\n\t"
+        "vmov.f32 s6, s0\n\t vmov.f32 s7, s1\n\t vmov.f32 s8, s2\n\t"
+        "vmov.f32 s9, s3\n\t vmov.f32 s10, s4\n\t vmov.f32 s11, s5\n\t"
+        "vmov.f32 s12, s0\n\t vmov.f32 s13, s1\n\t vmov.f32 s14, s2\n\t"
+        "vmov.f32 s15, s3\n\t vmov.f32 s16, s4\n\t vmov.f32 s17, s5\n\t"
+        "vmov.f32 s18, s0\n\t vmov.f32 s19, s1\n\t vmov.f32 s20, s2\n\t"
+        "vmov.f32 s21, s3\n\t vmov.f32 s22, s4\n\t vmov.f32 s23, s5\n\t"
+        "1:\n\t" /* kernel row: row_taps >= 1 */
+        "ldr %[n], [%[args], #0]\n"
+        "2:\n\t" /* one tap */
+        "vldmia %[w]!, {s24-s29}\n\t"
+        "vldmia %[x0]!, {s30}\n\t"
+        "vldmia %[x1]!, {s31}\n\t"
+        VFMA6(0, 1, 2, 3, 4, 5, 30) VFMA6(6, 7, 8, 9, 10, 11, 31)
+        "vldmia %[x2]!, {s30}\n\t"
+        "vldmia %[x3]!, {s31}\n\t"
+        VFMA6(12, 13, 14, 15, 16, 17, 30) VFMA6(18, 19, 20, 21, 22, 23, 31)
+        "subs %[n], %[n], #1\n\t"
+        "bne 2b\n\t"
+        "ldr %[n], [%[args], #8]\n\t" /* next kernel row */
+        "add %[x0], %[x0], %[n]\n\t"
+        "add %[x1], %[x1], %[n]\n\t"
+        "add %[x2], %[x2], %[n]\n\t"
+        "add %[x3], %[x3], %[n]\n\t"
+        "subs %[rows], %[rows], #1\n\t"
+        "bne 1b\n\t"
+        "ldr %[n], [%[args], #12]\n\t"
+        "vstm %[n], {s0-s23}\n\t"
+        : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w] "+r"(w),
+          [rows] "+r"(rows), [n] "=&r"(n)
+        : [args] "r"(&args), [bias] "r"(bias)
+        : VFP_CLOBBERS);
+}
+#else
+#define CONV_VFP_ASM 0
+#endif
+
 #if CONV_SMALL_CORE
 /* Kernel row ky of the group: its four positions' inputs and its weights. */
-#define ROW_POINTERS4(ky)                                                                     \
+#define ROW_POINTERS4(ky, width)                                                              \
     const float *x0 = win->pos[0] + (ky) * win->row_stride;                                   \
     const float *x1 = win->pos[1] + (ky) * win->row_stride;                                   \
     const float *x2 = win->pos[2] + (ky) * win->row_stride;                                   \
     const float *x3 = win->pos[3] + (ky) * win->row_stride;                                   \
-    const float *wr = w + (ky) * row_taps * oc_stride
+    const float *wr = w + (ky) * row_taps * (width)
 #define FMA4(s0, s1, s2, s3, v)                                                               \
     s0 = fmaf(v, w0, s0);                                                                     \
     s1 = fmaf(v, w1, s1);                                                                     \
@@ -140,15 +284,22 @@ static void conv_prepare(const bnn_conv2d_params *p, const float *in, const int3
 static void conv_group4x4(const bnn_conv2d_params *p, const conv_window *win, const float *w,
                           const float *bias, int32_t nb, int32_t pooled, float *const dst[GROUP])
 {
-    const int32_t oc_stride = BNN_CONV_PADDED_OC(p->out_c);
+#if CONV_VFP_ASM
+    float acc[16];
+    conv_taps4x4(p, win, w, bias, acc);
+    float a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    float b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
+    float c0 = acc[8], c1 = acc[9], c2 = acc[10], c3 = acc[11];
+    float d0 = acc[12], d1 = acc[13], d2 = acc[14], d3 = acc[15];
+#else
     const int32_t row_taps = p->k_w * p->in_c;
     float a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
     float b0 = a0, b1 = a1, b2 = a2, b3 = a3, c0 = a0, c1 = a1, c2 = a2, c3 = a3;
     float d0 = a0, d1 = a1, d2 = a2, d3 = a3;
     int32_t ky, t;
     for (ky = 0; ky < p->k_h; ky++) {
-        ROW_POINTERS4(ky);
-        for (t = 0; t < row_taps; t++, wr += oc_stride) {
+        ROW_POINTERS4(ky, 4);
+        for (t = 0; t < row_taps; t++, wr += 4) {
             const float w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
             const float v0 = x0[t], v1 = x1[t], v2 = x2[t], v3 = x3[t];
             FMA4(a0, a1, a2, a3, v0);
@@ -157,6 +308,7 @@ static void conv_group4x4(const bnn_conv2d_params *p, const conv_window *win, co
             FMA4(d0, d1, d2, d3, v3);
         }
     }
+#endif
     if (p->relu) {
         RELU4(a0, a1, a2, a3);
         RELU4(b0, b1, b2, b3);
@@ -211,7 +363,14 @@ static void conv_group4x4(const bnn_conv2d_params *p, const conv_window *win, co
 static void conv_group4x6(const bnn_conv2d_params *p, const conv_window *win, const float *w,
                           const float *bias, int32_t pooled, float *const dst[GROUP])
 {
-    const int32_t oc_stride = BNN_CONV_PADDED_OC(p->out_c);
+#if CONV_VFP_ASM
+    float acc[24];
+    conv_taps4x6(p, win, w, bias, acc);
+    float a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], a4 = acc[4], a5 = acc[5];
+    float b0 = acc[6], b1 = acc[7], b2 = acc[8], b3 = acc[9], b4 = acc[10], b5 = acc[11];
+    float c0 = acc[12], c1 = acc[13], c2 = acc[14], c3 = acc[15], c4 = acc[16], c5 = acc[17];
+    float d0 = acc[18], d1 = acc[19], d2 = acc[20], d3 = acc[21], d4 = acc[22], d5 = acc[23];
+#else
     const int32_t row_taps = p->k_w * p->in_c;
     float a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3], a4 = bias[4], a5 = bias[5];
     float b0 = a0, b1 = a1, b2 = a2, b3 = a3, b4 = a4, b5 = a5;
@@ -219,12 +378,13 @@ static void conv_group4x6(const bnn_conv2d_params *p, const conv_window *win, co
     float d0 = a0, d1 = a1, d2 = a2, d3 = a3, d4 = a4, d5 = a5;
     int32_t ky, t;
     for (ky = 0; ky < p->k_h; ky++) {
-        ROW_POINTERS4(ky);
-        for (t = 0; t < row_taps; t++, wr += oc_stride) {
+        ROW_POINTERS4(ky, 6);
+        for (t = 0; t < row_taps; t++, wr += 6) {
             const float v0 = x0[t], v1 = x1[t], v2 = x2[t], v3 = x3[t];
             TAP6(0) TAP6(1) TAP6(2) TAP6(3) TAP6(4) TAP6(5)
         }
     }
+#endif
     if (p->relu) {
         RELU4(a0, a1, a2, a3);
         RELU4(b0, b1, b2, b3);
@@ -257,6 +417,7 @@ static void conv_direct(const bnn_conv2d_params *p, const float *in, const float
     const int32_t out_h = p->conv_h / p->pool_h, out_w = p->conv_w / p->pool_w;
     const int32_t pooled = p->pool_h * p->pool_w == GROUP;
     const int32_t by6 = p->out_c % 6 == 0 && p->out_c % 4 != 0; /* e.g. LeNet's 6 */
+    const int32_t taps = p->k_h * p->k_w * p->in_c;
     int32_t cy[GROUP], cx[GROUP], oy, ox, oc0, i;
     float *dst[GROUP];
     conv_window win;
@@ -273,9 +434,9 @@ static void conv_direct(const bnn_conv2d_params *p, const float *in, const float
             for (oc0 = 0; oc0 < p->out_c; oc0 += by6 ? 6 : 4) {
                 const int32_t nb = p->out_c - oc0 < 4 ? p->out_c - oc0 : 4;
                 if (by6)
-                    conv_group4x6(p, &win, weights + oc0, bias + oc0, pooled, dst);
+                    conv_group4x6(p, &win, weights + oc0 * taps, bias + oc0, pooled, dst);
                 else
-                    conv_group4x4(p, &win, weights + oc0, bias + oc0, nb, pooled, dst);
+                    conv_group4x4(p, &win, weights + oc0 * taps, bias + oc0, nb, pooled, dst);
                 for (i = 0; i < GROUP; i++)
                     dst[i] += by6 ? 6 : 4;
             }
@@ -346,7 +507,7 @@ static void conv_outputs(const bnn_conv2d_params *p, const conv_window *win,
     for (i = 0; i < GROUP; i++)
         dst[i] = result[i];
     (void)block;
-    conv_group4x4(p, win, weights + oc0, bias + oc0, 4, 0, dst);
+    conv_group4x4(p, win, weights + oc0 * p->k_h * p->k_w * p->in_c, bias + oc0, 4, 0, dst);
 #else
     if (block == 16)
         conv_group16(p, win, weights + oc0, bias + oc0, result);

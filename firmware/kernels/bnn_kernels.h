@@ -73,8 +73,11 @@ typedef struct {
 
 /* Float convolution + bias, optional ReLU, optional fused max pool, summed as
  * bias + fused multiply-adds in (ky, kx, ic) order. Weights are
- * [k_h][k_w][in_c][BNN_CONV_PADDED_OC(out_c)] (HWIO), bias
- * [BNN_CONV_PADDED_OC(out_c)], both zero-padded. `scratch` holds
+ * [k_h][k_w][in_c][BNN_CONV_PADDED_OC(out_c)] (HWIO), zero-padded; on
+ * BNN_SMALL_CORE they are in channel blocks, [ceil(out_c / B)][k_h][k_w][in_c][B]
+ * (B = 6 when out_c is a multiple of 6 but not of 4 and the pool window is 1x1
+ * or 4 positions, else 4), so one block's taps are one contiguous run. Bias
+ * [BNN_CONV_PADDED_OC(out_c)], zero-padded. `scratch` holds
  * bnn_conv2d_f32_scratch_floats(p) floats; it is only touched when taps fall
  * in the padding, so it may be NULL for VALID padding. */
 #define BNN_CONV_OC_BLOCK 8

@@ -84,6 +84,7 @@ class Builder:
         self.prog = Program()
         self.prefix = prefix  # the library's name and "_": constants are exported symbols
         self.dsp = bool(target and target.dsp)  # op kinds may store constants for SMLAD
+        self.small_core = bool(target and target.small_core)  # Cortex-M constant layouts
 
     def const(self, prefix: str, ctype: str, values, comment: str) -> str:
         name = f"{self.prefix}{prefix}_{len(self.prog.consts):02d}"

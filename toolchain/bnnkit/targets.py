@@ -27,6 +27,7 @@ class Target:
     arch_flags: str = ""  # -mcpu and float ABI of a bare-metal board's Makefile
     exe: str = "model"  # what the generated Makefile builds
     dsp: bool = False  # Arm's DSP extension (SMLAD): int8 conv weights stored widened
+    small_core: bool = False  # Cortex-M (BNN_SMALL_CORE): float conv weights in channel blocks
     ld_script: str = "mps2.ld"  # a bare-metal board's linker script (in its board folder)
     emulator_args: tuple = ()  # more qemu-system options (the virt machine: no firmware)
     semihost_argv0: bool = True  # the semihosting command line starts with the program
@@ -105,7 +106,7 @@ _BARE_ARM = dict(board="mps2", makefile="mps2", cc="arm-none-eabi-gcc",
 def _mps2(core: str, machine: str, float_flags: str, **more) -> Target:
     """A Cortex-M core on one of QEMU's MPS2 boards (1 MiB flash / 128 KiB RAM
     budgets: a typical part, not QEMU's memory)."""
-    return Target(core, flash_kib=1024, ram_kib=128, machine=machine,
+    return Target(core, flash_kib=1024, ram_kib=128, machine=machine, small_core=True,
                   arch_flags=f"-mcpu={core} -mthumb {float_flags}", **_BARE_ARM, **more)
 
 

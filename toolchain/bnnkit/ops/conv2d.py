@@ -17,6 +17,28 @@ OC_BLOCK = 8  # BNN_CONV_OC_BLOCK in bnn_kernels.h
 GROUP = 8  # BNN_CONV_GROUP in bnn_kernels.h
 
 
+def channel_blocks(hwio, oc: int, pool) -> np.ndarray:
+    """The Cortex-M layout of bnn_conv2d_f32's weights: blocks of B output
+    channels, each block's taps one contiguous run, as the register-blocked
+    groups read them (B = 6 for a multiple of 6 that is not one of 4 when the
+    group is one 2x2 pool window or a run of positions, else 4).
+
+    Example:
+        >>> hwio = np.arange(2 * 1 * 1 * 8, dtype=np.float32).reshape(2, 1, 1, 8)
+        >>> channel_blocks(hwio, 6, (2, 2)).shape, channel_blocks(hwio, 5, None).shape
+        ((1, 2, 1, 1, 6), (2, 2, 1, 1, 4))
+        >>> channel_blocks(hwio, 5, None)[1, :, 0, 0, :].tolist()
+        [[4.0, 5.0, 6.0, 7.0], [12.0, 13.0, 14.0, 15.0]]
+    """
+    window = (pool[0] * pool[1]) if pool else 1
+    width = 6 if oc % 6 == 0 and oc % 4 != 0 and window in (1, 4) else 4
+    count = -(-oc // width)
+    kh, kw, ic, padded = hwio.shape
+    wide = np.zeros((kh, kw, ic, count * width), np.float32)
+    wide[..., :min(padded, count * width)] = hwio[..., :count * width]
+    return np.ascontiguousarray(wide.reshape(kh, kw, ic, count, width).transpose(3, 0, 1, 2, 4))
+
+
 def encoded(n) -> bool:
     """Reads a threshold encoding as interval indices or bit-planes."""
     return bool(n.params.get("planes") or n.params.get("index_map"))
@@ -147,11 +169,18 @@ class Conv2D(OpKind):
         hwio[..., :oc] = n.consts["weights"].transpose(1, 2, 3, 0)
         bias = np.zeros(padded_oc, np.float32)
         bias[:oc] = n.consts["bias"]
-        wn = b.const("conv_w", "float", hwio,
-                     f"{n.name} filter [{kh}][{kw}][{ic}][{padded_oc}] HWIO, O padded")
         bn = b.const("conv_b", "float", bias, f"{n.name} bias [{padded_oc}], padded")
         if n.params.get("planes"):
+            wn = b.const("conv_w", "float", hwio,
+                         f"{n.name} filter [{kh}][{kw}][{ic}][{padded_oc}] HWIO, O padded")
             return [f"bnn_conv2d_planes_f32(&{pname}, {src}, {wn}, {bn}, {dst});"]
+        if b.small_core:
+            blocks = channel_blocks(hwio, oc, pool)
+            wn = b.const("conv_w", "float", blocks, f"{n.name} filter [{blocks.shape[0]}][{kh}]"
+                         f"[{kw}][{ic}][{blocks.shape[-1]}]: blocks of output channels")
+        else:
+            wn = b.const("conv_w", "float", hwio,
+                         f"{n.name} filter [{kh}][{kw}][{ic}][{padded_oc}] HWIO, O padded")
         return [f"bnn_conv2d_f32(&{pname}, {src}, {wn}, {bn}, {b.scratch(i)}, {dst});"]
 
     def _emit_index(self, b, n, pname, padded_oc, src, dst):
