@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 BNNKIT := $(VENV)/bin/bnnkit
 APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi \
                 qemu-system-arm qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross clang \
-                cppcheck gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
+                cppcheck gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc \
+                chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup apt venv demo test bench fuzz clean help

@@ -243,3 +243,76 @@ def format_text(report: dict) -> str:
                 f"layer {x['layer']} {x['name'][-30:]} ({100 * x['share']:.0f} %)" for x in items)
                 + (f" [by {k}]" if key == "work" else ""))
     return "\n".join(lines)
+
+
+def write_html(report: dict, path) -> Path:
+    """The analysis as one self-contained HTML page: the layer table, bytes and
+    work (or measured instructions) per layer, the arena over the steps, and the
+    verdict.
+
+    Example:
+        >>> write_html(analyze("models/lenet_bin3.tflite"), "a.html")  # doctest: +SKIP
+    """
+    from . import htmlpage
+
+    plt = htmlpage.pyplot()
+    rows, t = report["layers"], report["totals"]
+    labels = [f"{r['layer']} {r['kind']}" for r in rows]
+    fmt = lambda s: "x".join(map(str, s["shape"])) + f" {s['kind']}"  # noqa: E731
+    work_key = ("instructions" if "instructions" in t else "us" if "us" in t else None)
+    columns = ["layer", "kind", "name", "input", "output", "MACs", "binary ops", "const B",
+               "arena live B"] + ([{"instructions": "instructions", "us": "us/input"}[work_key]]
+                                  if work_key else [])
+    cells = [[r["layer"], r["kind"], r["name"], fmt(r["inputs"][0]) if r["inputs"] else "-",
+              fmt(r["outputs"][0]), f"{r['macs']:,}", f"{r['bops']:,}", f"{r['const_bytes']:,}",
+              f"{r['arena_live_bytes']:,}"]
+             + ([f"{r[work_key]:,}" if work_key == "instructions" else f"{r[work_key]:.2f}"]
+                if work_key else []) for r in rows]
+    text = format_text(report).splitlines()
+    summary = text[2 + len(rows):]  # the lines after the layer table
+    verdict = [s for s in summary if s.startswith("verdict:")]
+    body = [f"<p class=\"{'fits' if report['verdict']['fits'] else 'over'}\">"
+            f"{htmlpage.esc(verdict[0] if verdict else '')}</p>",
+            "<p>" + "<br>".join(htmlpage.esc(s) for s in summary if not s.startswith("verdict:"))
+            + "</p>"]
+
+    height = max(3.0, 0.35 * len(rows) + 1.2)
+    fig, axes = plt.subplots(1, 2, figsize=(11, height), sharey=True)
+    y = range(len(rows))
+    axes[0].barh(y, [r["const_bytes"] for r in rows], color="C0")
+    axes[0].set_xlabel("bytes of constants (flash)")
+    if work_key:
+        axes[1].barh(y, [r[work_key] for r in rows], color="C3")
+        axes[1].set_xlabel("instructions (emulator)" if work_key == "instructions"
+                           else "microseconds (host)")
+    else:
+        axes[1].barh(y, [r["macs"] for r in rows], color="C1", label="MACs")
+        axes[1].barh(y, [r["bops"] / 32 for r in rows], left=[r["macs"] for r in rows],
+                     color="C2", label="binary ops / 32")
+        axes[1].set_xlabel("work (MACs, binary ops / 32)")
+        axes[1].legend(fontsize=8)
+    axes[0].set_yticks(list(y), labels, fontsize=8)
+    axes[0].invert_yaxis()
+    for ax in axes:
+        ax.grid(True, axis="x", alpha=0.3)
+    fig.suptitle("per layer")
+    fig.tight_layout()
+    body += ["<h2>Bytes and work per layer</h2>", htmlpage.figure(fig, "bytes and work per layer")]
+
+    fig, ax = plt.subplots(figsize=(11, 3.2))
+    ax.step(list(y), [r["arena_live_bytes"] for r in rows], where="mid", color="C4")
+    ax.fill_between(list(y), [r["arena_live_bytes"] for r in rows], step="mid", alpha=0.3,
+                    color="C4")
+    ax.axhline(t["arena_bytes"], color="k", linestyle="--", linewidth=1,
+               label=f"planned arena {t['arena_bytes']:,} B")
+    ax.set_xticks(list(y), [str(r["layer"]) for r in rows])
+    ax.set_xlabel("layer (step)")
+    ax.set_ylabel("arena bytes live")
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    body += ["<h2>Arena over the steps</h2>", htmlpage.figure(fig, "arena bytes live per step"),
+             "<h2>Layers</h2>", htmlpage.table(columns, cells)]
+    title = f"{Path(report['model']).name} on {report['target']}" + (
+        f" ({report['board']['part']})" if report["board"] else "")
+    return htmlpage.write(path, f"bnnkit analyze: {title}", body)

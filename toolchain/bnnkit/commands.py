@@ -281,9 +281,13 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
               help="Also run one test image: instructions per layer on the emulator (and the "
                    "exact total), or time per layer on the host.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the analysis here.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False),
+              help="Write one self-contained HTML page: the table, bytes and work (or "
+                   "instructions) per layer, the arena over the steps, the verdict.")
 @click.option("--data-dir", type=click.Path(file_okay=False))
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
-def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, data_dir, timeout):
+def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_out, data_dir,
+            timeout):
     """What MODEL costs on a target, layer by layer, and whether it fits.
 
     \b
@@ -300,18 +304,23 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, data_di
       bnnkit analyze models/lenet_bin3.tflite --board stm32l476
       bnnkit analyze my_model.h5 --target cortex-m7 --flash-kib 256 --ram-kib 64
       bnnkit analyze models/lenet_bin3_int8.tflite --measure --json a.json
+      bnnkit analyze models/qconvnet.tflite --board nrf52840 --html qconvnet.html
     """
-    from .analyze import analyze as run, format_text
+    from .analyze import analyze as run, format_text, write_html
     from .outdir import check_file
 
     if json_out:
         check_file(json_out, "--json")
+    if html_out:
+        check_file(html_out, "--html")
     report = run(model, target, flash_kib, ram_kib, board, measure, data_dir, timeout)
     click.echo(format_text(report))
     if json_out:
         from .simulate import write_json
 
         write_json(report, json_out)
+    if html_out:
+        click.echo(f"wrote {write_html(report, html_out)}")
 
 
 @main.command()
@@ -430,7 +439,10 @@ def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_d
 
 
 @main.command()
+@click.argument("models", nargs=-1, type=click.Path())
 @click.option("--target", type=TARGET_CHOICE, default="cortex-m4", show_default=True)
+@click.option("--name", "report_name", default="models", show_default=True,
+              help="With MODELS: the files are report-NAME.md/.json/.html.")
 @click.option("--models-dir", type=click.Path(file_okay=False), default="models", show_default=True)
 @click.option("--limit", type=COUNT, help="Only the first N test images (default: all 10,000).")
 @click.option("--data-dir", type=click.Path(file_okay=False))
@@ -440,21 +452,50 @@ def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_d
 @click.option("--suite", type=click.Choice(["lenet", "sign"]), default="lenet", show_default=True,
               help="lenet: paper 000's Table II (Fashion-MNIST). sign: paper 001's threshold "
                    "lists on Sign Language MNIST (needs --data-dir or BNNKIT_DATA_DIR).")
-def report(target, models_dir, limit, data_dir, docs, timeout, suite):
-    """Run the shipped models on TARGET and print the paper's table beside them.
+def report(models, target, report_name, models_dir, limit, data_dir, docs, timeout, suite):
+    """Run models on TARGET and report accuracy, size and speed beside the papers.
 
     \b
-    --suite lenet (default): the four LeNets beside paper 000's Table II:
+    With MODELS (any .tflite files, each with its sidecar naming its dataset):
+    one table per dataset and image count (device and LCE accuracy, agreement,
+    Keras accuracy, model bytes, flash, RAM, instructions), the papers' rows
+    beside the shipped LeNets, and each model's per-layer instructions, written
+    to DOCS/report-NAME.md, .json and .html (one self-contained page with
+    accuracy against flash, every point labelled, and instructions per layer).
+    Without MODELS, a suite:
+
+    \b
+    --suite lenet (default): the four LeNets beside Table II of "Optimization
+    of Neural Networks" (Dziadek et al.):
     paper accuracy and kB; Keras test and train accuracy; on-device accuracy;
     agreement with LCE; LCE flatbuffer bytes; bnnkit model bytes; flash; RAM;
     instructions per inference (QEMU counts instructions, not cycles).
     --suite sign: signnet's float baseline and the eight threshold lists of
-    paper 001 beside its accuracies, with model bytes and RAM.
+    "Optimizing CNNs Through Binarization" (Pajak et al.) beside its
+    accuracies, with model bytes and RAM.
+
+    \b
+    Examples:
+      bnnkit report models/lenet_bin3.tflite models/qconvnet.tflite --target cortex-m4
+      bnnkit report models/*.tflite --target host --limit 1000 --name all-host
+      bnnkit report --target cortex-m4          # paper 000's table, all 10,000 images
     """
     from . import report as rep
+    from .errors import BnnkitError
     from .outdir import check_folder
 
     check_folder(docs, "--docs")
+    if models:
+        if not report_name.replace("-", "_").isidentifier():
+            raise BnnkitError(f"--name {report_name!r}: use letters, digits, '_' and '-'")
+        for m in models:
+            if not Path(m).is_file():
+                raise BnnkitError(f"{m}: no such model file")
+        rows = rep.run_models(models, target, limit, data_dir, timeout)
+        click.echo(rep.markdown_models(rows, target))
+        click.echo("wrote " + ", ".join(map(str, rep.write_models(rows, target, Path(docs),
+                                                                  report_name))))
+        return
     if suite == "sign":
         rows = rep.run_sign(Path(models_dir), target, limit, data_dir, timeout)
         click.echo(rep.markdown_sign(rows, target))

@@ -1,7 +1,10 @@
-"""``bnnkit report``: the paper's Table II beside what the device measures.
+"""``bnnkit report``: what the device measures, beside the papers.
 
-Runs the shipped LeNets through a target, prints a Markdown table and writes it
-(plus the raw records as JSON and a plot of accuracy against flash) to docs/.
+With model files (``bnnkit report models/*.tflite --target T``): each model
+through the target on its own test set, one table per (dataset, image count),
+the papers' rows beside the shipped LeNets, per-layer instructions; Markdown,
+JSON and one self-contained HTML page with the plots. Without: the suites,
+paper 000's Table II (the LeNets) or paper 001's threshold lists (signnet).
 """
 
 from __future__ import annotations
@@ -12,6 +15,12 @@ from pathlib import Path
 
 from . import metadata
 from .zoo import LENETS, PAPER_TABLE
+
+# The papers the shipped models reproduce, cited by title.
+PAPER_000 = ("\u201cOptimization of Neural Networks\u201d (K. Dziadek, J. Ko\u0142odziej, "
+             "M. Borowiec, M. Bodu\u0142a, University of Lodz), Table II")
+PAPER_001 = ("\u201cOptimizing CNNs Through Binarization\u201d (D. Pajak, P. Pietranek, "
+             "P. \u015awiecki, F. Wawrzyniak, University of Lodz)")
 
 COLUMNS = ("model", "paper acc %", "paper kB", "Keras test %", "Keras train %", "device acc %",
            "agreement %", "LCE .tflite B", "bnnkit model B", "flash B", "RAM B",
@@ -51,7 +60,14 @@ def _pct(v):
 
 
 def markdown(rows: list[dict], target: str) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    counts = sorted({r["n_images"] for r in rows})
+    if len(counts) > 1:  # never side by side: one table per image count
+        return "\n".join(markdown([r for r in rows if r["n_images"] == n], target)
+                         for n in counts)
+    n = counts[0] if counts else 0
+    cols = [f"{c[:-2]} ({n:,} images) %" if c in ("device acc %", "agreement %") else c
+            for c in COLUMNS]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         paper = r.get("paper") or {}
         cells = [r["name"], f"{paper.get('accuracy', '')}", f"{paper.get('kib', '')}",
@@ -64,8 +80,8 @@ def markdown(rows: list[dict], target: str) -> str:
     n = rows[0]["n_images"] if rows else 0
     notes = [
         "",
-        f"Target `{target}`, {n:,} Fashion-MNIST test images. Paper figures: Table II of "
-        "paper 000 (its kB are larq's KiB of the model summary). Keras accuracies from each "
+        f"Target `{target}`, {n:,} Fashion-MNIST test images. Paper figures: {PAPER_000} "
+        "(its kB are larq's KiB of the model summary). Keras accuracies from each "
         "model's sidecar. Device accuracy and agreement (same top-1 as LCE's interpreter on the "
         "same flatbuffer) measured by `bnnkit simulate`. bnnkit model B: all constant model data "
         "in the generated C. flash = text + rodata + data of the ELF; RAM = data + bss + measured "
@@ -178,7 +194,7 @@ def markdown_sign(rows: list[dict], target: str) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     n = rows[0]["n_images"] if rows else 0
     lines += ["", f"Target `{target}`, {n:,} Sign Language MNIST test images. Paper accuracies: "
-              "paper 001 (its Tables I-III and text). The device takes raw uint8 pixels and "
+              f"{PAPER_001} (its Tables I-III and text). The device takes raw uint8 pixels and "
               "thresholds them itself into bit-planes (one bit per pixel and channel); the first "
               "convolution adds the weights where bits are set."]
     return "\n".join(lines) + "\n"
@@ -187,7 +203,8 @@ def markdown_sign(rows: list[dict], target: str) -> str:
 def write_sign(rows: list[dict], target: str, docs: Path) -> Path:
     docs.mkdir(parents=True, exist_ok=True)
     md = docs / f"report-sign-{target}.md"
-    md.write_text(f"# Paper 001 (binarized input) measured on {target}\n\n" + markdown_sign(rows, target))
+    md.write_text(f"# {PAPER_001}: binarized input, measured on {target}\n\n"
+                  + markdown_sign(rows, target))
     (docs / f"report-sign-{target}.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
     return md
 
@@ -196,7 +213,187 @@ def write(rows: list[dict], target: str, docs: Path) -> tuple[Path, Path]:
     docs.mkdir(parents=True, exist_ok=True)
     md = docs / f"report-{target}.md"
     png = docs / f"report-{target}.png"
-    md.write_text(f"# Paper 000, Table II, measured on {target}\n\n" + markdown(rows, target))
+    md.write_text(f"# {PAPER_000}, measured on {target}\n\n" + markdown(rows, target))
     plot(rows, target, png)
     (docs / f"report-{target}.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
     return md, png
+
+
+MODEL_COLUMNS = ("model", "device acc %", "LCE acc %", "agreement %", "Keras test % (sidecar)",
+                 "model B", "flash B", "RAM B", "instr/inference")
+
+
+def run_models(paths, target: str, limit, data_dir, timeout, progress=True) -> list[dict]:
+    """Simulate each model file on ``target`` (its dataset from its sidecar),
+    profiled per layer; the records carry name, dataset, the sidecar's Keras
+    accuracy and, for a shipped LeNet, its row of the paper's Table II (PAPER_000).
+
+    Example:
+        >>> rows = run_models(["models/lenet_bin3.tflite"], "host", 100, None, 600)  # doctest: +SKIP
+        >>> rows[0]["n_images"], rows[0]["dataset"]                           # doctest: +SKIP
+        (100, 'fashion_mnist')
+    """
+    from .simulate import simulate
+
+    rows = []
+    for i, path in enumerate(paths, 1):
+        path = Path(path)
+        if progress:
+            print(f"[report {i}/{len(paths)}] {path.name} on {target} ...", file=sys.stderr,
+                  flush=True)
+        record, _ = simulate(path, target, limit=limit, data_dir=data_dir, timeout=timeout,
+                             show_progress=progress, profile=True)
+        meta = metadata.load(path)
+        record.update(name=path.stem, dataset=meta.get("dataset"),
+                      lce_flatbuffer_bytes=path.stat().st_size,
+                      keras_test_accuracy=meta.get("keras_test_accuracy"),
+                      paper=PAPER_TABLE.get(path.stem))
+        rows.append(record)
+    return rows
+
+
+def groups(rows: list[dict]) -> list[tuple[str, int, list[dict]]]:
+    """Rows grouped by (dataset, number of test images), first appearance first:
+    accuracies measured on different image sets are never put side by side.
+
+    Example:
+        >>> [(d, n, len(g)) for d, n, g in groups([dict(dataset="a", n_images=5),
+        ...     dict(dataset="b", n_images=5), dict(dataset="a", n_images=5)])]
+        [('a', 5, 2), ('b', 5, 1)]
+    """
+    out: dict = {}
+    for r in rows:
+        out.setdefault((r.get("dataset") or "?", r["n_images"]), []).append(r)
+    return [(d, n, g) for (d, n), g in out.items()]
+
+
+def _cells(r: dict) -> list[str]:
+    num = lambda k: f"{r[k]:,}" if k in r else "-"  # noqa: E731
+    return [r["name"], _pct(r["accuracy"]), _pct(r["reference_accuracy"]), _pct(r["agreement"]),
+            _pct(r.get("keras_test_accuracy")), f"{r['model_bytes']:,}", num("flash_bytes"),
+            num("ram_bytes"), num("instructions_per_inference")]
+
+
+def _columns(n: int) -> list[str]:
+    """MODEL_COLUMNS with the image count on every measured accuracy."""
+    return [f"{c[:-2]} ({n:,} test images) %" if c in ("device acc %", "LCE acc %",
+                                                        "agreement %") else c
+            for c in MODEL_COLUMNS]
+
+
+def _paper_rows(rows: list[dict]) -> list[list[str]]:
+    return [[r["name"], r["paper"]["label"], f"{r['paper']['accuracy']:.2f}",
+             f"{r['paper']['kib']:.2f}", _pct(r["accuracy"]), f"{r['n_images']:,}",
+             f"{r['model_bytes'] / 1024:.2f}", f"{r['lce_flatbuffer_bytes'] / 1024:.2f}"]
+            for r in rows if r.get("paper")]
+
+
+PAPER_COLUMNS = ("model", "paper's network", "paper acc %", "paper KiB", "device acc %",
+                 "device images", "bnnkit model KiB", "LCE .tflite KiB")
+
+
+def markdown_models(rows: list[dict], target: str) -> str:
+    """Markdown: one table per (dataset, image count), the papers' rows beside
+    the measurement, then each model's per-layer table."""
+    lines = []
+    for dataset, n, group in groups(rows):
+        cols = _columns(n)
+        lines += ["", f"## {dataset}, {n:,} test images, on {target}", "",
+                  "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(_cells(r)) + " |" for r in group]
+    paper = _paper_rows(rows)
+    if paper:
+        lines += ["", f"## Beside {PAPER_000}", "", "| " + " | ".join(PAPER_COLUMNS) + " |",
+                  "|" + "---|" * len(PAPER_COLUMNS)] + ["| " + " | ".join(p) + " |" for p in paper]
+    lines += ["", "Device accuracy: the generated C on the target; LCE acc: LCE's interpreter "
+              "on the same flatbuffer and images; agreement: same top-1. flash = text + rodata "
+              "+ data of the example firmware; RAM = data + bss + measured stack; "
+              "instr/inference: QEMU's instruction count (not cycles)."]
+    return "\n".join(lines + per_layer(rows)) + "\n"
+
+
+def html_models(rows: list[dict], target: str, path: Path, title: str) -> Path:
+    """One self-contained HTML page: the tables, accuracy against flash with every
+    point labelled, and the instructions (or host time) per layer of each model."""
+    from . import htmlpage
+
+    plt = htmlpage.pyplot()
+    body = []
+    for dataset, n, group in groups(rows):
+        body += [f"<h2>{htmlpage.esc(dataset)}, {n:,} test images, on {htmlpage.esc(target)}</h2>",
+                 htmlpage.table(_columns(n), [_cells(r) for r in group])]
+        fig, ax = plt.subplots(figsize=(10, 5.5))
+        for r in group:
+            size = r.get("flash_bytes", r["model_bytes"]) / 1024
+            ax.scatter(size, 100 * r["accuracy"], color="C0")
+            ax.annotate(r["name"], (size, 100 * r["accuracy"]), textcoords="offset points",
+                        xytext=(5, 4), fontsize=8)
+            if r.get("paper"):
+                p = r["paper"]
+                ax.scatter(p["kib"], p["accuracy"], color="C2", marker="s")
+                ax.annotate(f"paper: {p['label']}", (p["kib"], p["accuracy"]), fontsize=8,
+                            textcoords="offset points", xytext=(5, -10), color="C2")
+        ax.scatter([], [], color="C0", label=f"bnnkit on {target}: "
+                   + ("firmware flash" if any("flash_bytes" in r for r in group)
+                      else "model constants"))
+        if any(r.get("paper") for r in group):
+            ax.scatter([], [], color="C2", marker="s", label="paper: Optimization of Neural Networks, Table II (KiB)")
+        ax.set_xscale("log")
+        ax.set_xlabel("KiB (log scale)")
+        ax.set_ylabel(f"test accuracy, {n:,} images (%)")
+        ax.set_title(f"accuracy against size: {dataset}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        body.append(htmlpage.figure(fig, f"accuracy against flash, {dataset}"))
+    paper = _paper_rows(rows)
+    if paper:
+        body += [f"<h2>Beside {htmlpage.esc(PAPER_000)}</h2>",
+                 htmlpage.table(PAPER_COLUMNS, paper)]
+    profiled = [r for r in rows if r.get("layers")]
+    if profiled:
+        key = "instructions" if "instructions" in profiled[0]["layers"][0] else "us"
+        fig, ax = plt.subplots(figsize=(10, 0.55 * len(profiled) + 1.8))
+        for y, r in enumerate(profiled):
+            left = 0
+            for k, layer in enumerate(r["layers"]):
+                value = layer.get(key, 0)
+                ax.barh(y, value, left=left, color=f"C{k % 10}", edgecolor="white")
+                if value > 0.08 * sum(x.get(key, 0) for x in r["layers"]):
+                    ax.text(left + value / 2, y, f"{layer['layer']} {layer['kind']}", ha="center",
+                            va="center", fontsize=7, color="white")
+                left += value
+        ax.set_yticks(range(len(profiled)), [r["name"] for r in profiled], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("instructions per inference, by layer (first test image)" if key ==
+                      "instructions" else "microseconds per image, by layer (host)")
+        ax.grid(True, axis="x", alpha=0.3)
+        fig.tight_layout()
+        body += ["<h2>Where the work goes, per layer</h2>",
+                 htmlpage.figure(fig, "instructions per layer")]
+        for r in profiled:
+            total = sum(x.get(key, 0) for x in r["layers"]) or 1
+            body += [f"<h3>{htmlpage.esc(r['name'])}</h3>",
+                     htmlpage.table(["layer", "kind", "name", key, "share", "MACs",
+                                     "binary ops"],
+                                    [[x["layer"], x["kind"], x["name"],
+                                      f"{x.get(key, 0):,}" if key == "instructions"
+                                      else f"{x.get(key, 0):.2f}",
+                                      f"{100 * x.get(key, 0) / total:.1f} %",
+                                      f"{x.get('macs', 0):,}", f"{x.get('bops', 0):,}"]
+                                     for x in r["layers"]])]
+    body.append("<p class=\"note\">Measured by <code>bnnkit report</code>: device accuracy is "
+                "the generated C on the target, LCE acc LCE's interpreter on the same flatbuffer "
+                "and images; instructions are QEMU's count, not cycles.</p>")
+    return htmlpage.write(path, title, body)
+
+
+def write_models(rows: list[dict], target: str, docs: Path, name: str) -> list[Path]:
+    """report-NAME.md, .json and .html in ``docs``."""
+    docs.mkdir(parents=True, exist_ok=True)
+    title = f"bnnkit report: {len(rows)} model{'s' * (len(rows) != 1)} on {target}"
+    md = docs / f"report-{name}.md"
+    md.write_text(f"# {title}\n" + markdown_models(rows, target))
+    js = docs / f"report-{name}.json"
+    js.write_text(json.dumps(rows, indent=2, default=str) + "\n")
+    return [md, js, html_models(rows, target, docs / f"report-{name}.html", title)]
