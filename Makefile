@@ -12,13 +12,14 @@ APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi 
                 chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup apt venv demo test bench fuzz clean help
+.PHONY: setup apt venv demo test bench fuzz docs clean help
 
 help:
 	@echo "make demo   - run the shipped lenet_bin3 end to end on the emulated Cortex-M4"
 	@echo "make test   - run the tests"
 	@echo "make bench  - the benchmarks (full test sets, host vs LCE, devices)"
 	@echo "make fuzz   - 5,000 mutated models and sidecars through gen-firmware (FUZZ_CASES=N)"
+	@echo "make docs   - regenerate docs/cli.md and docs/ops.md from --help and the op modules"
 	@echo "make setup  - only install what is missing (apt packages, $(VENV))"
 
 setup: apt venv
@@ -61,6 +62,9 @@ bench: setup
 FUZZ_CASES ?= 5000
 fuzz: setup
 	$(PY) tests/fuzz.py --cases $(FUZZ_CASES)
+
+docs: venv
+	$(PY) -m bnnkit.docgen docs
 
 clean:
 	rm -rf build .pytest_cache
