@@ -356,7 +356,7 @@ def validate(model, data, target, limit, json_out, data_dir, timeout):
 
     if json_out:
         check_file(json_out, "--json")
-    report = run(model, data, target, limit, data_dir, timeout)
+    report = run(model, data, target, limit, data_dir, timeout, show_progress=True)
     click.echo(format_text(report))
     if json_out:
         from .simulate import write_json

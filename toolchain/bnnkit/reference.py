@@ -18,10 +18,13 @@ def lce_interpreter(flatbuffer: bytes | str | Path):
     return testing.Interpreter(flatbuffer, num_threads=1)
 
 
-def lce_predict(flatbuffer, x: np.ndarray, progress=None, timing: dict | None = None) -> np.ndarray:
+def lce_predict(flatbuffer, x: np.ndarray, progress=None, timing: dict | None = None,
+                ready=None) -> np.ndarray:
     """Output scores for each image in ``x`` (N, ...), one inference each.
 
-    ``progress`` is called with the number of images done after each one. If
+    ``progress`` is called with the number of images done after each one;
+    ``ready`` (e.g. a progress bar's ``reset``) once the interpreter is built and
+    warmed up, so that a bar's rate is the inferences' and not the set-up's. If
     ``timing`` is a dict, ``timing["seconds"]`` receives the time spent in the
     interpreter's predict calls alone: after one warm-up call, without loading
     TensorFlow, building the interpreter or the progress bar, so that it
@@ -31,6 +34,8 @@ def lce_predict(flatbuffer, x: np.ndarray, progress=None, timing: dict | None = 
     predict = interp.interpreter.predict
     if len(x):
         predict([x[:1]])  # warm-up: first-call allocations are not per-image cost
+    if ready:
+        ready()
     outs, seconds = [], 0.0
     for i in range(len(x)):
         image = [x[i:i + 1]]

@@ -80,7 +80,7 @@ def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None
     return run["outputs"], run["reference"], run["generated"]
 
 
-def reference_outputs(gen, x: np.ndarray, progress=None, timing=None) -> np.ndarray:
+def reference_outputs(gen, x: np.ndarray, progress=None, timing=None, ready=None) -> np.ndarray:
     """LCE's interpreter on ``x`` (raw inputs, as the generated API takes them),
     preprocessed as the generated C does: (N, outputs) in the form
     :func:`as_printed` gives the firmware's (float32 scores, uint32 words of a
@@ -93,7 +93,7 @@ def reference_outputs(gen, x: np.ndarray, progress=None, timing=None) -> np.ndar
 
     ref = lce_predict(gen.flatbuffer, preprocess.apply(gen.meta["preprocessing"], x,
                                                        gen.input_shape, gen.input_quant),
-                      progress=progress, timing=timing).reshape(len(x), -1)
+                      progress=progress, timing=timing, ready=ready).reshape(len(x), -1)
     if gen.output_bits:
         return ref.astype(np.int32).view(np.uint32)
     return ref.astype(np.int8) if gen.output_kind == "i8" else ref.astype(np.float32)
@@ -118,7 +118,9 @@ def execute(gen, exe: Path, x: np.ndarray, timeout: float, show_progress: bool =
     bar.close()
     bar = _progress(n, "LCE reference", show_progress)
     timing = {}
-    ref = reference_outputs(gen, x, progress=bar.update, timing=timing)
+    # the bar's clock restarts once the interpreter is warm: its rate and time
+    # left are the inferences', not TensorFlow's import and set-up
+    ref = reference_outputs(gen, x, progress=bar.update, timing=timing, ready=bar.reset)
     bar.close()
     return {"predictions": preds, "outputs": as_printed(gen, scores), "reference": ref,
             "generated": gen, "executable": exe, "firmware_stats": stats,

@@ -94,6 +94,7 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
     if epochs < 1 or batch_size < 1:
         raise BnnkitError("--epochs and --batch-size must be at least 1")
 
+    _stage(f"loading {dataset} (train and test sets)")
     train_ds = datamod.load(dataset, "train", data_dir).limit(limit)
     test_ds = datamod.load(dataset, "test", data_dir)
     n_classes = len(train_ds.class_names)
@@ -131,8 +132,11 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
         history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
                             shuffle=True, verbose=verbose)
 
-    _, test_acc = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
-    _, train_acc = model.evaluate(x_train, y_train, batch_size=512, verbose=0)
+    shown = 1 if verbose == 1 else 0  # Keras's bar on a terminal, else one line a stage
+    _stage(f"evaluating on the {len(x_test):,} test images")
+    _, test_acc = model.evaluate(x_test, y_test, batch_size=512, verbose=shown)
+    _stage(f"evaluating on the {len(x_train):,} training images")
+    _, train_acc = model.evaluate(x_train, y_train, batch_size=512, verbose=shown)
     # The tests check LCE's interpreter on this slice against Keras on the same images.
     _, first_acc = model.evaluate(x_test[:1000], y_test[:1000], batch_size=500, verbose=0)
 
@@ -187,3 +191,7 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
                                   max_drop=max_int8_drop)
     return meta
 
+
+def _stage(message: str) -> None:
+    """One progress line on stderr (stdout keeps the results)."""
+    print(f"[train] {message}", file=sys.stderr, flush=True)

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +147,7 @@ def _keras_scores(model: Path, gen, x):
 
 
 def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
-             timeout: float = 600, worst: int = 5) -> dict:
+             timeout: float = 600, worst: int = 5, show_progress: bool = False) -> dict:
     """The report (see the module docstring) as a dict.
 
     Example:
@@ -159,14 +160,19 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
     from .emit import generate
     from .simulate import execute
 
+    def stage(message):
+        if show_progress:
+            print(f"[validate] {message}", file=sys.stderr, flush=True)
+
     model = Path(model)
     with tempfile.TemporaryDirectory(prefix="bnnkit-validate-") as tmp:
         gen = generate(model, target, Path(tmp) / "p")
         x, y = load_data(data, gen, data_dir, limit)
         if gen.output_bits:
             raise BnnkitError(f"{model}: a bit-packed output has no scores to validate")
+        stage(f"building {model.name} for {target}, {len(x):,} inputs")  # bad input said nothing
         exe = make(gen.out_dir, gen.target, timeout)
-        run = execute(gen, exe, x.reshape(len(x), *gen.input_shape), timeout)
+        run = execute(gen, exe, x.reshape(len(x), *gen.input_shape), timeout, show_progress)
     c, ref = _real(gen, run["outputs"]), _real(gen, run["reference"])
     c_pred, ref_pred = run["predictions"], ref.argmax(axis=1)
     diff = np.abs(c - ref)
@@ -178,6 +184,8 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
         "rmse": float(np.sqrt(np.mean((c - ref) ** 2))),
         "cosine": float(np.sum(c * ref) / denom) if denom else 1.0,
     }
+    if model.suffix == ".tflite" and model.with_suffix(".h5").is_file() and gen.input_quant is None:
+        stage(f"Keras on the {len(x):,} inputs")
     keras = _keras_scores(model, gen, x)
     if keras is not None:
         report["keras_agreement"] = round(float(np.mean(keras.argmax(1) == c_pred)), 6)
