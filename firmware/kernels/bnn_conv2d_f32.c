@@ -136,6 +136,23 @@ typedef struct {
         "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25",   \
         "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory"
 
+/* Both loops end so: the four positions' next kernel row, the loop over the
+ * rows, then %[n] = the accumulators' address for the final VSTM. */
+#define NEXT_ROW_THEN_ACC                                                                     \
+    "ldr %[n], [%[args], #8]\n\t"                                                             \
+    "add %[x0], %[x0], %[n]\n\t"                                                              \
+    "add %[x1], %[x1], %[n]\n\t"                                                              \
+    "add %[x2], %[x2], %[n]\n\t"                                                              \
+    "add %[x3], %[x3], %[n]\n\t"                                                              \
+    "subs %[rows], %[rows], #1\n\t"                                                           \
+    "bne 1b\n\t"                                                                              \
+    "ldr %[n], [%[args], #12]\n\t"
+#define VFP_OPERANDS                                                                          \
+    [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w] "+r"(w), [rows] "+r"(rows), \
+        [n] "=&r"(n)                                                                          \
+        : [args] "r"(&args), [bias] "r"(bias)                                                 \
+        : VFP_CLOBBERS
+
 /* acc[4 * i + o] = bias[o] + the taps of position i for channel o (o < 4).
  * Registers: accumulators s0..s15, the weights of two taps s16..s23, two taps
  * of each position s24..s31. */
@@ -180,19 +197,9 @@ static void conv_taps4x4(const bnn_conv2d_params *p, const conv_window *win, con
         VFMA4(0, 1, 2, 3, 24, W16) VFMA4(4, 5, 6, 7, 26, W16)
         VFMA4(8, 9, 10, 11, 28, W16) VFMA4(12, 13, 14, 15, 30, W16)
         "4:\n\t" /* next kernel row */
-        "ldr %[n], [%[args], #8]\n\t"
-        "add %[x0], %[x0], %[n]\n\t"
-        "add %[x1], %[x1], %[n]\n\t"
-        "add %[x2], %[x2], %[n]\n\t"
-        "add %[x3], %[x3], %[n]\n\t"
-        "subs %[rows], %[rows], #1\n\t"
-        "bne 1b\n\t"
-        "ldr %[n], [%[args], #12]\n\t"
+        NEXT_ROW_THEN_ACC
         "vstm %[n], {s0-s15}\n\t"
-        : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w] "+r"(w),
-          [rows] "+r"(rows), [n] "=&r"(n)
-        : [args] "r"(&args), [bias] "r"(bias)
-        : VFP_CLOBBERS);
+        : VFP_OPERANDS);
 }
 
 #define VFMA6(a0, a1, a2, a3, a4, a5, x)                                                       \
@@ -229,19 +236,9 @@ static void conv_taps4x6(const bnn_conv2d_params *p, const conv_window *win, con
         VFMA6(12, 13, 14, 15, 16, 17, 30) VFMA6(18, 19, 20, 21, 22, 23, 31)
         "subs %[n], %[n], #1\n\t"
         "bne 2b\n\t"
-        "ldr %[n], [%[args], #8]\n\t" /* next kernel row */
-        "add %[x0], %[x0], %[n]\n\t"
-        "add %[x1], %[x1], %[n]\n\t"
-        "add %[x2], %[x2], %[n]\n\t"
-        "add %[x3], %[x3], %[n]\n\t"
-        "subs %[rows], %[rows], #1\n\t"
-        "bne 1b\n\t"
-        "ldr %[n], [%[args], #12]\n\t"
+        NEXT_ROW_THEN_ACC
         "vstm %[n], {s0-s23}\n\t"
-        : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w] "+r"(w),
-          [rows] "+r"(rows), [n] "=&r"(n)
-        : [args] "r"(&args), [bias] "r"(bias)
-        : VFP_CLOBBERS);
+        : VFP_OPERANDS);
 }
 #else
 #define CONV_VFP_ASM 0
