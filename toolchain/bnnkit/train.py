@@ -94,15 +94,18 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
     if epochs < 1 or batch_size < 1:
         raise BnnkitError("--epochs and --batch-size must be at least 1")
 
-    _stage(f"loading {dataset} (train and test sets)")
+    if thresholds is not None:
+        from .layers import validate_thresholds
+        thresholds = validate_thresholds(thresholds)
     train_ds = datamod.load(dataset, "train", data_dir).limit(limit)
     test_ds = datamod.load(dataset, "test", data_dir)
+    _stage(f"loaded {dataset}: {len(train_ds.images):,} training and {len(test_ds.images):,} "
+           "test images; training")  # after the input checks: a bad input is one line
     n_classes = len(train_ds.class_names)
 
     options = {}
     if thresholds is not None:
-        from .layers import ThresholdEncoding, validate_thresholds
-        thresholds = validate_thresholds(thresholds)
+        from .layers import ThresholdEncoding
         options["input_layers"] = [ThresholdEncoding(thresholds, encoding, name="threshold_encoding")]
         prep = preprocess.RAW_PIXELS
     else:
