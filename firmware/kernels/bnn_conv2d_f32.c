@@ -22,7 +22,8 @@
 /* Cortex-M (one FPU of 32 single registers, no SIMD): 4 positions x 4 output
  * channels in 16 named locals, the rest of the register file for the 4 inputs and
  * 4 weights of a tap; one flat loop per kernel row, since a row's (kx, ic) taps
- * are contiguous in the input and in the weights. Elsewhere (SIMD hosts, NEON):
+ * are contiguous in the input and in the weights. On aarch64 (NEON) with no pool
+ * or a 2x2 pool: intrinsics, see conv_neon. Elsewhere (SIMD hosts):
  * 8 positions x 8 or 16 channels in arrays the compiler vectorizes. Either way
  * each output is its bias then one fmaf per tap in (ky, kx, ic) order: the same
  * bits whatever the blocking. */
@@ -513,6 +514,359 @@ static void conv_outputs(const bnn_conv2d_params *p, const conv_window *win,
 #endif
 }
 
+/* NEON (aarch64): the conv straight into `out`, the pool and ReLU in vector
+ * registers, no result buffer and no second pass. Each output is still its
+ * bias then one fused multiply-add (FMLA by element, the fmaf of the C loops)
+ * per tap in (ky, kx, ic) order, then ReLU as x < 0 ? 0 : x and the max pool
+ * as m = s > m ? s : m over the window's positions in row-major order
+ * (compare and select, not FMAX, whose zeros and NaNs differ): the same bits. */
+#if !CONV_SMALL_CORE && defined(__aarch64__) && defined(__ARM_NEON) && !defined(BNN_NO_NEON)
+#include <arm_neon.h>
+#define CONV_NEON 1
+
+/* The input rows y_lo .. y_hi - 1, columns x_lo .. x_hi - 1 (all channels),
+ * which cross the border, copied into `scratch` with zeros outside (as
+ * conv_prepare does). Returns scratch; *row_stride: floats per row. */
+static const float *conv_input_rect(const bnn_conv2d_params *p, const float *in, int32_t y_lo,
+                                    int32_t y_hi, int32_t x_lo, int32_t x_hi, float *scratch,
+                                    int32_t *row_stride)
+{
+    const int32_t run = (x_hi - x_lo) * p->in_c;
+    const int32_t left = (x_lo < 0 ? -x_lo : 0) * p->in_c; /* padding columns */
+    const int32_t right = (x_hi > p->in_w ? x_hi - p->in_w : 0) * p->in_c;
+    float *dst = scratch;
+    int32_t y, c;
+    for (y = y_lo; y < y_hi; y++, dst += run) {
+        const int32_t copy_end = y >= 0 && y < p->in_h ? run - right : left;
+        const int32_t at = (y * p->in_w + x_lo) * p->in_c; /* of dst[0] in `in` */
+        for (c = 0; c < left; c++)
+            dst[c] = 0.0f;
+        for (; c < copy_end; c++)
+            dst[c] = in[at + c];
+        for (; c < run; c++)
+            dst[c] = 0.0f;
+    }
+    *row_stride = run;
+    return scratch;
+}
+
+
+/* clang folds a compare and select into FMAX, which is not the same on zeros
+ * and NaNs: there the mask goes through an empty asm (no instruction). */
+#if defined(__clang__)
+#define NEON_OPAQUE(mask) __asm__("" : "+w"(mask))
+#else
+#define NEON_OPAQUE(mask) ((void)0)
+#endif
+static inline float32x4_t neon_relu(float32x4_t v)
+{
+    uint32x4_t negative = vcltzq_f32(v);
+    NEON_OPAQUE(negative);
+    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(v), negative));
+}
+static inline float32x4_t neon_max(float32x4_t m, float32x4_t s)
+{
+    uint32x4_t greater = vcgtq_f32(s, m);
+    NEON_OPAQUE(greater);
+    return vbslq_f32(greater, s, m);
+}
+#define NEON_RELU(v) v = neon_relu(v)
+#define NEON_MAX(m, s) m = neon_max(m, s)
+
+/* dst[0 .. n) = the first n (<= 4 stored) lanes of v; nothing when n <= 0 */
+static inline void neon_store(float *dst, float32x4_t v, int32_t n)
+{
+    if (n >= 4) {
+        vst1q_f32(dst, v);
+    } else if (n >= 2) {
+        vst1_f32(dst, vget_low_f32(v));
+        if (n == 3)
+            vst1q_lane_f32(dst + 2, v, 2);
+    } else if (n == 1) {
+        vst1q_lane_f32(dst, v, 0);
+    }
+}
+
+/* Four conv positions (inputs x[i]) x 16 output channels, 16 accumulators
+ * a<position><quad>: four taps of a row at a time, each position's four
+ * inputs in one register, one FMLA by element per (position, quad, tap). */
+#define NEON_FMA16(i, v, l)                                                                   \
+    a##i##0 = vfmaq_laneq_f32(a##i##0, wv.val[0], v, l);                                      \
+    a##i##1 = vfmaq_laneq_f32(a##i##1, wv.val[1], v, l);                                      \
+    a##i##2 = vfmaq_laneq_f32(a##i##2, wv.val[2], v, l);                                      \
+    a##i##3 = vfmaq_laneq_f32(a##i##3, wv.val[3], v, l)
+#define NEON_TAP16(l)                                                                         \
+    {                                                                                         \
+        const float32x4x4_t wv = vld1q_f32_x4(wr);                                            \
+        wr += oc_stride;                                                                      \
+        NEON_FMA16(0, v0, l);                                                                 \
+        NEON_FMA16(1, v1, l);                                                                 \
+        NEON_FMA16(2, v2, l);                                                                 \
+        NEON_FMA16(3, v3, l);                                                                 \
+    }
+#define NEON_FMA8(i, v, l)                                                                    \
+    a##i##0 = vfmaq_laneq_f32(a##i##0, wv.val[0], v, l);                                      \
+    a##i##1 = vfmaq_laneq_f32(a##i##1, wv.val[1], v, l)
+#define NEON_TAP8(l)                                                                          \
+    {                                                                                         \
+        const float32x4x2_t wv = vld1q_f32_x2(wr);                                            \
+        wr += oc_stride;                                                                      \
+        NEON_FMA8(0, v0, l);                                                                  \
+        NEON_FMA8(1, v1, l);                                                                  \
+        NEON_FMA8(2, v2, l);                                                                  \
+        NEON_FMA8(3, v3, l);                                                                  \
+    }
+/* the taps of kernel rows: TAP(l) for lane l of v0 .. v3 */
+#define NEON_ROWS(TAP)                                                                        \
+    for (ky = 0; ky < p->k_h; ky++) {                                                         \
+        const int32_t row = ky * row_stride;                                                  \
+        const float *x0 = x[0] + row, *x1 = x[1] + row, *x2 = x[2] + row, *x3 = x[3] + row;   \
+        const float *wr = w + ky * row_taps * oc_stride;                                      \
+        for (t = 0; t + 4 <= row_taps; t += 4) {                                              \
+            const float32x4_t v0 = vld1q_f32(x0 + t), v1 = vld1q_f32(x1 + t);                 \
+            const float32x4_t v2 = vld1q_f32(x2 + t), v3 = vld1q_f32(x3 + t);                 \
+            TAP(0) TAP(1) TAP(2) TAP(3)                                                       \
+        }                                                                                     \
+        for (; t < row_taps; t++) {                                                           \
+            const float32x4_t v0 = vld1q_dup_f32(x0 + t), v1 = vld1q_dup_f32(x1 + t);         \
+            const float32x4_t v2 = vld1q_dup_f32(x2 + t), v3 = vld1q_dup_f32(x3 + t);         \
+            TAP(0)                                                                            \
+        }                                                                                     \
+    }
+
+/* `pooled`: the four positions are one 2x2 window in row-major order and its
+ * max goes to dst[0]; else position i goes to dst[i]. nb channels are stored. */
+static void neon_group16(const bnn_conv2d_params *p, const float *const x[4],
+                         int32_t row_stride, const float *w, const float *bias, int32_t nb,
+                         int32_t pooled, float *const dst[4])
+{
+    const int32_t oc_stride = BNN_CONV_PADDED_OC(p->out_c);
+    const int32_t row_taps = p->k_w * p->in_c;
+    const float32x4x4_t b = vld1q_f32_x4(bias);
+    float32x4_t a00 = b.val[0], a01 = b.val[1], a02 = b.val[2], a03 = b.val[3];
+    float32x4_t a10 = a00, a11 = a01, a12 = a02, a13 = a03;
+    float32x4_t a20 = a00, a21 = a01, a22 = a02, a23 = a03;
+    float32x4_t a30 = a00, a31 = a01, a32 = a02, a33 = a03;
+    int32_t ky, t, i;
+    NEON_ROWS(NEON_TAP16)
+    if (p->relu) {
+        NEON_RELU(a00), NEON_RELU(a01), NEON_RELU(a02), NEON_RELU(a03);
+        NEON_RELU(a10), NEON_RELU(a11), NEON_RELU(a12), NEON_RELU(a13);
+        NEON_RELU(a20), NEON_RELU(a21), NEON_RELU(a22), NEON_RELU(a23);
+        NEON_RELU(a30), NEON_RELU(a31), NEON_RELU(a32), NEON_RELU(a33);
+    }
+    if (pooled) {
+        NEON_MAX(a00, a10), NEON_MAX(a01, a11), NEON_MAX(a02, a12), NEON_MAX(a03, a13);
+        NEON_MAX(a00, a20), NEON_MAX(a01, a21), NEON_MAX(a02, a22), NEON_MAX(a03, a23);
+        NEON_MAX(a00, a30), NEON_MAX(a01, a31), NEON_MAX(a02, a32), NEON_MAX(a03, a33);
+    }
+    if (nb >= 16) {
+        float32x4x4_t r;
+        r.val[0] = a00, r.val[1] = a01, r.val[2] = a02, r.val[3] = a03;
+        vst1q_f32_x4(dst[0], r);
+        if (!pooled) {
+            r.val[0] = a10, r.val[1] = a11, r.val[2] = a12, r.val[3] = a13;
+            vst1q_f32_x4(dst[1], r);
+            r.val[0] = a20, r.val[1] = a21, r.val[2] = a22, r.val[3] = a23;
+            vst1q_f32_x4(dst[2], r);
+            r.val[0] = a30, r.val[1] = a31, r.val[2] = a32, r.val[3] = a33;
+            vst1q_f32_x4(dst[3], r);
+        }
+    } else {
+        const float32x4_t r[4][4] = {
+            {a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
+        for (i = 0; i < (pooled ? 1 : 4); i++) {
+            neon_store(dst[i], r[i][0], nb);
+            neon_store(dst[i] + 4, r[i][1], nb - 4);
+            neon_store(dst[i] + 8, r[i][2], nb - 8);
+            neon_store(dst[i] + 12, r[i][3], nb - 12);
+        }
+    }
+}
+
+/* The same, 8 output channels. */
+static void neon_group8(const bnn_conv2d_params *p, const float *const x[4], int32_t row_stride,
+                        const float *w, const float *bias, int32_t nb, int32_t pooled,
+                        float *const dst[4])
+{
+    const int32_t oc_stride = BNN_CONV_PADDED_OC(p->out_c);
+    const int32_t row_taps = p->k_w * p->in_c;
+    const float32x4x2_t b = vld1q_f32_x2(bias);
+    float32x4_t a00 = b.val[0], a01 = b.val[1], a10 = a00, a11 = a01;
+    float32x4_t a20 = a00, a21 = a01, a30 = a00, a31 = a01;
+    int32_t ky, t, i;
+    NEON_ROWS(NEON_TAP8)
+    if (p->relu) {
+        NEON_RELU(a00), NEON_RELU(a01), NEON_RELU(a10), NEON_RELU(a11);
+        NEON_RELU(a20), NEON_RELU(a21), NEON_RELU(a30), NEON_RELU(a31);
+    }
+    if (pooled) {
+        NEON_MAX(a00, a10), NEON_MAX(a01, a11);
+        NEON_MAX(a00, a20), NEON_MAX(a01, a21);
+        NEON_MAX(a00, a30), NEON_MAX(a01, a31);
+    }
+    {
+        const float32x4_t r[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+        for (i = 0; i < (pooled ? 1 : 4); i++) {
+            neon_store(dst[i], r[i][0], nb);
+            neon_store(dst[i] + 4, r[i][1], nb - 4);
+        }
+    }
+}
+
+/* One input channel, stride 1, 2x2 pool: two windows side by side, i.e. conv
+ * rows y, y + 1 and columns x .. x + 3, for 8 output channels. A kernel tap's
+ * inputs of four neighbouring positions are four neighbouring floats: one
+ * load per row of positions, one weight load per tap for 16 FMLAs. t<j><q>:
+ * top row position j, channel quad q; u<j><q>: bottom row. */
+#define NEON_ROW4(a, v)                                                                       \
+    a##00 = vfmaq_laneq_f32(a##00, wv.val[0], v, 0);                                          \
+    a##01 = vfmaq_laneq_f32(a##01, wv.val[1], v, 0);                                          \
+    a##10 = vfmaq_laneq_f32(a##10, wv.val[0], v, 1);                                          \
+    a##11 = vfmaq_laneq_f32(a##11, wv.val[1], v, 1);                                          \
+    a##20 = vfmaq_laneq_f32(a##20, wv.val[0], v, 2);                                          \
+    a##21 = vfmaq_laneq_f32(a##21, wv.val[1], v, 2);                                          \
+    a##30 = vfmaq_laneq_f32(a##30, wv.val[0], v, 3);                                          \
+    a##31 = vfmaq_laneq_f32(a##31, wv.val[1], v, 3)
+#define NEON_RELU8(a)                                                                         \
+    NEON_RELU(a##00), NEON_RELU(a##01), NEON_RELU(a##10), NEON_RELU(a##11);                   \
+    NEON_RELU(a##20), NEON_RELU(a##21), NEON_RELU(a##30), NEON_RELU(a##31)
+
+static inline __attribute__((always_inline)) void
+neon_pair_c1_k(const bnn_conv2d_params *p, const float *x, int32_t row_stride, const float *w,
+               const float *bias, int32_t nb, float *dst0, float *dst1, const int32_t k_w)
+{
+    const int32_t oc_stride = BNN_CONV_PADDED_OC(p->out_c);
+    const float32x4x2_t b = vld1q_f32_x2(bias);
+    float32x4_t t00 = b.val[0], t01 = b.val[1], t10 = t00, t11 = t01;
+    float32x4_t t20 = t00, t21 = t01, t30 = t00, t31 = t01;
+    float32x4_t u00 = t00, u01 = t01, u10 = t00, u11 = t01;
+    float32x4_t u20 = t00, u21 = t01, u30 = t00, u31 = t01;
+    const float *wr = w;
+    int32_t ky, kx;
+    for (ky = 0; ky < p->k_h; ky++) {
+        const float *xt = x + ky * row_stride, *xb = xt + row_stride;
+        for (kx = 0; kx < k_w; kx++) {
+            const float32x4x2_t wv = vld1q_f32_x2(wr);
+            const float32x4_t vt = vld1q_f32(xt + kx), vb = vld1q_f32(xb + kx);
+            wr += oc_stride;
+            NEON_ROW4(t, vt);
+            NEON_ROW4(u, vb);
+        }
+    }
+    if (p->relu) {
+        NEON_RELU8(t);
+        NEON_RELU8(u);
+    }
+    /* window 0: t0, t1, u0, u1; window 1: t2, t3, u2, u3 */
+    NEON_MAX(t00, t10), NEON_MAX(t01, t11), NEON_MAX(t00, u00), NEON_MAX(t01, u01);
+    NEON_MAX(t00, u10), NEON_MAX(t01, u11);
+    NEON_MAX(t20, t30), NEON_MAX(t21, t31), NEON_MAX(t20, u20), NEON_MAX(t21, u21);
+    NEON_MAX(t20, u30), NEON_MAX(t21, u31);
+    neon_store(dst0, t00, nb);
+    neon_store(dst0 + 4, t01, nb - 4);
+    neon_store(dst1, t20, nb);
+    neon_store(dst1 + 4, t21, nb - 4);
+}
+
+/* the common kernel widths as constants: their rows of taps unrolled */
+static void neon_pair_c1(const bnn_conv2d_params *p, const float *x, int32_t row_stride,
+                         const float *w, const float *bias, int32_t nb, float *dst0,
+                         float *dst1)
+{
+    if (p->k_w == 5)
+        neon_pair_c1_k(p, x, row_stride, w, bias, nb, dst0, dst1, 5);
+    else if (p->k_w == 3)
+        neon_pair_c1_k(p, x, row_stride, w, bias, nb, dst0, dst1, 3);
+    else
+        neon_pair_c1_k(p, x, row_stride, w, bias, nb, dst0, dst1, p->k_w);
+}
+
+/* Where the input rows y_lo .. y_hi - 1, columns x_lo .. x_hi - 1 start: in
+ * place when inside the input (inline, the usual case), else in `scratch`. */
+static inline const float *neon_rect(const bnn_conv2d_params *p, const float *in, int32_t y_lo,
+                                     int32_t y_hi, int32_t x_lo, int32_t x_hi, float *scratch,
+                                     int32_t *row_stride)
+{
+    if (y_lo >= 0 && x_lo >= 0 && y_hi <= p->in_h && x_hi <= p->in_w) {
+        *row_stride = p->in_w * p->in_c;
+        return in + (y_lo * p->in_w + x_lo) * p->in_c;
+    }
+    return conv_input_rect(p, in, y_lo, y_hi, x_lo, x_hi, scratch, row_stride);
+}
+
+/* Conv with no pool or a 2x2 pool on NEON; returns 0 (nothing done) for other pools. */
+static int32_t conv_neon(const bnn_conv2d_params *p, const float *in, const float *weights,
+                         const float *bias, float *scratch, float *out)
+{
+    const int32_t out_h = p->conv_h / p->pool_h, out_w = p->conv_w / p->pool_w;
+    const int32_t pooled = p->pool_h == 2 && p->pool_w == 2;
+    const int32_t padded_oc = BNN_CONV_PADDED_OC(p->out_c);
+    const int32_t block = CONV_BLOCK(padded_oc);
+    const int32_t sh = p->stride_h, sw = p->stride_w, ic = p->in_c;
+    const int32_t pair = pooled && ic == 1 && sh == 1 && sw == 1;
+    int32_t oy, ox, oc0, i, rs;
+    if (!pooled && p->pool_h * p->pool_w != 1)
+        return 0;
+    for (oy = 0; oy < out_h; oy++) {
+        const int32_t cy = pooled ? 2 * oy : oy, y_lo = cy * sh - p->pad_top;
+        for (ox = 0; ox < out_w;) {
+            float *at = out + (oy * out_w + ox) * p->out_c;
+            const float *x[4];
+            float *dst[4];
+            int32_t n; /* output positions done */
+            if (pair && ox + 1 < out_w) {
+                const int32_t x_lo = 2 * ox - p->pad_left;
+                const float *base = neon_rect(p, in, y_lo, y_lo + p->k_h + 1, x_lo,
+                                                    x_lo + p->k_w + 3, scratch, &rs);
+                for (oc0 = 0; oc0 < p->out_c; oc0 += BNN_CONV_OC_BLOCK)
+                    neon_pair_c1(p, base, rs, weights + oc0, bias + oc0, p->out_c - oc0,
+                                 at + oc0, at + p->out_c + oc0);
+                ox += 2;
+                continue;
+            }
+            if (pooled) {
+                const int32_t x_lo = 2 * ox * sw - p->pad_left;
+                const float *base = neon_rect(p, in, y_lo, y_lo + sh + p->k_h, x_lo,
+                                                    x_lo + sw + p->k_w, scratch, &rs);
+                x[0] = base;
+                x[1] = base + sw * ic;
+                x[2] = base + sh * rs;
+                x[3] = x[2] + sw * ic;
+                dst[0] = dst[1] = dst[2] = dst[3] = at;
+                n = 1;
+            } else {
+                /* up to four positions along the row; a short group repeats its last */
+                const int32_t x_lo = ox * sw - p->pad_left;
+                const float *base;
+                n = out_w - ox < 4 ? out_w - ox : 4;
+                base = neon_rect(p, in, y_lo, y_lo + p->k_h, x_lo,
+                                       x_lo + (n - 1) * sw + p->k_w, scratch, &rs);
+                for (i = 0; i < 4; i++) {
+                    const int32_t j = i < n ? i : n - 1;
+                    x[i] = base + j * sw * ic;
+                    dst[i] = at + j * p->out_c;
+                }
+            }
+            for (oc0 = 0; oc0 < p->out_c; oc0 += block) {
+                const float *const xs[4] = {x[0], x[1], x[2], x[3]};
+                float *const ds[4] = {dst[0] + oc0, dst[1] + oc0, dst[2] + oc0, dst[3] + oc0};
+                if (block == 16)
+                    neon_group16(p, xs, rs, weights + oc0, bias + oc0, p->out_c - oc0, pooled,
+                                 ds);
+                else
+                    neon_group8(p, xs, rs, weights + oc0, bias + oc0, p->out_c - oc0, pooled,
+                                ds);
+            }
+            ox += n;
+        }
+    }
+    return 1;
+}
+#else
+#define CONV_NEON 0
+#endif
+
 /* Pool windows per group: as many whole windows as fit, else one window in chunks. */
 static int32_t windows_per_group(const bnn_conv2d_params *p)
 {
@@ -545,6 +899,10 @@ void bnn_conv2d_f32(const bnn_conv2d_params *p, const float *in, const float *we
         conv_direct(p, in, weights, bias, scratch, out);
         return;
     }
+#endif
+#if CONV_NEON
+    if (conv_neon(p, in, weights, bias, scratch, out))
+        return;
 #endif
     for (oy = 0; oy < out_h; oy++) {
         for (ox = 0; ox < out_w; ox += nw) {
