@@ -29,7 +29,9 @@ def test_device_matches_host(tmp_path, host_run, target):
     assert record["code_flash_bytes"] > 0 and record["flash_bytes"] > record["model_flash_bytes"]
     if target == "cortex-m4":
         assert record["model_flash_bytes"] <= 31400
-        assert record["code_flash_bytes"] <= 8192
+        # the kernels' code: 8,091 B before the conv's VFP assembly, 8,287 B with it
+        # (issue 11: at most twice the kernels' code)
+        assert record["code_flash_bytes"] <= 9216
         assert 0 < record["ram_bytes"] <= 16384
 
 
