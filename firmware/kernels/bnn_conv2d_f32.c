@@ -449,12 +449,51 @@ DEFINE_CONV_GROUP(8)
     ((padded_oc) % BNN_CONV_MAX_BLOCK == 0 ? BNN_CONV_MAX_BLOCK : BNN_CONV_OC_BLOCK)
 #endif
 
+/* The input rows y_lo .. y_hi - 1, columns x_lo .. x_hi - 1 (all channels),
+ * which cross the border, copied into `scratch` with zeros outside.
+ * Returns scratch; *row_stride: floats per row. */
+static const float *conv_input_rect(const bnn_conv2d_params *p, const float *in, int32_t y_lo,
+                                    int32_t y_hi, int32_t x_lo, int32_t x_hi, float *scratch,
+                                    int32_t *row_stride)
+{
+    const int32_t run = (x_hi - x_lo) * p->in_c;
+    const int32_t left = (x_lo < 0 ? -x_lo : 0) * p->in_c; /* padding columns */
+    const int32_t right = (x_hi > p->in_w ? x_hi - p->in_w : 0) * p->in_c;
+    float *dst = scratch;
+    int32_t y, c;
+    for (y = y_lo; y < y_hi; y++, dst += run) {
+        const int32_t copy_end = y >= 0 && y < p->in_h ? run - right : left;
+        const int32_t at = (y * p->in_w + x_lo) * p->in_c; /* of dst[0] in `in` */
+        for (c = 0; c < left; c++)
+            dst[c] = 0.0f;
+        for (; c < copy_end; c++)
+            dst[c] = in[at + c];
+        for (; c < run; c++)
+            dst[c] = 0.0f;
+    }
+    *row_stride = run;
+    return scratch;
+}
+
+/* Where the input rows y_lo .. y_hi - 1, columns x_lo .. x_hi - 1 start: in
+ * place when inside the input (inline, the usual case), else in `scratch`. */
+static inline const float *input_rect(const bnn_conv2d_params *p, const float *in,
+                                      int32_t y_lo, int32_t y_hi, int32_t x_lo, int32_t x_hi,
+                                      float *scratch, int32_t *row_stride)
+{
+    if (y_lo >= 0 && x_lo >= 0 && y_hi <= p->in_h && x_hi <= p->in_w) {
+        *row_stride = p->in_w * p->in_c;
+        return in + (y_lo * p->in_w + x_lo) * p->in_c;
+    }
+    return conv_input_rect(p, in, y_lo, y_hi, x_lo, x_hi, scratch, row_stride);
+}
+
 /* Point `win` at the input taps of conv positions (cy[i], cx[i]), i < GROUP. */
 static void conv_prepare(const bnn_conv2d_params *p, const float *in, const int32_t *cy,
                          const int32_t *cx, float *scratch, conv_window *win)
 {
     int32_t y_lo = cy[0] * p->stride_h - p->pad_top, x_lo = cx[0] * p->stride_w - p->pad_left;
-    int32_t y_hi = y_lo, x_hi = x_lo, y, c, i;
+    int32_t y_hi = y_lo, x_hi = x_lo, i;
     const float *base;
     for (i = 1; i < GROUP; i++) {
         const int32_t y0 = cy[i] * p->stride_h - p->pad_top, x0 = cx[i] * p->stride_w - p->pad_left;
@@ -465,27 +504,7 @@ static void conv_prepare(const bnn_conv2d_params *p, const float *in, const int3
     }
     y_hi += p->k_h; /* exclusive bounds of the union of the taps */
     x_hi += p->k_w;
-    if (y_lo >= 0 && x_lo >= 0 && y_hi <= p->in_h && x_hi <= p->in_w) {
-        base = in + (y_lo * p->in_w + x_lo) * p->in_c;
-        win->row_stride = p->in_w * p->in_c;
-    } else {
-        const int32_t run = (x_hi - x_lo) * p->in_c;
-        const int32_t left = (x_lo < 0 ? -x_lo : 0) * p->in_c; /* padding columns */
-        const int32_t right = (x_hi > p->in_w ? x_hi - p->in_w : 0) * p->in_c;
-        float *dst = scratch;
-        for (y = y_lo; y < y_hi; y++, dst += run) {
-            const int32_t copy_end = y >= 0 && y < p->in_h ? run - right : left;
-            const int32_t at = (y * p->in_w + x_lo) * p->in_c; /* of dst[0] in `in` */
-            for (c = 0; c < left; c++)
-                dst[c] = 0.0f;
-            for (; c < copy_end; c++)
-                dst[c] = in[at + c];
-            for (; c < run; c++)
-                dst[c] = 0.0f;
-        }
-        base = scratch;
-        win->row_stride = (x_hi - x_lo) * p->in_c;
-    }
+    base = input_rect(p, in, y_lo, y_hi, x_lo, x_hi, scratch, &win->row_stride);
     for (i = 0; i < GROUP; i++) {
         const int32_t dy = cy[i] * p->stride_h - p->pad_top - y_lo;
         const int32_t dx = cx[i] * p->stride_w - p->pad_left - x_lo;
@@ -523,33 +542,6 @@ static void conv_outputs(const bnn_conv2d_params *p, const conv_window *win,
 #if !CONV_SMALL_CORE && defined(__aarch64__) && defined(__ARM_NEON) && !defined(BNN_NO_NEON)
 #include <arm_neon.h>
 #define CONV_NEON 1
-
-/* The input rows y_lo .. y_hi - 1, columns x_lo .. x_hi - 1 (all channels),
- * which cross the border, copied into `scratch` with zeros outside (as
- * conv_prepare does). Returns scratch; *row_stride: floats per row. */
-static const float *conv_input_rect(const bnn_conv2d_params *p, const float *in, int32_t y_lo,
-                                    int32_t y_hi, int32_t x_lo, int32_t x_hi, float *scratch,
-                                    int32_t *row_stride)
-{
-    const int32_t run = (x_hi - x_lo) * p->in_c;
-    const int32_t left = (x_lo < 0 ? -x_lo : 0) * p->in_c; /* padding columns */
-    const int32_t right = (x_hi > p->in_w ? x_hi - p->in_w : 0) * p->in_c;
-    float *dst = scratch;
-    int32_t y, c;
-    for (y = y_lo; y < y_hi; y++, dst += run) {
-        const int32_t copy_end = y >= 0 && y < p->in_h ? run - right : left;
-        const int32_t at = (y * p->in_w + x_lo) * p->in_c; /* of dst[0] in `in` */
-        for (c = 0; c < left; c++)
-            dst[c] = 0.0f;
-        for (; c < copy_end; c++)
-            dst[c] = in[at + c];
-        for (; c < run; c++)
-            dst[c] = 0.0f;
-    }
-    *row_stride = run;
-    return scratch;
-}
-
 
 /* clang folds a compare and select into FMAX, which is not the same on zeros
  * and NaNs: there the mask goes through an empty asm (no instruction). */
@@ -782,19 +774,6 @@ static void neon_pair_c1(const bnn_conv2d_params *p, const float *x, int32_t row
         neon_pair_c1_k(p, x, row_stride, w, bias, nb, dst0, dst1, p->k_w);
 }
 
-/* Where the input rows y_lo .. y_hi - 1, columns x_lo .. x_hi - 1 start: in
- * place when inside the input (inline, the usual case), else in `scratch`. */
-static inline const float *neon_rect(const bnn_conv2d_params *p, const float *in, int32_t y_lo,
-                                     int32_t y_hi, int32_t x_lo, int32_t x_hi, float *scratch,
-                                     int32_t *row_stride)
-{
-    if (y_lo >= 0 && x_lo >= 0 && y_hi <= p->in_h && x_hi <= p->in_w) {
-        *row_stride = p->in_w * p->in_c;
-        return in + (y_lo * p->in_w + x_lo) * p->in_c;
-    }
-    return conv_input_rect(p, in, y_lo, y_hi, x_lo, x_hi, scratch, row_stride);
-}
-
 /* Conv with no pool or a 2x2 pool on NEON; returns 0 (nothing done) for other pools. */
 static int32_t conv_neon(const bnn_conv2d_params *p, const float *in, const float *weights,
                          const float *bias, float *scratch, float *out)
@@ -817,8 +796,8 @@ static int32_t conv_neon(const bnn_conv2d_params *p, const float *in, const floa
             int32_t n; /* output positions done */
             if (pair && ox + 1 < out_w) {
                 const int32_t x_lo = 2 * ox - p->pad_left;
-                const float *base = neon_rect(p, in, y_lo, y_lo + p->k_h + 1, x_lo,
-                                                    x_lo + p->k_w + 3, scratch, &rs);
+                const float *base = input_rect(p, in, y_lo, y_lo + p->k_h + 1, x_lo,
+                                               x_lo + p->k_w + 3, scratch, &rs);
                 for (oc0 = 0; oc0 < p->out_c; oc0 += BNN_CONV_OC_BLOCK)
                     neon_pair_c1(p, base, rs, weights + oc0, bias + oc0, p->out_c - oc0,
                                  at + oc0, at + p->out_c + oc0);
@@ -827,8 +806,8 @@ static int32_t conv_neon(const bnn_conv2d_params *p, const float *in, const floa
             }
             if (pooled) {
                 const int32_t x_lo = 2 * ox * sw - p->pad_left;
-                const float *base = neon_rect(p, in, y_lo, y_lo + sh + p->k_h, x_lo,
-                                                    x_lo + sw + p->k_w, scratch, &rs);
+                const float *base = input_rect(p, in, y_lo, y_lo + sh + p->k_h, x_lo,
+                                               x_lo + sw + p->k_w, scratch, &rs);
                 x[0] = base;
                 x[1] = base + sw * ic;
                 x[2] = base + sh * rs;
@@ -840,8 +819,8 @@ static int32_t conv_neon(const bnn_conv2d_params *p, const float *in, const floa
                 const int32_t x_lo = ox * sw - p->pad_left;
                 const float *base;
                 n = out_w - ox < 4 ? out_w - ox : 4;
-                base = neon_rect(p, in, y_lo, y_lo + p->k_h, x_lo,
-                                       x_lo + (n - 1) * sw + p->k_w, scratch, &rs);
+                base = input_rect(p, in, y_lo, y_lo + p->k_h, x_lo, x_lo + (n - 1) * sw + p->k_w,
+                                  scratch, &rs);
                 for (i = 0; i < 4; i++) {
                     const int32_t j = i < n ? i : n - 1;
                     x[i] = base + j * sw * ic;

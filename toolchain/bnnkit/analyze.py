@@ -187,7 +187,7 @@ def format_text(report: dict) -> str:
     Example:
         >>> print(format_text(analyze("models/lenet_bin3.tflite")))  # doctest: +SKIP
     """
-    rows, t, v = report["layers"], report["totals"], report["verdict"]
+    rows, t = report["layers"], report["totals"]
     measured = "instructions" in t or "us" in t
     unit = "instructions" if "instructions" in t else "us/input"
     head = (f"{'layer':<6}{'kind':<17}{'name':<28}{'input':<15}{'output':<15}{'MACs':>10}"
@@ -205,9 +205,16 @@ def format_text(report: dict) -> str:
         elif "us" in r:
             line += f"{r['us']:>14.2f}"
         lines.append(line)
-    lines.append(f"totals: {t['macs']:,} MACs, {t['bops']:,} binary ops, {t['const_bytes']:,} B "
+    return "\n".join(lines + summary_lines(report))
+
+
+def summary_lines(report: dict) -> list[str]:
+    """The lines after the layer table: totals, the linked firmware, the
+    measurement, the verdict and the dominant layers."""
+    t, v = report["totals"], report["verdict"]
+    lines = [f"totals: {t['macs']:,} MACs, {t['bops']:,} binary ops, {t['const_bytes']:,} B "
                  f"of constants, {t['arena_bytes']:,} B of arena "
-                 f"(peak live {t['arena_peak_live_bytes']:,} B)")
+                 f"(peak live {t['arena_peak_live_bytes']:,} B)"]
     if "flash_bytes" in t:
         lines.append(f"linked example firmware: {t['flash_bytes']:,} B flash (constants "
                      f"{t['model_flash_bytes']:,}, model code and kernels {t['code_flash_bytes']:,}"
@@ -242,7 +249,7 @@ def format_text(report: dict) -> str:
             lines.append(f"most {what}: " + ", ".join(
                 f"layer {x['layer']} {x['name'][-30:]} ({100 * x['share']:.0f} %)" for x in items)
                 + (f" [by {k}]" if key == "work" else ""))
-    return "\n".join(lines)
+    return lines
 
 
 def write_html(report: dict, path) -> Path:
@@ -268,8 +275,7 @@ def write_html(report: dict, path) -> Path:
               f"{r['arena_live_bytes']:,}"]
              + ([f"{r[work_key]:,}" if work_key == "instructions" else f"{r[work_key]:.2f}"]
                 if work_key else []) for r in rows]
-    text = format_text(report).splitlines()
-    summary = text[2 + len(rows):]  # the lines after the layer table
+    summary = summary_lines(report)
     verdict = [s for s in summary if s.startswith("verdict:")]
     body = [f"<p class=\"{'fits' if report['verdict']['fits'] else 'over'}\">"
             f"{htmlpage.esc(verdict[0] if verdict else '')}</p>",

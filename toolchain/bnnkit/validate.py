@@ -132,12 +132,18 @@ def _real(gen, outputs: np.ndarray) -> np.ndarray:
     return out
 
 
+def _keras_h5(model: Path, gen) -> Path | None:
+    """The Keras model beside a float-input .tflite, if there is one."""
+    h5 = model.with_suffix(".h5")
+    return h5 if model.suffix == ".tflite" and h5.is_file() and gen.input_quant is None else None
+
+
 def _keras_scores(model: Path, gen, x):
     """Keras's scores when the .h5 of a .tflite lies beside it, else None."""
     from . import preprocess
 
-    h5 = model.with_suffix(".h5")
-    if model.suffix != ".tflite" or not h5.is_file() or gen.input_quant is not None:
+    h5 = _keras_h5(model, gen)
+    if h5 is None:
         return None
     from .convert import load_keras
 
@@ -184,7 +190,7 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
         "rmse": float(np.sqrt(np.mean((c - ref) ** 2))),
         "cosine": float(np.sum(c * ref) / denom) if denom else 1.0,
     }
-    if model.suffix == ".tflite" and model.with_suffix(".h5").is_file() and gen.input_quant is None:
+    if _keras_h5(model, gen):
         stage(f"Keras on the {len(x):,} inputs")
     keras = _keras_scores(model, gen, x)
     if keras is not None:
