@@ -505,3 +505,76 @@ def report(models, target, report_name, models_dir, limit, data_dir, docs, timeo
     click.echo(rep.markdown(rows, target))
     md, png = rep.write(rows, target, Path(docs))
     click.echo(f"wrote {md} and {png}")
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--address", help="An existing Ray cluster (e.g. ray://head:10001 or auto); "
+                                "default: a local Ray started inside this process.")
+@click.option("--workers", type=COUNT, default=2, show_default=True,
+              help="Trials at a time. Locally the machine's cores are shared among them "
+                   "(TensorFlow gets cores/N threads in each trial).")
+@click.option("-o", "--output", type=click.Path(file_okay=False),
+              help="Where the records go (default: build/sweeps/NAME, NAME from the spec).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the dataset files are.")
+def sweep(spec, address, workers, output, data_dir):
+    """Train, convert and measure every point of a design-space sweep on Ray.
+
+    SPEC (YAML) lists groups of trials, each a grid over parameters: arch,
+    binary_widths (a LeNet's binary dense widths), thresholds (input
+    binarization), recipe, epochs, batch_size, seed, train_limit; and
+    optionally a threshold_search (quantile-placed input thresholds refined by
+    the sweep). Each trial trains on the dataset, converts with LCE, runs the
+    generated C on the host over the test set (accuracy, agreement with LCE)
+    and on the spec's emulated target (flash, RAM, instructions per inference).
+
+    \b
+    Each trial's record is written to OUTPUT/trials/ID.json when it finishes
+    (its model to OUTPUT/models/, its log to OUTPUT/logs/). A rerun skips the
+    trials already done; a worker killed mid-trial is retried by Ray and costs
+    only that trial. Draw the figures with 'bnnkit sweep-report OUTPUT'.
+
+    \b
+    Examples:
+      bnnkit sweep sweeps/paper000-figs5-8.yaml --workers 2 -o docs/sweeps/paper000-figs5-8
+      bnnkit sweep sweeps/paper001-thresholds.yaml --address auto --workers 16
+    """
+    from . import sweep as sw
+    from .errors import BnnkitError
+    from .outdir import check_folder
+
+    loaded = sw.load_spec(spec)
+    out = Path(output) if output else Path("build/sweeps") / loaded.name
+    check_folder(out, "-o")
+    summary = sw.run_sweep(loaded, out, address=address, workers=workers, data_dir=data_dir,
+                           echo=lambda line: click.echo(line, err=True))
+    click.echo(f"{loaded.name}: {len(summary['ran'])} trials run, {len(summary['skipped'])} "
+               f"already done, {len(summary['failed'])} failed, {summary['wall_s']:.0f} s "
+               f"with {workers} worker(s); records in {out / 'trials'}")
+    if summary["failed"]:
+        raise BnnkitError(f"{spec}: {len(summary['failed'])} trial(s) failed (see "
+                          f"{out / 'trials'}; a rerun retries them)", exit_code=1)
+
+
+@main.command("sweep-report")
+@click.argument("folder", type=click.Path())
+def sweep_report(folder):
+    """Draw a sweep's figures: FOLDER is what 'bnnkit sweep -o FOLDER' wrote.
+
+    \b
+    For each group of the spec: accuracy against the swept parameter, beside
+    the paper's values where the spec gives them. For the whole sweep: the
+    Pareto fronts of accuracy against flash and against instructions per
+    inference, every point labelled. With a threshold search: its best list
+    against the paper's best hand-picked list with as many channels, and
+    whether it is at least as good. Writes FOLDER/report.md, report.html and
+    the PNGs; works on a sweep still running (the trials finished so far).
+
+    \b
+    Example:
+      bnnkit sweep-report docs/sweeps/paper000-figs5-8
+    """
+    from .sweep_report import write_report
+
+    for path in write_report(folder):
+        click.echo(f"wrote {path}")

@@ -70,7 +70,8 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
           seed: int = 0, limit: int | None = None, data_dir=None, recipe: str = "paper",
           dataset: str = "fashion-mnist", thresholds=None, encoding: str = "interval",
           verbose: int | None = None, int8: bool = False, calibration_images: int = 500,
-          max_int8_drop: float = 0.005, qat_epochs: int = 2) -> dict:
+          max_int8_drop: float = 0.005, qat_epochs: int = 2, binary_widths=None,
+          evaluate_train: bool = True) -> dict:
     """Train ``arch``, save ``out`` (.h5) and its sidecar; return the sidecar dict.
 
     ``int8``: also write ``OUT_int8.tflite`` and its sidecar, as
@@ -79,6 +80,9 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
     quantization for ``qat_epochs`` epochs (Adam, a tenth of the recipe's
     learning rate, same batches) and converted from there. ``OUT.h5`` keeps
     the float-trained weights; the int8 sidecar records both accuracies.
+    ``binary_widths``: a LeNet's binary layer widths, as
+    :func:`bnnkit.zoo.build_lenet` takes them (recorded in the sidecar).
+    ``evaluate_train``: False skips the accuracy on the training images (sweeps).
     """
     from .tfenv import keras, tf
     from . import zoo
@@ -111,6 +115,8 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
     else:
         prep = preprocess.UNIT_SCALE
     options["n_classes"] = n_classes
+    if binary_widths is not None:
+        options["binary_widths"] = tuple(int(w) for w in binary_widths)
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
@@ -138,8 +144,10 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
     shown = 1 if verbose == 1 else 0  # Keras's bar on a terminal, else one line a stage
     _stage(f"evaluating on the {len(x_test):,} test images")
     _, test_acc = model.evaluate(x_test, y_test, batch_size=512, verbose=shown)
-    _stage(f"evaluating on the {len(x_train):,} training images")
-    _, train_acc = model.evaluate(x_train, y_train, batch_size=512, verbose=shown)
+    train_acc = None
+    if evaluate_train:
+        _stage(f"evaluating on the {len(x_train):,} training images")
+        _, train_acc = model.evaluate(x_train, y_train, batch_size=512, verbose=shown)
     # The tests check LCE's interpreter on this slice against Keras on the same images.
     _, first_acc = model.evaluate(x_test[:1000], y_test[:1000], batch_size=500, verbose=0)
 
@@ -163,12 +171,15 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
         "seed": seed,
         "train_images": int(len(x_train)),
         "keras_test_accuracy": round(float(test_acc), 6),
-        "keras_train_accuracy": round(float(train_acc), 6),
         "keras_test_accuracy_first_1000": round(float(first_acc), 6),
         "final_epoch_train_accuracy": round(float(history.history["accuracy"][-1]), 6),
         "larq_summary": zoo.profile(model),
         "versions": metadata.package_versions(),
     }
+    if train_acc is not None:
+        meta["keras_train_accuracy"] = round(float(train_acc), 6)
+    if binary_widths is not None:
+        meta["binary_widths"] = list(options["binary_widths"])
     if train_ds.label_table is not None:
         meta["label_table"] = {str(k): v for k, v in train_ds.label_table.items()}
     if thresholds is not None:

@@ -44,46 +44,60 @@ def _lenet_trunk(keras, inputs):
     return keras.layers.Flatten(name="flatten")(x)
 
 
-def build_lenet(arch: str, input_layers=None, n_classes=10):
+# The dense widths of each LeNet's classifier, and how many of them (from the end) are binary.
+LENET_CLASSIFIER = (120, 84)
+LENET_BINARY_LAYERS = {"lenet_float": 0, "lenet_bin1": 1, "lenet_bin2": 2, "lenet_bin3": 3}
+
+
+def default_binary_widths(arch: str, n_classes: int = 10) -> tuple:
+    """The binary layers' widths of the paper's ``arch``, e.g. (84, 10) for lenet_bin2."""
+    k = LENET_BINARY_LAYERS[arch]
+    return ((*LENET_CLASSIFIER, n_classes)[3 - k:]) if k else ()
+
+
+def build_lenet(arch: str, input_layers=None, n_classes=10, binary_widths=None):
     """Build one of the paper's LeNets; ``input_layers`` (optional callables)
-    are applied to the input first (e.g. a threshold encoding)."""
+    are applied to the input first (e.g. a threshold encoding).
+
+    ``binary_widths`` varies the binary layers as paper 000's Figs. 6-8 do
+    ("Dense = 40", "Dense = (100, 40)"): the last ``k`` dense layers of the
+    classifier become binary ``QuantDense`` layers of these widths, each after a
+    batch norm, and the float layers before them keep the paper's 120 and 84.
+    When the last width is not the number of classes, a float softmax layer
+    (``fc_out``) maps it to the classes.
+
+    Example:
+        >>> build_lenet("lenet_bin1", binary_widths=(40,)).output_shape  # doctest: +SKIP
+        (None, 10)
+    """
     from .tfenv import keras, lq
 
+    if arch not in LENET_BINARY_LAYERS:
+        raise BnnkitError(f"unknown LeNet {arch!r} (choose from {', '.join(LENETS)})")
+    widths = tuple(binary_widths) if binary_widths is not None else default_binary_widths(
+        arch, n_classes)
+    if len(widths) != LENET_BINARY_LAYERS[arch]:
+        raise BnnkitError(f"{arch} has {LENET_BINARY_LAYERS[arch]} binary layers, "
+                          f"not {len(widths)} widths")
     inputs = keras.Input((28, 28, 1), name="image")
     x = inputs
     for layer in input_layers or ():
         x = layer(x)
     x = _lenet_trunk(keras, x)
-    if arch == "lenet_float":
-        x = keras.layers.Dense(120, activation="relu", name="fc1")(x)
-        x = keras.layers.Dense(84, activation="relu", name="fc2")(x)
-        x = keras.layers.Dense(n_classes, activation="softmax", name="fc3")(x)
-    elif arch == "lenet_bin1":
-        x = keras.layers.Dense(120, activation="relu", name="fc1")(x)
-        x = keras.layers.Dense(84, activation="relu", name="fc2")(x)
-        x = _bn(keras, "bn2")(x)
-        x = _binary_dense(keras, lq, n_classes, "qfc3")(x)
-        x = _bn(keras, "bn3")(x)
+    floats = (*LENET_CLASSIFIER, n_classes)[:3 - len(widths)]
+    for i, units in enumerate(floats):
+        last = i == 2
+        x = keras.layers.Dense(units, activation="softmax" if last else "relu",
+                               name=f"fc{i + 1}")(x)
+    if widths:
+        first = len(floats)
+        for i, units in enumerate(widths):
+            x = _bn(keras, f"bn{first + i}")(x)
+            x = _binary_dense(keras, lq, units, f"qfc{first + i + 1}")(x)
+        x = _bn(keras, f"bn{first + len(widths)}")(x)
+        if widths[-1] != n_classes:
+            x = keras.layers.Dense(n_classes, name="fc_out")(x)
         x = keras.layers.Activation("softmax", name="softmax")(x)
-    elif arch == "lenet_bin2":
-        x = keras.layers.Dense(120, activation="relu", name="fc1")(x)
-        x = _bn(keras, "bn1")(x)
-        x = _binary_dense(keras, lq, 84, "qfc2")(x)
-        x = _bn(keras, "bn2")(x)
-        x = _binary_dense(keras, lq, n_classes, "qfc3")(x)
-        x = _bn(keras, "bn3")(x)
-        x = keras.layers.Activation("softmax", name="softmax")(x)
-    elif arch == "lenet_bin3":
-        x = _bn(keras, "bn0")(x)
-        x = _binary_dense(keras, lq, 120, "qfc1")(x)
-        x = _bn(keras, "bn1")(x)
-        x = _binary_dense(keras, lq, 84, "qfc2")(x)
-        x = _bn(keras, "bn2")(x)
-        x = _binary_dense(keras, lq, n_classes, "qfc3")(x)
-        x = _bn(keras, "bn3")(x)
-        x = keras.layers.Activation("softmax", name="softmax")(x)
-    else:
-        raise BnnkitError(f"unknown LeNet {arch!r} (choose from {', '.join(LENETS)})")
     return keras.Model(inputs, x, name=arch)
 
 
