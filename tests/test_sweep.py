@@ -235,3 +235,83 @@ def test_killed_worker_costs_only_its_trial(tmp_path):
     assert all(r["status"] == "ok" for r in recs)
     # the killed trial was run again, in another process
     assert victims[0] not in {r["worker"]["pid"] for r in recs}
+
+
+@pytest.mark.parametrize("payload", ['{"id": "x"', '[1, 2]',
+                                     '{"id": "rec", "status": "ok", "params": {}, "accuracy": "high"}',
+                                     '{"id": "rec", "status": "ok", "params": {"arch": "rm -rf"}}'])
+def test_report_rejects_a_tampered_record(tmp_path, payload):
+    out = tmp_path / "sweep"
+    (out / "trials").mkdir(parents=True)
+    (out / "spec.yaml").write_text(TINY)
+    (out / "trials" / "rec.json").write_text(payload)
+    res = run_cli("sweep-report", out)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    line, = res.stderr.strip().splitlines()
+    assert "rec.json: not a bnnkit trial record" in line
+    assert not (out / "report.md").exists()
+
+
+SEARCH = """
+name: search
+dataset: fashion-mnist
+target: cortex-m4
+defaults: {arch: lenet_bin3, epochs: 1, train_limit: 500}
+groups:
+  - name: lists
+    grid: {thresholds: [[0, 100, 200, 255], [0, 50, 150, 255], [0, 128, 255]]}
+threshold_search:
+  name: auto
+  channels: 3
+  refine_rounds: 1
+  per_round: 2
+  step: 10
+  confirm_seeds: [1, 2]
+"""
+
+
+def _fake(trial, accuracy):
+    return {"id": trial.id, "group": trial.group, "stage": trial.stage, "params": trial.params,
+            "status": "ok", "accuracy": accuracy, "instructions_per_inference": 1000,
+            "flash_bytes": 100}
+
+
+def test_threshold_search_stages_and_verdict(tmp_path):
+    """quantile candidates -> refinement around the best -> confirmation of the
+    best and the paper's rival with fresh seeds -> the verdict on those seeds."""
+    from bnnkit.sweep import confirm, expand, load_spec, refine
+    from bnnkit.sweep_report import search_verdict
+
+    spec = load_spec(_spec(tmp_path, SEARCH))
+    pixels = np.concatenate([np.zeros(500, np.uint8), np.arange(1, 256, dtype=np.uint8)])
+    first = expand(spec, pixels)
+    grid = [t for t in first if t.stage == "grid"]
+    quantile = [t for t in first if t.stage == "quantile"]
+    assert len(grid) == 3 and len(quantile) == 2
+    assert all(len(t.params["thresholds"]) == 4 and t.group == "auto" for t in quantile)
+    records = {t.id: _fake(t, acc) for t, acc in zip(grid + quantile, [.80, .84, .70, .83, .81])}
+
+    round1 = refine(spec, records, 0)
+    assert len(round1) == 2 and all(t.stage == "refine1" for t in round1)
+    best_q = quantile[0].params["thresholds"]  # 0.83, the better candidate
+    for t in round1:
+        assert all(abs(a - b) <= 10 + 3 for a, b in zip(t.params["thresholds"], best_q))
+    records.update({t.id: _fake(t, acc) for t, acc in zip(round1, [.86, .79])})
+    # a rerun regenerates the same round (so its finished trials are skipped)
+    assert [t.id for t in refine(spec, records, 0)] == [t.id for t in round1]
+
+    checks = confirm(spec, records)
+    assert sorted((t.params["seed"], t.group) for t in checks) == [
+        (1, "auto"), (1, "lists"), (2, "auto"), (2, "lists")]
+    assert {tuple(t.params["thresholds"]) for t in checks} == {
+        tuple(round1[0].params["thresholds"]), (0, 50, 150, 255)}  # best searched, best rival
+    v = search_verdict(spec, records)
+    assert v["best"]["id"] == round1[0].id and v["rival"]["id"] == grid[1].id
+    assert v["as_good"] is True and v["confirm"] is None  # one seed: 0.86 >= 0.84
+
+    # on fresh seeds the searched list is behind: the verdict follows them
+    for t in checks:
+        records[t.id] = _fake(t, .80 if t.group == "auto" else .82)
+    v = search_verdict(spec, records)
+    assert v["confirm"]["seeds"] == [1, 2] and v["as_good"] is False
+    assert v["confirm"]["best"] == pytest.approx(.80) and v["confirm"]["rival"] == pytest.approx(.82)

@@ -50,7 +50,7 @@ SPEC_KEYS = {"name", "description", "dataset", "target", "test_limit", "defaults
              "threshold_search", "data_dir"}
 GROUP_KEYS = {"name", "title", "x", "grid", "random", "paper"}
 SEARCH_KEYS = {"name", "title", "channels", "base", "refine_rounds", "per_round", "step", "seed",
-               "paper"}
+               "paper", "confirm_seeds"}
 MAX_TRIALS = 10_000
 # A trial's own errors are recorded, not retried; a dead worker process is retried.
 MAX_RETRIES = 3
@@ -314,6 +314,12 @@ def _paper_points(source, group, paper) -> list:
     return out
 
 
+def _seeds(source, seeds) -> list:
+    if not isinstance(seeds, list) or len(seeds) > 16:
+        _fail(source, "threshold_search: confirm_seeds must be a list of at most 16 seeds")
+    return [_int(source, "threshold_search: confirm_seeds", v, 0, 2**31 - 1) for v in seeds]
+
+
 def _check_search(source, search, defaults, n_classes) -> dict:
     if not isinstance(search, dict) or set(search) - SEARCH_KEYS:
         _fail(source, f"threshold_search is a mapping of {', '.join(sorted(SEARCH_KEYS))}")
@@ -326,6 +332,7 @@ def _check_search(source, search, defaults, n_classes) -> dict:
         "per_round": _int(source, "threshold_search: per_round", search.get("per_round", 2), 1, 64),
         "step": _int(source, "threshold_search: step", search.get("step", 12), 1, 128),
         "seed": _int(source, "threshold_search: seed", search.get("seed", 0), 0, 2**31 - 1),
+        "confirm_seeds": _seeds(source, search.get("confirm_seeds", [])),
         "paper": _paper_points(source, "search", search.get("paper")),
     }
     if not isinstance(out["name"], str) or not out["name"].replace("-", "").replace("_", "") \
@@ -452,6 +459,41 @@ def refine(spec: Spec, records: dict, round_index: int) -> list[Trial]:
     return out
 
 
+def search_stages(spec: Spec) -> set:
+    """The stages whose trials choose the search's best list (not the confirmation)."""
+    return {"quantile"} | {f"refine{r + 1}" for r in range(spec.search["refine_rounds"])}
+
+
+def rival_record(spec: Spec, records: dict):
+    """The best hand-picked list (a group's trial, not the search's) with as many
+    channels as the search, trained with the search's own parameters otherwise."""
+    base = spec.search["base"]
+    same = [r for r in records.values() if r.get("status") == "ok" and r.get("stage") == "grid"
+            and r["params"]["thresholds"] is not None
+            and len(r["params"]["thresholds"]) - 1 == spec.search["channels"]
+            and {k: v for k, v in r["params"].items() if k != "thresholds"}
+            == {k: v for k, v in base.items() if k != "thresholds"}]
+    return max(same, key=lambda r: (r["accuracy"], r["id"]), default=None)
+
+
+def confirm(spec: Spec, records: dict) -> list[Trial]:
+    """The confirmation: the searched best list and the rival hand-picked list,
+    each trained again with every seed of ``confirm_seeds``, so that the verdict
+    does not rest on the one seed the search selected with."""
+    best = best_search_record(spec, records, search_stages(spec))
+    rival = rival_record(spec, records)
+    out = []
+    for rec in (best, rival):
+        if rec is None:
+            continue
+        for seed in spec.search["confirm_seeds"]:
+            params = dict(rec["params"], seed=seed)
+            tid = trial_id(params, spec.dataset, spec.target, spec.test_limit)
+            if tid not in records or records[tid].get("stage") == "confirm":
+                out.append(Trial(rec["group"], params, tid, "confirm"))
+    return out
+
+
 def best_search_record(spec: Spec, records: dict, stages=None):
     """The search's best finished trial (host accuracy, then fewer instructions),
     among ``stages`` (all when None)."""
@@ -541,8 +583,16 @@ def _write_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
-def load_records(out_dir) -> dict:
-    """Every trial record under ``out_dir/trials`` by id (unreadable ones skipped).
+RECORD_NUMBERS = ("accuracy", "lce_accuracy", "agreement", "model_bytes", "flash_bytes",
+                  "ram_bytes", "instructions_per_inference", "test_images")
+
+
+def load_records(out_dir, strict: bool = False) -> dict:
+    """Every trial record under ``out_dir/trials`` by id.
+
+    A file that is not a record (unreadable, not JSON, a finished record missing
+    its figures) is skipped, so the sweep reruns that trial; with ``strict`` (the
+    report) it is a one-line error naming the file.
 
     Example:
         >>> records = load_records("docs/sweeps/paper000-figs5-8")  # doctest: +SKIP
@@ -551,10 +601,20 @@ def load_records(out_dir) -> dict:
     for path in sorted(Path(out_dir, "trials").glob("*.json")):
         try:
             rec = json.loads(path.read_text())
-        except (OSError, ValueError):
+            if not isinstance(rec, dict) or rec.get("id") != path.stem or \
+                    not isinstance(rec.get("params"), dict) or rec.get("status") not in ("ok", "failed"):
+                raise ValueError("not a trial record")
+            if rec["status"] == "ok" and not all(
+                    isinstance(rec.get(k), (int, float)) and not isinstance(rec.get(k), bool)
+                    and rec[k] >= 0 for k in RECORD_NUMBERS):
+                raise ValueError("a finished record without its figures")
+            check_params(str(path), "params", rec["params"])
+        except (OSError, ValueError, BnnkitError) as exc:
+            if strict:
+                raise BnnkitError(f"{path}: not a bnnkit trial record ({one_line(exc)[:200]})") \
+                    from None
             continue
-        if isinstance(rec, dict) and rec.get("id") == path.stem:
-            records[path.stem] = rec
+        records[path.stem] = rec
     return records
 
 
@@ -599,7 +659,7 @@ def run_sweep(spec: Spec, out_dir, *, address: str | None = None, workers: int =
                "address": address or "local", "ran": [], "skipped": [], "failed": []}
     ray = None
     try:
-        stages = [("grid and quantile candidates", trials)]
+        stages = [("grid" if spec.search is None else "grid and quantile candidates", trials)]
         round_index = 0
         while stages:
             label, batch = stages.pop(0)
@@ -616,6 +676,10 @@ def run_sweep(spec: Spec, out_dir, *, address: str | None = None, workers: int =
             if spec.search is not None and round_index < spec.search["refine_rounds"]:
                 stages.append((f"threshold refinement {round_index + 1}",
                                refine(spec, records, round_index)))
+                round_index += 1
+            elif spec.search is not None and round_index == spec.search["refine_rounds"] and \
+                    spec.search["confirm_seeds"]:
+                stages.append(("confirmation with more seeds", confirm(spec, records)))
                 round_index += 1
     finally:
         if ray is not None:
@@ -645,6 +709,7 @@ def _run_batch(ray, spec, todo, out, records, summary, workers, cpus_per_trial, 
             ref = remote.remote(t.params, spec.dataset, spec.target, spec.test_limit, data_dir,
                                 cpus_per_trial)
             running[ref] = (t, time.time())
+            echo(f"[sweep] started {t.id} ({len(running)} running, {len(pending)} waiting)")
         ready, _ = ray.wait(list(running), num_returns=1)
         for ref in ready:
             t, t0 = running.pop(ref)
