@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import needs_fashion, run_cli
+from helpers import assert_not_blank, needs_fashion, run_cli, screenshot
 from bnnkit.layers import validate_thresholds
 from bnnkit.sweep import jitter_thresholds, pixel_quantile_thresholds
 from bnnkit.sweep_report import pareto
@@ -174,6 +174,7 @@ def test_three_trial_sweep_then_rerun_skips(tmp_path):
     assert "Front on flash: bin3 30/21/10" in md
     for name in ("widths.png", "pareto.png", "report.html"):
         assert (out / name).stat().st_size > 5000
+    assert_not_blank(screenshot(out / "report.html", tmp_path / "page.png"))
 
 
 def _parent(pid):

@@ -35,7 +35,6 @@ import itertools
 import json
 import os
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -702,7 +701,7 @@ def _run_batch(ray, spec, todo, out, records, summary, workers, cpus_per_trial, 
     # the longest trials first, so that the last ones to finish run side by side
     pending = sorted(todo, key=lambda t: -_cost(t.params))
     running = {}
-    done = 0
+    done, started = 0, time.time()
     while pending or running:
         while pending and len(running) < workers:
             t = pending.pop(0)
@@ -739,7 +738,15 @@ def _run_batch(ray, spec, todo, out, records, summary, workers, cpus_per_trial, 
                 echo(f"[sweep] {done}/{len(todo)} {t.id}: accuracy {100 * rec['accuracy']:.2f} %, "
                      f"flash {rec['flash_bytes']:,} B, RAM {rec['ram_bytes']:,} B, "
                      f"{rec['instructions_per_inference']:,} instructions "
-                     f"({rec['wall_s']:.0f} s)")
+                     f"({rec['wall_s']:.0f} s){_eta(started, done, len(todo))}")
+
+
+def _eta(started: float, done: int, total: int) -> str:
+    """'; 12 min so far, about 30 min to go' from the pace so far."""
+    if done >= total:
+        return ""
+    spent = time.time() - started
+    return f"; {spent / 60:.0f} min so far, about {spent / done * (total - done) / 60:.0f} min to go"
 
 
 def _cost(params) -> float:
