@@ -512,8 +512,9 @@ def report(models, target, report_name, models_dir, limit, data_dir, docs, timeo
 @click.option("--address", help="An existing Ray cluster (e.g. ray://head:10001 or auto); "
                                 "default: a local Ray started inside this process.")
 @click.option("--workers", type=COUNT, default=2, show_default=True,
-              help="Trials at a time. Locally the machine's cores are shared among them "
-                   "(TensorFlow gets cores/N threads in each trial).")
+              help="Trials at a time. Each asks Ray for one CPU and trains with one "
+                   "TensorFlow thread, so a trial's result does not depend on N; locally, "
+                   "use up to the number of cores.")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="Where the records go (default: build/sweeps/NAME, NAME from the spec).")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where the dataset files are.")
