@@ -253,14 +253,29 @@ def pareto_figure(spec, records: list[dict]):
                         xytext=(4, 3), fontsize=7)
         ax.plot([r[cost] for r in front], [100 * r["accuracy"] for r in front], color="#c0392b",
                 drawstyle="steps-post", label="Pareto front")
-        ax.set_xscale("log")
-        ax.set_xlabel(title + " (log)")
+        _cost_axis(ax, [r[cost] for r in records], cost)
+        ax.set_xlabel(title)
         ax.set_ylabel("test accuracy %")
+        ax.margins(0.08)
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3)
     fig.suptitle(f"{spec.name}: accuracy against device cost, every trial", fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def _cost_axis(ax, values, cost: str) -> None:
+    """A log axis when the costs span more than 8x, and ticks in K (bytes) or M
+    (instructions) either way: matplotlib's own log ticks crowd a narrow range."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    if values and min(values) > 0 and max(values) / min(values) > 8:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    if cost == "flash_bytes":
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:,.0f} K"))
+    else:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e6:.2f} M"))
 
 
 def _verdict_lines(verdict) -> list[str]:
