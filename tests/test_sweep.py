@@ -166,6 +166,8 @@ def test_three_trial_sweep_then_rerun_skips(tmp_path):
     assert "0 trials run, 3 already done, 0 failed" in res.stdout
     assert time.time() - t0 < 60  # no Ray, no training: nothing to do
     assert _records(out) == first
+    runs = json.loads((out / "sweep.json").read_text())["runs"]
+    assert len(runs) == 1 and len(runs[0]["ran"]) == 3 and runs[0]["workers"] == 2  # the rerun did nothing
 
     res = run_cli("sweep-report", out)
     assert res.returncode == 0, res.stderr

@@ -684,9 +684,19 @@ def run_sweep(spec: Spec, out_dir, *, address: str | None = None, workers: int =
         if ray is not None:
             ray.shutdown()
     summary["wall_s"] = round(time.time() - started, 1)
-    if summary["ran"]:  # the record of the last run that did work
-        _write_json(out / "sweep.json", {**summary, "trials": sorted(load_records(out))})
+    if summary["ran"] or summary["failed"]:
+        _log_run(out / "sweep.json", summary)
     return summary
+
+
+def _log_run(path: Path, summary: dict) -> None:
+    """Append this run (workers, wall time, trials run) to ``sweep.json``'s runs."""
+    try:
+        runs = json.loads(path.read_text()).get("runs", [])
+        runs = [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
+    except (OSError, ValueError, AttributeError):
+        runs = []
+    _write_json(path, {"runs": runs + [summary]})
 
 
 def _train_images(spec: Spec, data_dir):
