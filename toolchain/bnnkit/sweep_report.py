@@ -64,6 +64,8 @@ def short_label(record: dict) -> str:
         parts.append("/".join(map(str, p["binary_widths"])))
     if p["thresholds"] is not None:
         parts.append("t" + ",".join(map(str, p["thresholds"][1:-1])))
+    elif p["arch"] == "signnet":
+        parts.append("grayscale")
     if p["batch_size"] != 64:
         parts.append(f"b{p['batch_size']}")
     return " ".join(parts)
@@ -249,19 +251,38 @@ def pareto_figure(spec, records: list[dict]):
             on = r["id"] in ids
             ax.scatter(r[cost], 100 * r["accuracy"], color="#c0392b" if on else "#7f8c8d",
                        s=36 if on else 20, zorder=3)
-            ax.annotate(short_label(r), (r[cost], 100 * r["accuracy"]), textcoords="offset points",
-                        xytext=(4, 3), fontsize=7)
         ax.plot([r[cost] for r in front], [100 * r["accuracy"] for r in front], color="#c0392b",
                 drawstyle="steps-post", label="Pareto front")
         _cost_axis(ax, [r[cost] for r in records], cost)
         ax.set_xlabel(title)
         ax.set_ylabel("test accuracy %")
         ax.margins(0.08)
+        _label_points(fig, ax, [((r[cost], 100 * r["accuracy"]), short_label(r)) for r in records])
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3)
     fig.suptitle(f"{spec.name}: accuracy against device cost, every trial", fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def _label_points(fig, ax, points) -> None:
+    """Label every point, moving a label up or down (with a leader line) until it
+    overlaps no label placed before it: sweeps put many points close together."""
+    fig.canvas.draw()  # fixes the axes' limits, so data -> pixels is final
+    placed = []
+    char_w, line_h = 4.2, 9.0  # 7-point text at 100 dpi, in pixels
+    for (x, y), text in sorted(points, key=lambda p: (-p[0][1], p[0][0])):
+        px, py = ax.transData.transform((x, y))
+        w = char_w * len(text)
+        for dy in [3] + [s * k * line_h for k in range(1, 12) for s in (-1, 1)]:
+            box = (px + 4, py + dy, px + 4 + w, py + dy + line_h)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                       for b in placed):
+                break
+        placed.append(box)
+        leader = {"arrowstyle": "-", "color": "#999", "lw": 0.5} if abs(dy) > line_h else None
+        ax.annotate(text, (x, y), textcoords="offset points", fontsize=7,
+                    xytext=(4 * 72 / fig.dpi, dy * 72 / fig.dpi), arrowprops=leader)
 
 
 def _cost_axis(ax, values, cost: str) -> None:
