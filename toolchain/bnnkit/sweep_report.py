@@ -203,8 +203,9 @@ def group_figure(spec, group, rows):
     ax.set_xticklabels(labels, rotation=20 if len(labels) > 4 else 0, ha="right"
                        if len(labels) > 4 else "center", fontsize=8)
     ax.set_ylabel("test accuracy %")
-    ax.set_title(group.title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(group.title, fontsize=10, pad=22)
+    # above the axes: inside, it would cover bars or the paper's points
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
 
