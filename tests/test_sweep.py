@@ -62,6 +62,9 @@ def _spec(tmp_path, text, name="spec.yaml"):
     ("groups: [{grid: {seed: %s, epochs: %s}}]" % (list(range(101)), list(range(1, 101))),
      "over 10,000 points"),
     ("defaults: {arch: lenet_bin1}", "no trials"),
+    ("target: [cortex-m4]\ngroups: [{grid: {seed: [1]}}]", "is not an emulated device"),
+    ("groups: [{grid: {recipe: [[paper]]}}]", "recipe ['paper'] is not one of"),
+    ("groups: [{x: seed, grid: {1: [2]}}]", "unknown parameter(s) 1"),
 ])
 def test_bad_spec_is_one_line(tmp_path, text, message):
     spec = _spec(tmp_path, text)

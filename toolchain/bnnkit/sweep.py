@@ -110,9 +110,9 @@ def check_params(source: str, where: str, params: dict, n_classes: int = 10) -> 
         _fail(source, f"{where}: unknown parameter(s) {', '.join(map(str, unknown))} "
                       f"(known: {', '.join(PARAMS)})")
     p = dict(DEFAULTS, **params)
-    if p["arch"] not in zoo.ARCHITECTURES:
+    if not isinstance(p["arch"], str) or p["arch"] not in zoo.ARCHITECTURES:
         _fail(source, f"{where}: arch {p['arch']!r} is not one of {', '.join(zoo.ARCHITECTURES)}")
-    if p["recipe"] not in RECIPES:
+    if not isinstance(p["recipe"], str) or p["recipe"] not in RECIPES:
         _fail(source, f"{where}: recipe {p['recipe']!r} is not one of {', '.join(RECIPES)}")
     recipe = RECIPES[p["recipe"]]
     p["epochs"] = _int(source, f"{where}: epochs", p["epochs"] if p["epochs"] is not None
@@ -240,10 +240,10 @@ def load_spec(path) -> Spec:
             not all(c.isalnum() or c in "-_." for c in name):
         _fail(source, f"name {name!r} must be 1-80 letters, digits, '-', '_' or '.'")
     dataset = raw.get("dataset", "fashion-mnist")
-    if dataset not in datamod.DATASETS:
+    if not isinstance(dataset, str) or dataset not in datamod.DATASETS:
         _fail(source, f"dataset {dataset!r} is not one of {', '.join(datamod.DATASETS)}")
     target = raw.get("target", "cortex-m4")
-    if target not in TARGETS or not TARGETS[target].machine:
+    if not isinstance(target, str) or target not in TARGETS or not TARGETS[target].machine:
         emulated = [t for t, v in TARGETS.items() if v.machine]
         _fail(source, f"target {target!r} is not an emulated device ({', '.join(emulated)})")
     test_limit = raw.get("test_limit")
