@@ -53,15 +53,25 @@ def _cell(value) -> str:
     return f"<td class=\"n\">{esc(text)}</td>" if number else f"<td>{esc(text)}</td>"
 
 
-def figure(fig, alt: str) -> str:
-    """A matplotlib figure as an inline ``<img>`` (PNG data URI), then closed."""
+def png(fig) -> bytes:
+    """A matplotlib figure as PNG bytes (no timestamp: deterministic), then closed."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def img(png_bytes: bytes, alt: str) -> str:
+    """PNG bytes as an inline ``<img>`` (data URI)."""
+    data = base64.b64encode(png_bytes).decode("ascii")
     return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def figure(fig, alt: str) -> str:
+    """A matplotlib figure as an inline ``<img>`` (PNG data URI), then closed."""
+    return img(png(fig), alt)
 
 
 def pyplot():

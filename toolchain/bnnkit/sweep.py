@@ -91,7 +91,7 @@ def _int(source, where, value, low, high):
     return value
 
 
-def check_params(source: str, where: str, params: dict, n_classes: int = 10) -> dict:
+def check_params(source: str, where: str, params: dict) -> dict:
     """Validate one trial's parameters; returns them complete (defaults filled).
 
     Every value becomes part of a file name or a training call, so each is checked
@@ -185,6 +185,14 @@ def _read_yaml(path: Path):
         raise BnnkitError(f"{path}: not valid YAML{where}") from None
 
 
+def _file_name(source, where, name) -> str:
+    """A group's name: it names PNG files, so letters, digits, '-' and '_' only."""
+    if not isinstance(name, str) or not name or len(name) > 40 or \
+            not all(c.isalnum() or c in "-_" for c in name):
+        _fail(source, f"{where}: name {name!r} must be 1-40 letters, digits, '-' or '_'")
+    return name
+
+
 def _label(source, group, value) -> str:
     if not isinstance(value, str) or len(value) > 200:
         _fail(source, f"group {group!r}: labels must be text of at most 200 characters")
@@ -255,11 +263,10 @@ def load_spec(path) -> Spec:
     data_dir = raw.get("data_dir")
     if data_dir is not None and not isinstance(data_dir, str):
         _fail(source, "data_dir must be a path")
-    n_classes = 24 if dataset == "sign-mnist" else 10
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, dict):
         _fail(source, "defaults must be a mapping of parameters")
-    check_params(source, "defaults", defaults, n_classes)
+    check_params(source, "defaults", defaults)
 
     groups = []
     raw_groups = raw.get("groups") or []
@@ -269,10 +276,7 @@ def load_spec(path) -> Spec:
         where = f"group {i + 1}"
         if not isinstance(g, dict) or set(g) - GROUP_KEYS:
             _fail(source, f"{where}: a group is a mapping of {', '.join(sorted(GROUP_KEYS))}")
-        gname = g.get("name", f"group{i + 1}")
-        if not isinstance(gname, str) or not gname or len(gname) > 40 or \
-                not all(c.isalnum() or c in "-_" for c in gname):
-            _fail(source, f"{where}: name {gname!r} must be 1-40 letters, digits, '-' or '_'")
+        gname = _file_name(source, where, g.get("name", f"group{i + 1}"))
         points = _grid_points(source, f"group {gname}", g.get("grid"), g.get("random"))
         first = g["grid"][0] if isinstance(g["grid"], list) else g["grid"]
         x = g.get("x", list(first))
@@ -282,13 +286,13 @@ def load_spec(path) -> Spec:
         group = Group(gname, _label(source, gname, g.get("title", gname)), x,
                       paper=_paper_points(source, gname, g.get("paper")))
         for point in points:
-            params = check_params(source, f"group {gname}", {**defaults, **point}, n_classes)
+            params = check_params(source, f"group {gname}", {**defaults, **point})
             group.trials.append(params)
         groups.append(group)
 
     search = raw.get("threshold_search")
     if search is not None:
-        search = _check_search(source, search, defaults, n_classes)
+        search = _check_search(source, search, defaults)
     if not groups and search is None:
         _fail(source, "no trials: give 'groups' or 'threshold_search'")
     return Spec(name, description, dataset, target, test_limit, groups, search, source, data_dir)
@@ -319,7 +323,7 @@ def _seeds(source, seeds) -> list:
     return [_int(source, "threshold_search: confirm_seeds", v, 0, 2**31 - 1) for v in seeds]
 
 
-def _check_search(source, search, defaults, n_classes) -> dict:
+def _check_search(source, search, defaults) -> dict:
     if not isinstance(search, dict) or set(search) - SEARCH_KEYS:
         _fail(source, f"threshold_search is a mapping of {', '.join(sorted(SEARCH_KEYS))}")
     out = {
@@ -334,13 +338,11 @@ def _check_search(source, search, defaults, n_classes) -> dict:
         "confirm_seeds": _seeds(source, search.get("confirm_seeds", [])),
         "paper": _paper_points(source, "search", search.get("paper")),
     }
-    if not isinstance(out["name"], str) or not out["name"].replace("-", "").replace("_", "") \
-            .isalnum() or len(out["name"]) > 40:
-        _fail(source, "threshold_search: name must be 1-40 letters, digits, '-' or '_'")
+    _file_name(source, "threshold_search", out["name"])
     base = search.get("base") or {}
     if not isinstance(base, dict) or "thresholds" in base:
         _fail(source, "threshold_search: base is a mapping of parameters other than thresholds")
-    out["base"] = check_params(source, "threshold_search base", {**defaults, **base}, n_classes)
+    out["base"] = check_params(source, "threshold_search base", {**defaults, **base})
     return out
 
 
@@ -575,11 +577,10 @@ def run_trial(params: dict, dataset: str, target: str, test_limit, data_dir, thr
 # ------------------------------------------------------------ the driver
 
 def _write_json(path: Path, obj) -> None:
-    """Atomically: a reader (or a crash) never sees half a record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    """Atomically (:func:`bnnkit.outdir.write_text`): a reader or a crash never sees half a record."""
+    from .outdir import write_text
+
+    write_text(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
 RECORD_NUMBERS = ("accuracy", "lce_accuracy", "agreement", "model_bytes", "flash_bytes",

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import htmlpage
 from .errors import BnnkitError
+from .outdir import write_bytes, write_text
 from .sweep import (best_search_record, load_records, load_spec, rival_record, search_stages,
                     trial_id)
 
@@ -388,11 +389,9 @@ def write_report(out_dir) -> list[Path]:
     for group, rows in groups:
         if not rows and not group.paper:
             continue
-        png = out / f"{group.name}.png"
-        _save(group_figure(spec, group, rows), png)
-        written.append(png)
         body.append(f"<h2>{htmlpage.esc(group.title)}</h2>")
-        body.append(htmlpage.figure(group_figure(spec, group, rows), group.title))
+        body.append(_figure(group_figure(spec, group, rows), out / f"{group.name}.png",
+                            group.title, written))
         body.append(htmlpage.table(_columns(spec), [_row(r, point_label(r["params"], group.x))
                                                     for r in rows]))
         if group.paper:
@@ -407,29 +406,19 @@ def write_report(out_dir) -> list[Path]:
         body.append(htmlpage.table(_columns(spec) + ["stage"], [
             _row(r, point_label(r["params"], ["thresholds"])) + [r["stage"]] for r in searched]))
     if len(best_of_groups(groups)) > 1:
-        png = out / "best.png"
-        _save(best_figure(spec, groups), png)
-        written.append(png)
         body.append("<h2>The best trial of each group</h2>")
-        body.append(htmlpage.figure(best_figure(spec, groups), "best of each group"))
-    pngp = out / "pareto.png"
-    _save(pareto_figure(spec, _designs(records)), pngp)
-    written.append(pngp)
+        body.append(_figure(best_figure(spec, groups), out / "best.png", "best of each group",
+                            written))
     body.append("<h2>Pareto fronts: accuracy against flash and instructions</h2>")
-    body.append(htmlpage.figure(pareto_figure(spec, _designs(records)), "Pareto fronts"))
-    md = out / "report.md"
-    tmp = md.with_name("report.md.part")
-    tmp.write_text(markdown(spec, groups, records, verdict))
-    tmp.replace(md)
-    written.append(md)
+    body.append(_figure(pareto_figure(spec, _designs(records)), out / "pareto.png",
+                        "Pareto fronts", written))
+    written.append(write_text(out / "report.md", markdown(spec, groups, records, verdict)))
     written.append(htmlpage.write(out / "report.html", f"Sweep {spec.name}", body))
     return written
 
 
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    tmp = path.with_name(path.name + ".part.png")
-    fig.savefig(tmp, dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    tmp.replace(path)
+def _figure(fig, path: Path, alt: str, written: list) -> str:
+    """Render ``fig`` once: the PNG file beside the Markdown and the page's inline image."""
+    data = htmlpage.png(fig)
+    written.append(write_bytes(path, data))
+    return htmlpage.img(data, alt)
