@@ -263,3 +263,66 @@ def test_images_and_make_run_by_hand(small_fashion_dir, tmp_path):
 
     classes = json.loads((MODELS / "lenet_bin3.json").read_text())["class_names"]
     assert names == [classes[int(line.split()[0])] for line in lines[:10]]
+
+
+def _scores(path):
+    lines = [line.split() for line in path.read_text().splitlines() if not line.startswith("#")]
+    return np.array([[int(w, 16) for w in parts] for parts in lines], dtype=np.uint32)
+
+
+@pytest.mark.parametrize("model", ["lenet_bin3", "qconvnet"])
+def test_a_library_made_for_one_core_gives_the_same_bytes_built_for_another(tmp_path, model):
+    """The cortex-m4 and arm64 libraries (their float conv weights are laid out
+    for those cores) built on this host by gcc -O3 and clang -O0 give the host
+    library's bytes: the library says its layout, the compiler does not pick it."""
+    rng = np.random.default_rng(0)
+    images = tmp_path / "images.bin"
+    rng.integers(0, 256, (40, 28, 28), dtype=np.uint8).tofile(images)
+    host = _generate(tmp_path / "host", model, "host")
+    subprocess.run(["make", "-s", "-C", str(host / "app")], check=True)
+    subprocess.run([str(host / "app" / "model"), str(images), str(host / "pred.txt")], check=True)
+    expected = _scores(host / "pred.txt")
+    assert len(expected) == 40
+    layouts_differ = False
+    for target in ("cortex-m4", "arm64"):
+        lib = _generate(tmp_path / target, model, target, "--no-app") / model
+        layouts_differ |= ((lib / f"{model}_data.c").read_bytes()
+                           != (host / model / f"{model}_data.c").read_bytes())
+        consumer = tmp_path / f"consumer-{target}"
+        consumer.mkdir()
+        for f in ("main.c", "board.c", "board.h", "app_model.h"):
+            shutil.copy(host / "app" / f, consumer / f)
+        for cc, flags in (("gcc", "-O3"), ("clang", "-O0")):
+            (consumer / "Makefile").write_text(
+                f"include {lib}/{model}.mk\n"
+                f"CFLAGS := {flags} -std=c99 -Wall -Wextra -Werror $({model.upper()}_CFLAGS)\n"
+                f"SRCS := main.c board.c $({model.upper()}_SRCS)\n"
+                f"model: $(SRCS)\n\t{cc} $(CFLAGS) -o $@ $(SRCS) -lm\n")
+            subprocess.run(["make", "-s", "-B", "-C", str(consumer)], check=True)
+            out = consumer / "pred.txt"
+            subprocess.run([str(consumer / "model"), str(images), str(out)], check=True)
+            assert np.array_equal(_scores(out), expected), (target, cc, flags)
+    assert layouts_differ, "no library stored its constants differently: the test proves nothing"
+
+
+def test_the_host_library_in_a_cortex_m4_firmware(tmp_path):
+    """The reverse: the host library (HWIO conv weights) linked into the M4
+    firmware runs on QEMU with the M4 library's bytes."""
+    from bnnkit.build import make
+    from bnnkit.device import run_device
+    from bnnkit.targets import get_target
+
+    target = get_target("cortex-m4")
+    images = tmp_path / "images.bin"
+    np.random.default_rng(1).integers(0, 256, (6, 28, 28), dtype=np.uint8).tofile(images)
+    m4 = _generate(tmp_path / "m4", "lenet_bin3", "cortex-m4")
+    run_device(target, make(m4, target), images, m4 / "pred.txt", 300)
+    mixed = _generate(tmp_path / "mixed", "lenet_bin3", "cortex-m4")
+    host = _generate(tmp_path / "host", "lenet_bin3", "host", "--no-app")
+    assert (host / "lenet_bin3" / "lenet_bin3_data.c").read_bytes() != \
+        (mixed / "lenet_bin3" / "lenet_bin3_data.c").read_bytes()
+    shutil.rmtree(mixed / "lenet_bin3")
+    shutil.copytree(host / "lenet_bin3", mixed / "lenet_bin3")
+    run_device(target, make(mixed, target), images, mixed / "pred.txt", 300)
+    expected = _scores(m4 / "pred.txt")
+    assert len(expected) == 6 and np.array_equal(_scores(mixed / "pred.txt"), expected)

@@ -59,17 +59,17 @@ def test_convert_has_lce_ops(trained, tmp_path):
     assert metadata.sidecar_path(tfl).is_file()  # sidecar travels with the flatbuffer
 
 
-def test_train_int8_fine_tunes_when_int8_loses_accuracy(small_fashion_dir, tmp_path):
+def test_train_int8_fine_tunes_with_fake_quantization(small_fashion_dir, tmp_path):
     out = tmp_path / "qat_bin3.h5"
-    # --max-int8-drop 0 and a one-epoch model whose int8 form loses 3 points (seed 0)
+    # forced by the flag: whether int8 loses accuracy after one epoch depends on the CPU
     res = run_cli("train", "lenet_bin3", "-o", out, "--epochs", "1", "--limit", "256",
                   "--batch-size", "32", "--data-dir", small_fashion_dir, "--int8",
-                  "--calibration-images", "64", "--max-int8-drop", "0", "--qat-epochs", "1")
+                  "--calibration-images", "64", "--always-fine-tune", "--qat-epochs", "1")
     assert res.returncode == 0, res.stderr
     meta = json.loads(out.with_name("qat_bin3_int8.json").read_text())
     q = meta["int8"]
     keras_acc = meta["keras_test_accuracy"]
-    assert q["post_training_accuracy"] < keras_acc  # so it was fine-tuned and reconverted
+    assert 0 <= q["post_training_accuracy"] <= 1  # measured, then fine-tuned and reconverted
     assert q["fine_tune"]["epochs"] == 1 and q["fine_tune"]["train_images"] == 256
     assert q["calibration_images"] == 64
     assert f"int8 test accuracy {100 * q['test_accuracy']:.2f} %, " \

@@ -25,16 +25,16 @@
 
 #define BNN_WORDS(n) (((n) + 31) / 32)
 
-/* Cortex-M cores (one scalar FPU, no SIMD) get register-blocked loops; cores
- * with SIMD keep the loops their compilers vectorize. The sums are the same
- * either way, in the same order: only which outputs are computed together
- * differs. -DBNN_SMALL_CORE=1 builds the Cortex-M forms on a host (tests). */
+/* The library's layout, which the generator chose and writes into a generated
+ * library's copy of this header (above): never inferred from the compiler, so a
+ * library built for any other core, with any compiler, reads its constants as
+ * they were stored. BNN_SMALL_CORE 1: float conv weights in channel blocks for
+ * the Cortex-M loops (one scalar FPU, no SIMD: register-blocked); 0: HWIO for
+ * the loops SIMD compilers vectorize. The sums are the same either way, in the
+ * same order: only which outputs are computed together differs. The kernels'
+ * own tests build either form with -DBNN_SMALL_CORE=0/1. */
 #ifndef BNN_SMALL_CORE
-#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
-#define BNN_SMALL_CORE 1
-#else
 #define BNN_SMALL_CORE 0
-#endif
 #endif
 
 /* A helper inlined into a kernel's inner loop even where -O2 would call it. */

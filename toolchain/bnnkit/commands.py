@@ -69,8 +69,10 @@ TIMEOUT = FiniteFloat(positive=True)
                    "points below float.")
 @click.option("--qat-epochs", type=click.IntRange(0), default=2, show_default=True,
               help="With --int8: epochs of fine-tuning with fake quantization (0: never).")
+@click.option("--always-fine-tune", is_flag=True,
+              help="With --int8: fine-tune with fake quantization whatever int8 loses.")
 def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresholds, encoding,
-          data_dir, int8, calibration_images, max_int8_drop, qat_epochs):
+          data_dir, int8, calibration_images, max_int8_drop, qat_epochs, always_fine_tune):
     """Train ARCH with Adam and save MODEL.h5 plus its MODEL.json sidecar.
 
     The sidecar records the architecture, dataset, input preprocessing, recipe,
@@ -103,7 +105,8 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
     meta = run(arch, output, epochs=epochs, batch_size=batch_size, seed=seed, limit=limit,
                data_dir=data_dir, recipe=recipe, dataset=dataset, thresholds=parsed,
                encoding=encoding, int8=int8, calibration_images=calibration_images,
-               max_int8_drop=max_int8_drop / 100, qat_epochs=qat_epochs)
+               max_int8_drop=max_int8_drop / 100, qat_epochs=qat_epochs,
+               always_fine_tune=always_fine_tune)
     s = meta["larq_summary"]
     click.echo(f"{output}: test accuracy {100 * meta['keras_test_accuracy']:.2f} %, train accuracy "
                f"{100 * meta['keras_train_accuracy']:.2f} %; {s['binary_params']:,} binary + "

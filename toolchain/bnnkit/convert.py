@@ -334,16 +334,17 @@ def int8_path(out: str | Path) -> Path:
 
 
 def write_int8(model, meta: dict, source: str, out: Path, calibration_images: int = 500,
-               data_dir=None, progress=None, fine_tune=None, max_drop: float = 0.005) -> dict:
+               data_dir=None, progress=None, fine_tune=None,
+               max_drop: float | None = 0.005) -> dict:
     """Convert ``model`` with :func:`convert_int8`, measure its int8 test
     accuracy, and write the flatbuffer ``out`` with its sidecar (``meta`` plus
     an ``int8`` record: converter, calibration, accuracy); return that record.
 
     ``fine_tune(qat_model) -> dict``, if given, is called when the int8 model
     of a Larq model loses more than ``max_drop`` of the float test accuracy
-    (``meta["keras_test_accuracy"]``): it trains the :func:`fake_quant_model`
-    further, which is then converted instead; what it returns is recorded as
-    ``fine_tune``.
+    (``meta["keras_test_accuracy"]``), or always when ``max_drop`` is None: it
+    trains the :func:`fake_quant_model` further, which is then converted
+    instead; what it returns is recorded as ``fine_tune``.
 
     Example:
         >>> write_int8(load_keras("m.h5"), metadata.load("m.h5"), "m.h5",
@@ -370,7 +371,7 @@ def write_int8(model, meta: dict, source: str, out: Path, calibration_images: in
         "calibration_set": f"the first {calibration_images} {meta['dataset']} training images",
     }
     drop = meta.get("keras_test_accuracy", accuracy) - accuracy
-    if fine_tune is not None and drop > max_drop:
+    if fine_tune is not None and (max_drop is None or drop > max_drop):
         if not larq:
             record["fine_tune"] = (f"skipped: lost {100 * drop:.2f} points, but fine-tuning "
                                    "with fake quantization is for Larq models")

@@ -84,7 +84,8 @@ class Builder:
         self.prog = Program()
         self.prefix = prefix  # the library's name and "_": constants are exported symbols
         self.dsp = bool(target and target.dsp)  # op kinds may store constants for SMLAD
-        self.small_core = bool(target and target.small_core)  # Cortex-M constant layouts
+        # Cortex-M constant layouts (the library says so: library_layout)
+        self.small_core = bool(library_layout(target)["BNN_SMALL_CORE"])
 
     def const(self, prefix: str, ctype: str, values, comment: str) -> str:
         name = f"{self.prefix}{prefix}_{len(self.prog.consts):02d}"
@@ -353,10 +354,23 @@ def library_name(model_path: Path) -> str:
     return stem[:32].rstrip("_")
 
 
-def _library_kernels_h(name: str, kernel_files: list) -> str:
+def library_layout(target) -> dict:
+    """The layout macros a library's kernels read, as the generator chose them
+    for ``target``: written into the library (its ``bnn_kernels.h``), never
+    inferred from the compiler that builds it.
+
+    Example:
+        >>> library_layout(get_target("cortex-m4")), library_layout(get_target("host"))
+        ({'BNN_SMALL_CORE': 1}, {'BNN_SMALL_CORE': 0})
+    """
+    return {"BNN_SMALL_CORE": int(bool(target and target.small_core))}
+
+
+def _library_kernels_h(name: str, kernel_files: list, layout: dict) -> str:
     """bnn_kernels.h for the library ``name``: every kernel function the
     library defines renamed ``name_bnn_...`` (two libraries in one firmware
-    then never define the same symbol)."""
+    then never define the same symbol), and the ``layout`` macros its
+    constants were stored for."""
     kernels = FIRMWARE_DIR / "kernels"
     symbols, macros = set(), set()
     for f in ["bnn_kernels.h"] + kernel_files:
@@ -372,7 +386,10 @@ def _library_kernels_h(name: str, kernel_files: list) -> str:
     marker = "/* @bnnkit-library-names@ (a generated library renames its kernels here) */\n"
     if marker not in text:
         raise BnnkitError("firmware/kernels/bnn_kernels.h: its library-names marker is missing")
-    return text.replace(marker, f"/* the {name} library's names for its kernels */\n{renames}")
+    macros = "".join(f"#define {k} {v}\n" for k, v in sorted(layout.items()))
+    return text.replace(marker, f"/* the {name} library's names for its kernels */\n{renames}"
+                        f"/* the layout of the {name} library's constants (the kernels read it) */"
+                        f"\n{macros}")
 
 
 def _check_linked(gen, staging: Path, source: str, flash_kib, ram_kib) -> dict:
@@ -506,7 +523,8 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         for f in prog.kernel_headers + prog.support_headers + prog.kernel_files:
             shutil.copyfile(kernels / f, lib / f)
         (lib / "bnn_kernels.h").write_text(_library_kernels_h(
-            name, prog.kernel_headers + prog.support_headers + prog.kernel_files))
+            name, prog.kernel_headers + prog.support_headers + prog.kernel_files,
+            library_layout(target)))
         (lib / "files.txt").write_text("".join(
             f"{f}\n" for f in sorted(p.name for p in lib.iterdir())))
         if app or check_linked:

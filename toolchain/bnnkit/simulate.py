@@ -80,6 +80,38 @@ def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None
     return run["outputs"], run["reference"], run["generated"]
 
 
+def cpu_dependent_nodes(low) -> list[str]:
+    """The nodes of a lowered network whose arithmetic in LCE's interpreter
+    depends on the x86 CPU it runs on (LOGISTIC, TANH, HARD_SWISH through
+    XNNPACK, SOFTMAX's exp and MEAN's Eigen sums: other kernels on AVX-512 than
+    on AVX2), as ``"kind name"``. bnnkit computes them one way everywhere (the
+    AVX2 arithmetic in portable C); an output downstream of one equals LCE's
+    bytes on an AVX2 machine and is within :func:`ulps_apart` elsewhere.
+
+    Example:
+        >>> cpu_dependent_nodes(generate("real_to_binary_net.tflite", "host", "p").low)
+        ... # doctest: +SKIP
+        ['activation .../Sigmoid', 'mean .../Mean', ...]
+    """
+    from .ops import op_kind
+
+    return [f"{n.kind} {n.name}" for n in low.nodes if op_kind(n.kind).lce_depends_on_cpu(n)]
+
+
+def ulps_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row of two (N, outputs) float32 arrays: the largest difference in
+    units of the last place of the row's largest magnitude (``b``'s), the
+    scale-free measure of how far two float computations of one network are.
+
+    Example:
+        >>> ulps_apart(np.float32([[1.0, 0.5]]), np.float32([[1.0, 0.5 + 2**-23]]))
+        array([1.])
+    """
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    scale = np.spacing(np.abs(b).max(axis=1)).astype(np.float64)
+    return np.abs(a.astype(np.float64) - b).max(axis=1) / scale
+
+
 def reference_outputs(gen, x: np.ndarray, progress=None, timing=None, ready=None) -> np.ndarray:
     """LCE's interpreter on ``x`` (raw inputs, as the generated API takes them),
     preprocessed as the generated C does: (N, outputs) in the form

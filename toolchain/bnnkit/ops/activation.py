@@ -43,6 +43,9 @@ FUNCS = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LEAKY_RELU", "ABS", "N
 CLAMPS = {"RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0),
           "RELU_0_TO_1": (0.0, 1.0)}
 
+# LCE runs these through XNNPACK microkernels chosen by the CPU (AVX2 here)
+XNNPACK_AVX2 = ("LOGISTIC", "TANH", "HARD_SWISH")
+
 F32 = np.float32
 U32 = np.uint32
 
@@ -166,6 +169,9 @@ class Activation(OpKind):
         if op.type == "LEAKY_RELU":
             params["alpha"] = float(np.float32(op.options.get("alpha", 0.0)))
         return ctx.node(self.kind, [op.inputs[0]], params)
+
+    def lce_depends_on_cpu(self, n) -> bool:
+        return n.params["fn"] in XNNPACK_AVX2
 
     def output_shape(self, n, low):
         return low.shapes[n.inputs[0]]

@@ -86,6 +86,9 @@ class Mean(OpKind):
         # as the reader strips the batch of 1 from the file's shapes
         return out[1:] if len(out) > 1 and out[0] == 1 else out
 
+    def lce_depends_on_cpu(self, n) -> bool:
+        return plan(n.params["in_shape"], n.params["axes"])[3] > 1  # Eigen's packet sums
+
     def emit(self, b, i, n):
         dims, red, count, rows = plan(n.params["in_shape"], n.params["axes"])
         pname = f"mean_p{i:02d}"

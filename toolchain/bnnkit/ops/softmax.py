@@ -153,6 +153,9 @@ class Softmax(OpKind):
     def output_shape(self, n, low):
         return tuple(low.shapes[n.inputs[0]])
 
+    def lce_depends_on_cpu(self, n) -> bool:
+        return True  # Eigen's vector exp and blocked sum (8 lanes on AVX2)
+
     def emit(self, b, i, n):
         size = prod(b.low.shapes[n.outputs[0]])
         return [f"bnn_softmax_f32({b.buf(n.inputs[0])}, {size}, {hex_float(n.params['beta'])}, "
