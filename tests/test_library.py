@@ -10,8 +10,10 @@ import pytest
 
 from helpers import MODELS, needs_fashion, run_cli
 
-BOARD = MODELS.parent / "firmware" / "boards"
-HARNESS = MODELS.parent / "firmware" / "harness"
+from bnnkit.targets import RUNTIME_DIR
+
+BOARD = RUNTIME_DIR / "boards"
+HARNESS = RUNTIME_DIR / "harness"
 
 # Two models side by side: one line per image, each model's class and scores
 # as hex (int8 or float bit patterns), then the count.
@@ -326,3 +328,13 @@ def test_the_host_library_in_a_cortex_m4_firmware(tmp_path):
     run_device(target, make(mixed, target), images, mixed / "pred.txt", 300)
     expected = _scores(m4 / "pred.txt")
     assert len(expected) == 6 and np.array_equal(_scores(mixed / "pred.txt"), expected)
+
+
+def test_generate_a_library_alone_from_python(tmp_path):
+    """generate(app=False), as a user's script calls it: the library, no app."""
+    from bnnkit.emit import generate
+
+    gen = generate(MODELS / "lenet_bin3.tflite", "cortex-m4", tmp_path / "out", app=False)
+    assert not (tmp_path / "out" / "app").exists()
+    assert (tmp_path / "out" / "lenet_bin3" / "lenet_bin3.h").is_file()
+    assert gen.program.arena_bytes > 0

@@ -1,4 +1,5 @@
-"""Helpers to build firmware/kernels/*.c into a shared library for ctypes."""
+"""Helpers to build the runtime's kernels (bnnkit/runtime/kernels/*.c) into a shared
+library for ctypes."""
 
 import ctypes
 import subprocess
@@ -7,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from bnnkit.ops._numeric import fma_f32  # noqa: F401  (the references use it)
+from bnnkit.targets import RUNTIME_DIR
 
-KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
+KERNELS = RUNTIME_DIR / "kernels"
 FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-O2", "-shared", "-fPIC"]
 
 

@@ -20,7 +20,7 @@ from .errors import BnnkitError
 from .lower import Lowered, lower
 from .memory import Buffer, plan_arena
 from .ops import op_kind, prod
-from .targets import FIRMWARE_DIR, Target, get_target
+from .targets import RUNTIME_DIR, Target, get_target
 
 C_SIZES = {"float": 4, "uint32_t": 4, "int32_t": 4, "uint16_t": 2, "int8_t": 1}
 # buffer kind -> (C element type, arena union member, bytes per element)
@@ -171,7 +171,7 @@ class Builder:
                 if f not in self.prog.kernel_files:
                     self.prog.kernel_files.append(f)
         self.prog.kernel_files.sort()
-        kernels = FIRMWARE_DIR / "kernels"
+        kernels = RUNTIME_DIR / "kernels"
         self.prog.kernel_headers = [f[:-2] + ".h" for f in self.prog.kernel_files
                                     if (kernels / (f[:-2] + ".h")).is_file()]
         # headers a kernel includes without a .c of their own (bnn_requant.h)
@@ -236,7 +236,7 @@ def c_string(text) -> str:
 def _env():
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(FIRMWARE_DIR / "templates")),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(RUNTIME_DIR / "templates")),
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined, autoescape=False)
     env.filters["c_comment"] = c_comment
@@ -371,7 +371,7 @@ def _library_kernels_h(name: str, kernel_files: list, layout: dict) -> str:
     library defines renamed ``name_bnn_...`` (two libraries in one firmware
     then never define the same symbol), and the ``layout`` macros its
     constants were stored for."""
-    kernels = FIRMWARE_DIR / "kernels"
+    kernels = RUNTIME_DIR / "kernels"
     symbols, macros = set(), set()
     for f in ["bnn_kernels.h"] + kernel_files:
         text = (kernels / f).read_text()
@@ -385,7 +385,7 @@ def _library_kernels_h(name: str, kernel_files: list, layout: dict) -> str:
     text = (kernels / "bnn_kernels.h").read_text()
     marker = "/* @bnnkit-library-names@ (a generated library renames its kernels here) */\n"
     if marker not in text:
-        raise BnnkitError("firmware/kernels/bnn_kernels.h: its library-names marker is missing")
+        raise BnnkitError("runtime/kernels/bnn_kernels.h: its library-names marker is missing")
     macros = "".join(f"#define {k} {v}\n" for k, v in sorted(layout.items()))
     return text.replace(marker, f"/* the {name} library's names for its kernels */\n{renames}"
                         f"/* the layout of the {name} library's constants (the kernels read it) */"
@@ -519,7 +519,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
                                ("library.mk.j2", f"{name}.mk"),
                                ("CMakeLists.library.j2", "CMakeLists.txt")):
             (lib / file).write_text(env.get_template(template).render(**context))
-        kernels = FIRMWARE_DIR / "kernels"
+        kernels = RUNTIME_DIR / "kernels"
         for f in prog.kernel_headers + prog.support_headers + prog.kernel_files:
             shutil.copyfile(kernels / f, lib / f)
         (lib / "bnn_kernels.h").write_text(_library_kernels_h(
@@ -534,13 +534,13 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
                 env.get_template("app_model.h.j2").render(**context))
             (app_dir / "Makefile").write_text(
                 env.get_template(f"Makefile.{target.makefile}.j2").render(**context))
-            for f in sorted((FIRMWARE_DIR / "harness").iterdir()):
+            for f in sorted((RUNTIME_DIR / "harness").iterdir()):
                 shutil.copyfile(f, app_dir / f.name)
-            for f in sorted((FIRMWARE_DIR / "boards" / target.board).iterdir()):
+            for f in sorted((RUNTIME_DIR / "boards" / target.board).iterdir()):
                 shutil.copyfile(f, app_dir / f.name)
         if check_linked and target.machine and target.budget(flash_kib, ram_kib) != (None, None):
             gen.linked = _check_linked(gen, staging, str(model_path), flash_kib, ram_kib)
-        if not app:
+        if not app and (staging / "app").exists():  # made only for the link check
             shutil.rmtree(staging / "app")
         gen.replaced = outdir.install(staging, out_dir)
     finally:

@@ -8,15 +8,17 @@ from pathlib import Path
 
 from .errors import BnnkitError
 
-FIRMWARE_DIR = Path(__file__).resolve().parent.parent.parent / "firmware"
+# the C runtime (kernels, templates, boards, harness): package data, so an installed
+# bnnkit generates from any folder
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 COMMON_CFLAGS = "-std=c99 -Wall -Wextra -Werror -ffp-contract=off"
 
 
 @dataclass(frozen=True)
 class Target:
     name: str
-    board: str  # folder under firmware/boards
-    makefile: str  # firmware/templates/Makefile.<makefile>.j2
+    board: str  # folder under runtime/boards
+    makefile: str  # runtime/templates/Makefile.<makefile>.j2
     cc: str
     apt_package: str
     flash_kib: int | None  # default budgets (None: no limit)

@@ -1,6 +1,6 @@
 """TFLite's int8 arithmetic in numpy: requantization, activation clamps, and
 how float values become int8. Shared by the int8 op kinds; the C side is
-firmware/kernels/bnn_requant.h.
+runtime/kernels/bnn_requant.h.
 
 TFLite (2.16, LCE 0.16's interpreter) rescales an int32 accumulator by a real
 multiplier M = input_scale * weight_scale / output_scale held as a Q31 fixed

@@ -71,7 +71,7 @@ class OpKind:
     dtype: str = "float32"  # what it computes on: "int8" kinds serve ops on int8 inputs
     kinds: tuple = ()  # more node kinds served by the same class (e.g. mul and add)
     tflite: tuple = ()
-    files: tuple = ()  # kernel .c files under firmware/kernels
+    files: tuple = ()  # kernel .c files under runtime/kernels
 
     def lower(self, ctx, op):
         """Recognise one TFLite op; return a Node, or None after ``ctx.problem``."""
