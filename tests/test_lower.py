@@ -6,7 +6,7 @@ import pytest
 from bnnkit.errors import BnnkitError
 from bnnkit.graph import Graph, Op, Tensor
 from bnnkit.lower import binary_rows, lower, pack_bits
-from bnnkit.memory import Buffer, plan_arena
+from bnnkit.memory import STRATEGIES, ArenaPlan, Buffer, check_plan, plan_arena
 from bnnkit.tflite_reader import parse_tflite
 from helpers import MODELS, needs_fashion
 
@@ -76,6 +76,28 @@ def test_arena_shares_disjoint_lifetimes():
                        Buffer("p2", 3136, 1, 2), Buffer("bits", 100, 2, 3)])
     assert plan.size == 7840
     assert plan.offsets["in"] == plan.offsets["p2"]
+
+
+def test_every_strategy_passes_the_validator_and_the_validator_catches_overlaps():
+    """Random lifetimes and sizes: each strategy's plan is proved safe (no two
+    live buffers share a byte); a plan that stacks everything at 0 is refused."""
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        n = int(rng.integers(2, 12))
+        firsts = rng.integers(-1, 10, n)
+        bufs = [Buffer(f"b{i}", int(rng.integers(1, 500)), int(f), int(f + rng.integers(0, 4)))
+                for i, f in enumerate(firsts)]
+        for strategy in STRATEGIES:
+            plan = plan_arena(bufs, strategy)
+            assert plan.size >= max(b.nbytes for b in bufs)
+        stacked = ArenaPlan({b.name: 0 for b in bufs}, 4096)
+        overlapping = any(not (a.last < b.first or b.last < a.first)
+                          for i, a in enumerate(bufs) for b in bufs[i + 1:])
+        if overlapping:
+            with pytest.raises(BnnkitError, match="overlaps"):
+                check_plan(bufs, stacked)
+        else:
+            check_plan(bufs, stacked)
 
 
 def test_runtime_filter_folded_to_constants():
