@@ -11,14 +11,12 @@ from hypothesis import given, settings, strategies as st
 from bnnkit.ops._geometry import out_size, same_pad
 from bnnkit.ops.average_pool import ACTIVATIONS, avg_pool
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 ACTS = tuple(ACTIVATIONS)
 
 
-class AvgPoolParams(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int32) for n in (
-        "in_h", "in_w", "channels", "filter_h", "filter_w", "stride_h", "stride_w", "pad_top",
-        "pad_left", "out_h", "out_w", "activation")]
+AvgPoolParams = ctypes_struct("bnn_avgpool_params")
 
 
 def run_kernel(lib, x, filt, stride, padding, act):

@@ -12,12 +12,10 @@ from hypothesis import given, settings, strategies as st
 from bnnkit.ops._geometry import window_layout
 from bnnkit.ops.average_pool_s8 import avgpool_s8_reference
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 
-class PoolParams(ctypes.Structure):  # bnn_maxpool_params
-    _fields_ = [(n, ctypes.c_int32) for n in (
-        "in_h", "in_w", "channels", "filter_h", "filter_w", "stride_h", "stride_w", "pad_top",
-        "pad_left", "out_h", "out_w", "relu")]
+PoolParams = ctypes_struct("bnn_maxpool_params")
 
 
 def run_pool(lib, x, filt, stride, padding, act):

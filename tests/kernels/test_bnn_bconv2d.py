@@ -8,19 +8,13 @@ from hypothesis import given, settings, strategies as st
 
 from bnnkit.lower import pack_bits, words
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 
-class BconvParams(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int32) for n in (
-        "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "dilation_h",
-        "dilation_w", "pad_top", "pad_left", "out_h", "out_w", "one_padding", "clamp_min",
-        "clamp_max", "pool_h", "pool_w", "conv_h", "conv_w", "patch_words")]
+BconvParams = ctypes_struct("bnn_bconv2d_params")
 
 
-class BpoolParams(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int32) for n in (
-        "in_h", "in_w", "channels", "filter_h", "filter_w", "stride_h", "stride_w", "pad_top",
-        "pad_left", "out_h", "out_w")]
+BpoolParams = ctypes_struct("bnn_bmaxpool_params")
 
 
 @pytest.fixture(scope="module", params=["lib", "lib_swar"])

@@ -12,13 +12,10 @@ from bnnkit.ops._quant import quantize_multiplier
 from bnnkit.ops.conv2d_s8 import (GROUP, conv_s8_reference, interleaved_s8, ring_layout,
                                   row_pairs_s8, row_pairs_s16, scratch_bytes_s8)
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 
-class ConvS8Params(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int32) for n in (
-        "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_top",
-        "pad_left", "conv_h", "conv_w", "pool_h", "pool_w", "patch_words", "pad_value",
-        "out_zero_point", "act_min", "act_max", "wide", "ring_rows", "ring_len")]
+ConvS8Params = ctypes_struct("bnn_conv2d_s8_params")
 
 
 @pytest.fixture(scope="module", params=["lib", "lib_dsp"])

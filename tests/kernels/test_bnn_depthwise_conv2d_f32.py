@@ -11,14 +11,12 @@ from hypothesis import given, settings, strategies as st
 from bnnkit.ops.depthwise_conv2d import ACTIVATIONS, depthwise_reference
 from bnnkit.ops._geometry import out_size, same_pad
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 ACTS = tuple(ACTIVATIONS)
 
 
-class DwParams(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int32) for n in (
-        "in_h", "in_w", "in_c", "depth_multiplier", "k_h", "k_w", "stride_h", "stride_w",
-        "dilation_h", "dilation_w", "pad_top", "pad_left", "out_h", "out_w", "act")]
+DwParams = ctypes_struct("bnn_depthwise_conv2d_params")
 
 
 def run_kernel(lib, x, w, b, stride, dilation, padding, act):

@@ -13,15 +13,12 @@ from hypothesis import given, settings, strategies as st
 from bnnkit.ops._quant import quantize_f32, quantize_multiplier, requantize
 from bnnkit.ops.depthwise_conv2d_s8 import depthwise_s8_reference, up_channels, window
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 GUARD = 16  # bytes after the output that the kernel must not touch
 
 
-class DwS8Params(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int32) for n in (
-        "in_h", "in_w", "in_c", "depth_multiplier", "k_h", "k_w", "stride_h", "stride_w",
-        "dilation_h", "dilation_w", "pad_top", "pad_left", "out_h", "out_w", "in_zero_point",
-        "out_zero_point", "act_min", "act_max", "up_channels")]
+DwS8Params = ctypes_struct("bnn_depthwise_conv2d_s8_params")
 
 
 def run_dw(lib, x, w, bias, mult, shift, params):

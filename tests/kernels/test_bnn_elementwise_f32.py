@@ -14,6 +14,7 @@ from bnnkit.ops.base import Node
 from bnnkit.ops.elementwise import (ACT_RANGE, MAX_DIMS, Elementwise, apply_op, bcast_strides,
                                     trim_ones)
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 OPS = ["add", "mul", "sub", "div", "maximum", "minimum"]
 OP_CODE = {k: i for i, k in enumerate(OPS)}
@@ -22,10 +23,7 @@ SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -6.0, 7.0, np.inf, -np.inf, np.na
                    np.float32)
 
 
-class Bcast(ctypes.Structure):
-    _fields_ = [("op", ctypes.c_int32), ("act", ctypes.c_int32),
-                ("dims", ctypes.c_int32 * 4), ("a_strides", ctypes.c_int32 * 4),
-                ("b_strides", ctypes.c_int32 * 4)]
+Bcast = ctypes_struct("bnn_elementwise_bcast_params")
 
 
 def assert_same_bits(got, want):

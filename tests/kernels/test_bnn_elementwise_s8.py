@@ -14,16 +14,13 @@ from bnnkit.ops.elementwise_s8 import (add_multipliers, add_s8, mul_fits_int16, 
                                        mul_s8)
 from bnnkit.ops.requantize_s8 import requantize_s8
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 SCALES = st.floats(2.0 ** -8, 1.0, width=32)
 ZERO_POINTS = st.integers(-128, 127)
 
 
-class EwParams(ctypes.Structure):
-    _fields_ = [("dims", ctypes.c_int32 * 4), ("a_strides", ctypes.c_int32 * 4),
-                ("b_strides", ctypes.c_int32 * 4)] + [(n, ctypes.c_int32) for n in (
-                    "a_offset", "b_offset", "out_offset", "a_mult", "a_shift", "b_mult",
-                    "b_shift", "out_mult", "out_shift", "act_min", "act_max")]
+EwParams = ctypes_struct("bnn_elementwise_s8_params")
 
 
 def _params(p, sa, sb, out_shape):

@@ -9,20 +9,15 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from kernels.kernel_lib import f32, fma_f32, ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 OC_BLOCK = 8
 
 
-class ConvParams(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int32) for n in (
-        "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_top",
-        "pad_left", "conv_h", "conv_w", "pool_h", "pool_w", "relu")]
+ConvParams = ctypes_struct("bnn_conv2d_params")
 
 
-class PoolParams(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int32) for n in (
-        "in_h", "in_w", "channels", "filter_h", "filter_w", "stride_h", "stride_w", "pad_top",
-        "pad_left", "out_h", "out_w", "relu")]
+PoolParams = ctypes_struct("bnn_maxpool_params")
 
 
 def conv_reference(x, w, b, stride, pad, conv_hw, relu):

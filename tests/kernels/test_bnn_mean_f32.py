@@ -10,11 +10,10 @@ from hypothesis import given, settings, strategies as st
 
 from bnnkit.ops.mean import mean, plan
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 
-class MeanParams(ctypes.Structure):
-    _fields_ = [("dims", ctypes.c_int32 * 4), ("reduced", ctypes.c_int32 * 4),
-                ("count", ctypes.c_int32), ("rows", ctypes.c_int32)]
+MeanParams = ctypes_struct("bnn_mean_params")
 
 
 def run_kernel(lib, x, axes):

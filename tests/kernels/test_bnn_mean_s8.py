@@ -10,13 +10,10 @@ from hypothesis import given, settings, strategies as st
 
 from bnnkit.ops.mean_s8 import VECTOR_BLOCK, layout, mean_s8_reference, requant_params
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 
-class MeanS8Params(ctypes.Structure):
-    _fields_ = [("outer", ctypes.c_int32 * 2), ("outer_stride", ctypes.c_int32 * 2),
-                ("inner", ctypes.c_int32 * 2), ("inner_stride", ctypes.c_int32 * 2),
-                ("pre", ctypes.c_int32), ("mult", ctypes.c_int32), ("shift", ctypes.c_int32),
-                ("post", ctypes.c_int32), ("ties_up", ctypes.c_int32)]
+MeanS8Params = ctypes_struct("bnn_mean_s8_params")
 
 
 def run_mean(lib, x, axes, q, ties_up):

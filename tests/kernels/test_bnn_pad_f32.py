@@ -12,13 +12,12 @@ from bnnkit.ops import Node
 from bnnkit.ops._datamove import strip_batch
 from bnnkit.ops.pad import Pad
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 OP = Pad()
 
 
-class PadParams(ctypes.Structure):
-    _fields_ = [("in_shape", ctypes.c_int32 * 4), ("before", ctypes.c_int32 * 4),
-                ("after", ctypes.c_int32 * 4), ("value_bits", ctypes.c_int32)]
+PadParams = ctypes_struct("bnn_pad_params")
 
 
 def run_pad(lib, n, low, x):

@@ -11,12 +11,12 @@ from bnnkit.ops.base import Node
 from bnnkit.ops.elementwise import MAX_DIMS, bcast_strides
 from bnnkit.ops.prelu import PRelu
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 SPECIAL = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, 1.0], np.float32)
 
 
-class Params(ctypes.Structure):
-    _fields_ = [("dims", ctypes.c_int32 * 4), ("alpha_strides", ctypes.c_int32 * 4)]
+Params = ctypes_struct("bnn_prelu_params")
 
 
 def reference(x, alpha, shape):

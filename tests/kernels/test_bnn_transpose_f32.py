@@ -13,12 +13,12 @@ from bnnkit.ops import Node
 from bnnkit.ops._datamove import strip_batch
 from bnnkit.ops.transpose import Transpose
 from kernels.kernel_lib import ptr
+from bnnkit.kernel_structs import ctypes_struct
 
 OP = Transpose()
 
 
-class TransposeParams(ctypes.Structure):
-    _fields_ = [("in_shape", ctypes.c_int32 * 4), ("perm", ctypes.c_int32 * 4)]
+TransposeParams = ctypes_struct("bnn_transpose_params")
 
 
 @settings(max_examples=80, deadline=None)

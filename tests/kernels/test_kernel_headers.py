@@ -1,6 +1,7 @@
 """Every kernel header can be included together (a model uses any mix of them):
 no macro, type or function is defined twice, under gcc (and clang when present)."""
 
+import ctypes
 import shutil
 import subprocess
 
@@ -43,3 +44,18 @@ def test_every_kernel_compiles_with_clang(target, tmp_path):
                               "-o", str(tmp_path / "k.o"), str(src)],
                              capture_output=True, text=True)
         assert res.returncode == 0, f"{src.name}: {res.stderr}"
+
+
+def test_every_kernel_struct_is_read_from_its_header():
+    """kernel_structs reads each typedef'd parameter struct (the one declaration
+    the emitters and the tests' ctypes mirrors take their field order from)."""
+    import re
+
+    from bnnkit.kernel_structs import ctypes_struct, struct_fields
+
+    names = sorted(set(re.findall(r"\}\s*(bnn_\w+_params)\s*;", "".join(
+        p.read_text() for p in KERNELS.glob("*.h")))))
+    assert len(names) >= 15
+    for name in names:
+        fields = struct_fields(name)
+        assert fields and ctypes.sizeof(ctypes_struct(name)) == 4 * sum(max(c, 1) for _, c in fields)

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import metadata, outdir, preprocess
 from .errors import BnnkitError
+from .kernel_structs import initializer
 from .lower import Lowered, lower
 from .memory import Buffer, plan_arena
 from .ops import op_kind, prod
@@ -95,6 +96,11 @@ class Builder:
 
     def param(self, c_text: str) -> None:
         self.prog.params.append(c_text)
+
+    def struct(self, ctype: str, name: str, **fields) -> None:
+        """A ``static const`` kernel parameter struct, every field by name (the
+        order comes from the kernel header's typedef: kernel_structs)."""
+        self.param(f"static const {ctype} {name} = {initializer(ctype, **fields)};")
 
     def buf(self, t) -> str:
         return self.prog.buffers[t]

@@ -43,9 +43,9 @@ def pool_output_shape(in_shape, params):
     return (out_size(h, fh, sh, params["padding"]), out_size(w, fw, sw, params["padding"]), c)
 
 
-def pool_geometry(low, n) -> str:
+def pool_geometry(low, n) -> dict:
     """in_h, in_w, channels, filter, stride, padding, out size: the fields the
-    float and binary max-pool parameter structs share, as C initializers."""
+    float and binary max-pool parameter structs share, by name."""
     h, w, c = low.shapes[n.inputs[0]]
     oh, ow = low.shapes[n.outputs[0]][:2]
     if low.kinds[n.inputs[0]] == "bits":
@@ -56,7 +56,8 @@ def pool_geometry(low, n) -> str:
         pt, pl = same_pad(h, fh, sh, oh), same_pad(w, fw, sw, ow)
     else:
         pt = pl = 0
-    return f"{h}, {w}, {c}, {fh}, {fw}, {sh}, {sw}, {pt}, {pl}, {oh}, {ow}"
+    return dict(in_h=h, in_w=w, channels=c, filter_h=fh, filter_w=fw, stride_h=sh, stride_w=sw,
+                pad_top=pt, pad_left=pl, out_h=oh, out_w=ow)
 
 
 def window_problem(filt, stride, padding) -> str | None:

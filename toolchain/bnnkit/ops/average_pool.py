@@ -63,8 +63,9 @@ class AveragePool(OpKind):
         (fh, fw), (sh, sw) = n.params["filter"], n.params["stride"]
         pt, pl = padding(n, (h, w), (oh, ow))
         pname = f"avgpool_p{i:02d}"
-        b.param(f"static const bnn_avgpool_params {pname} = {{{h}, {w}, {c}, {fh}, {fw}, "
-                f"{sh}, {sw}, {pt}, {pl}, {oh}, {ow}, {ACTIVATIONS[n.params['activation']]}}};")
+        b.struct("bnn_avgpool_params", pname, in_h=h, in_w=w, channels=c, filter_h=fh,
+                 filter_w=fw, stride_h=sh, stride_w=sw, pad_top=pt, pad_left=pl, out_h=oh,
+                 out_w=ow, activation=ACTIVATIONS[n.params["activation"]])
         return [f"bnn_avgpool_f32(&{pname}, {b.buf(n.inputs[0])}, {b.buf(n.outputs[0])});"]
 
     def cost(self, n, low):

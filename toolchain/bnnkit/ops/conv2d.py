@@ -155,13 +155,14 @@ class Conv2D(OpKind):
         oc, kh, kw, ic = n.consts["weights"].shape
         pname = f"conv_p{i:02d}"
         pool = g["pool"]
-        params = (f"static const bnn_conv2d_params {pname} = {{{g['h']}, {g['w']}, {g['c']}, "
-                  f"{oc}, {kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
-                  f"{g['conv_w']}, {pool[0]}, {pool[1]}, {int(n.params['relu'])}}};")
+        params = dict(in_h=g["h"], in_w=g["w"], in_c=g["c"], out_c=oc, k_h=kh, k_w=kw,
+                      stride_h=g["sh"], stride_w=g["sw"], pad_top=g["pt"], pad_left=g["pl"],
+                      conv_h=g["conv_h"], conv_w=g["conv_w"], pool_h=pool[0], pool_w=pool[1],
+                      relu=n.params["relu"])
         src, dst = b.buf(n.inputs[0]), b.buf(n.outputs[0])
         if single_position(n):
             return self._emit_gemv(b, i, n, pname, params, src, dst)
-        b.param(params)
+        b.struct("bnn_conv2d_params", pname, **params)
         padded_oc = -(-oc // OC_BLOCK) * OC_BLOCK
         if n.params.get("index_map"):
             return self._emit_index(b, n, pname, padded_oc, src, dst)
@@ -208,7 +209,7 @@ class Conv2D(OpKind):
         if row == "NULL":  # the window is the whole input, in order
             row = src
         else:
-            b.param(params)
+            b.struct("bnn_conv2d_params", pname, **params)
             stmts.append(f"bnn_conv2d_f32_window(&{pname}, {src}, {row});")
         return stmts + [f"bnn_fc_f32({row}, {depth}, {wn}, {bn}, {oc}, {int(n.params['relu'])}, "
                         f"{dst});"]

@@ -150,11 +150,12 @@ class Conv2DS8(OpKind):
             form = ("[channel pair][ky][tap pair][2] int16 pairs" if ring["wide"]
                     else "[channel pair][ky][tap][2]")
         n.params["wide"] = ring["wide"]
-        b.param(f"static const bnn_conv2d_s8_params {pname} = {{{g['h']}, {g['w']}, {g['c']}, "
-                f"{oc}, {kh}, {kw}, {g['sh']}, {g['sw']}, {g['pt']}, {g['pl']}, {g['conv_h']}, "
-                f"{g['conv_w']}, {pool[0]}, {pool[1]}, {words}, {n.params['zp_in']}, "
-                f"{n.params['zp_out']}, {lo}, {hi}, {int(ring['wide'])}, {ring['rows']}, "
-                f"{ring['len']}}};")
+        b.struct("bnn_conv2d_s8_params", pname, in_h=g["h"], in_w=g["w"], in_c=g["c"], out_c=oc,
+                 k_h=kh, k_w=kw, stride_h=g["sh"], stride_w=g["sw"], pad_top=g["pt"],
+                 pad_left=g["pl"], conv_h=g["conv_h"], conv_w=g["conv_w"], pool_h=pool[0],
+                 pool_w=pool[1], patch_words=words, pad_value=n.params["zp_in"],
+                 out_zero_point=n.params["zp_out"], act_min=lo, act_max=hi, wide=ring["wide"],
+                 ring_rows=ring["rows"], ring_len=ring["len"])
         wn = b.const("conv_w", "uint32_t", packed,
                      f"{n.name} int8 filter [{oc}][{kh}][{kw}][{ic}] as {form}")
         bn, mn, sn = requant_consts(b, "conv", n)

@@ -42,7 +42,7 @@ ACTIVATIONS = {"NONE": (0, -FLT_MAX, FLT_MAX), "RELU": (1, 0.0, FLT_MAX),
 
 
 def geometry(low, n):
-    """The fields of bnn_depthwise_conv2d_params, in order, as a dict."""
+    """The fields of bnn_depthwise_conv2d_params by name."""
     h, w, c = low.shapes[n.inputs[0]]
     _, kh, kw, oc = n.consts["weights"].shape
     dm = n.params["depth_multiplier"]
@@ -122,8 +122,7 @@ class DepthwiseConv2D(OpKind):
                      f"{n.name} depthwise filter [{kh}][{kw}][{oc}]")
         bn = b.const("dw_b", "float", n.consts["bias"], f"{n.name} bias [{oc}]")
         pname = f"dw_p{i:02d}"
-        b.param(f"static const bnn_depthwise_conv2d_params {pname} = "
-                f"{{{', '.join(str(int(v)) for v in g.values())}}};")
+        b.struct("bnn_depthwise_conv2d_params", pname, **g)
         return [f"bnn_depthwise_conv2d_f32(&{pname}, {b.buf(n.inputs[0])}, {wn}, {bn}, "
                 f"{b.buf(n.outputs[0])});"]
 

@@ -71,12 +71,12 @@ def up_channels(out_c: int) -> int:
     return out_c // UP_GROUP * UP_GROUP
 
 
-def params_c(low, n) -> list:
-    """The fields of bnn_depthwise_conv2d_s8_params, in order (ints only).
+def params_c(low, n) -> dict:
+    """The fields of bnn_depthwise_conv2d_s8_params by name (ints only).
 
     Example (a node of 3 input channels, multiplier 2, 3x3, stride 2, SAME)::
 
-        params_c(low, n)  # [12, 10, 3, 2, 3, 3, 2, 2, 1, 1, 0, 0, 6, 5, zp_in, ...]
+        params_c(low, n)  # {'in_h': 12, 'in_w': 10, 'in_c': 3, 'depth_multiplier': 2, ...}
     """
     h, w, c = low.shapes[n.inputs[0]]
     _, kh, kw, oc = n.consts["weights"].shape
@@ -86,9 +86,10 @@ def params_c(low, n) -> list:
     if oc != c * dm or oh < 1 or ow < 1 or (oh, ow, oc) != tuple(low.shapes[n.outputs[0]]):
         raise BnnkitError(f"{n.name}: inconsistent depthwise convolution shapes")
     lo, hi = n.params["act"]
-    return [int(v) for v in (h, w, c, dm, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow,
-                             n.params["zp_in"], n.params["zp_out"], lo, hi,
-                             n.params["up_channels"])]
+    return dict(in_h=h, in_w=w, in_c=c, depth_multiplier=dm, k_h=kh, k_w=kw, stride_h=sh,
+                stride_w=sw, dilation_h=dh, dilation_w=dw, pad_top=pt, pad_left=pl, out_h=oh,
+                out_w=ow, in_zero_point=n.params["zp_in"], out_zero_point=n.params["zp_out"],
+                act_min=lo, act_max=hi, up_channels=n.params["up_channels"])
 
 
 def depthwise_weights(ctx, idx, in_c):
@@ -178,8 +179,7 @@ class DepthwiseConv2DS8(OpKind):
         fields = params_c(b.low, n)
         _, kh, kw, oc = n.consts["weights"].shape
         pname = f"dw_s8_p{i:02d}"
-        b.param(f"static const bnn_depthwise_conv2d_s8_params {pname} = "
-                f"{{{', '.join(str(v) for v in fields)}}};")
+        b.struct("bnn_depthwise_conv2d_s8_params", pname, **fields)
         wn = b.const("dw_w", "int8_t", n.consts["weights"].reshape(-1),
                      f"{n.name} int8 depthwise filter [{kh}][{kw}][{oc}]")
         bn, mn, sn = requant_consts(b, "dw", n)

@@ -220,9 +220,8 @@ class Elementwise(OpKind):
                         f"{prod(vec)}, {first}, {b.buf(out)});"]
         dims = [1] * (MAX_DIMS - len(out_shape)) + list(out_shape)
         pname = f"ew_p{i:02d}"
-        fields = ", ".join("{" + ", ".join(str(v) for v in arr) + "}" for arr in
-                           (dims, bcast_strides(sa, out_shape), bcast_strides(sb, out_shape)))
-        b.param(f"static const bnn_elementwise_bcast_params {pname} = {{{op}, {act}, {fields}}};")
+        b.struct("bnn_elementwise_bcast_params", pname, op=op, act=act, dims=dims,
+                 a_strides=bcast_strides(sa, out_shape), b_strides=bcast_strides(sb, out_shape))
         return [f"bnn_elementwise_bcast_f32(&{pname}, {refs[0]}, {refs[1]}, {b.buf(out)});"]
 
     def reference(self, n, inputs, low):

@@ -222,12 +222,12 @@ class ElementwiseS8(OpKind):
             (ma, sa), (mb, sb), (mo, so) = p["mults"]
         else:
             (ma, sa), (mb, sb), (mo, so) = (0, 0), (0, 0), p["mult"]
-        arrays = (dims, bcast_strides(shapes[0], out_shape), bcast_strides(shapes[1], out_shape))
-        fields = ", ".join("{" + ", ".join(str(v) for v in arr) + "}" for arr in arrays)
         pname = f"ew_s8_p{i:02d}"
-        b.param(f"static const bnn_elementwise_s8_params {pname} = {{{fields}, "
-                f"{-p['za']}, {-p['zb']}, {p['zo']}, {ma}, {sa}, {mb}, {sb}, {mo}, {so}, "
-                f"{p['act'][0]}, {p['act'][1]}}};")
+        b.struct("bnn_elementwise_s8_params", pname, dims=dims,
+                 a_strides=bcast_strides(shapes[0], out_shape),
+                 b_strides=bcast_strides(shapes[1], out_shape), a_offset=-p["za"],
+                 b_offset=-p["zb"], out_offset=p["zo"], a_mult=ma, a_shift=sa, b_mult=mb,
+                 b_shift=sb, out_mult=mo, out_shift=so, act_min=p["act"][0], act_max=p["act"][1])
         fn = "bnn_add_s8" if n.kind == "add_s8" else "bnn_mul_s8"
         return [f"{fn}(&{pname}, {refs[0]}, {refs[1]}, {b.buf(out)});"]
 

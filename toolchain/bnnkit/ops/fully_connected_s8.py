@@ -65,9 +65,12 @@ class FullyConnectedS8(OpKind):
             raise BnnkitError(f"{n.name}: batched fully connected input is not supported")
         lo, hi = n.params["act"]
         pname = f"fc_s8_p{i:02d}"
-        b.param(f"static const bnn_conv2d_s8_params {pname} = {{1, 1, {n_in}, {n_out}, 1, 1, "
-                f"1, 1, 0, 0, 1, 1, 1, 1, {-(-n_in // 4)}, {n.params['zp_in']}, "
-                f"{n.params['zp_out']}, {lo}, {hi}, 0, 0, 0}};")
+        # one output position of a 1x1 convolution over n_in channels: the patch path
+        b.struct("bnn_conv2d_s8_params", pname, in_h=1, in_w=1, in_c=n_in, out_c=n_out, k_h=1,
+                 k_w=1, stride_h=1, stride_w=1, pad_top=0, pad_left=0, conv_h=1, conv_w=1,
+                 pool_h=1, pool_w=1, patch_words=-(-n_in // 4), pad_value=n.params["zp_in"],
+                 out_zero_point=n.params["zp_out"], act_min=lo, act_max=hi, wide=0,
+                 ring_rows=0, ring_len=0)
         wn = b.const("fc_w", "uint32_t", interleaved_s8(w),
                      f"{n.name} int8 weights [{n_out}][{n_in}], four outputs interleaved "
                      "word by word")

@@ -228,11 +228,13 @@ class LceBconv2d(OpKind):
         lo, hi = n.params["clamp"]
         oc, ic = n.params["out_channels"], n.params["channels_in"]
         pname = f"bconv_p{i:02d}"
-        b.param(f"static const bnn_bconv2d_params {pname} = {{{h}, {w}, {ic}, {oc}, {kh}, {kw}, "
-                f"{sh}, {sw}, {dh}, {dw}, {pt}, {pl}, {oh}, {ow}, {int(n.params['one_padding'])}, "
-                f"{lo if lo > INT32_MIN else 'INT32_MIN'}, {hi if hi < INT32_MAX else 'INT32_MAX'}, "
-                f"{ph}, {pw}, {n.params['conv_out'][0]}, {n.params['conv_out'][1]}, "
-                f"{patch_words(n)}}};")
+        b.struct("bnn_bconv2d_params", pname, in_h=h, in_w=w, in_c=ic, out_c=oc, k_h=kh, k_w=kw,
+                 stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw, pad_top=pt, pad_left=pl,
+                 out_h=oh, out_w=ow, one_padding=n.params["one_padding"],
+                 clamp_min=lo if lo > INT32_MIN else "INT32_MIN",
+                 clamp_max=hi if hi < INT32_MAX else "INT32_MAX", pool_h=ph, pool_w=pw,
+                 conv_h=n.params["conv_out"][0], conv_w=n.params["conv_out"][1],
+                 patch_words=patch_words(n))
         wn = b.const("bconv_w", "uint32_t", interleaved_weights(n.consts["weights"], ic),
                      f"{n.name}: {kh}x{kw} taps of {ic} bits back to back per output "
                      "channel, the channels interleaved three words at a time")

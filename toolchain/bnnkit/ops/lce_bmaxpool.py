@@ -37,7 +37,7 @@ class LceBMaxPool(OpKind):
 
     def emit(self, b, i, n):
         pname = f"bpool_p{i:02d}"
-        b.param(f"static const bnn_bmaxpool_params {pname} = {{{pool_geometry(b.low, n)}}};")
+        b.struct("bnn_bmaxpool_params", pname, **pool_geometry(b.low, n))
         return [f"bnn_bmaxpool(&{pname}, {b.buf(n.inputs[0])}, {b.buf(n.outputs[0])});"]
 
     def reference(self, n, inputs, low):

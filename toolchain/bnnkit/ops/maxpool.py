@@ -34,8 +34,7 @@ class MaxPool(OpKind):
 
     def emit(self, b, i, n):
         pname = f"pool_p{i:02d}"
-        b.param(f"static const bnn_maxpool_params {pname} = "
-                f"{{{pool_geometry(b.low, n)}, {int(n.params['relu'])}}};")
+        b.struct("bnn_maxpool_params", pname, **pool_geometry(b.low, n), relu=n.params["relu"])
         return [f"bnn_maxpool_f32(&{pname}, {b.buf(n.inputs[0])}, {b.buf(n.outputs[0])});"]
 
     def reference(self, n, inputs, low):

@@ -50,7 +50,7 @@ class MaxPoolS8(OpKind):
 
     def emit(self, b, i, n):
         pname = f"{self.param_prefix}_p{i:02d}"
-        b.param(f"static const bnn_maxpool_params {pname} = {{{pool_geometry(b.low, n)}, 0}};")
+        b.struct("bnn_maxpool_params", pname, **pool_geometry(b.low, n), relu=0)
         lo, hi = n.params["act"]
         return [f"{self.c_function}(&{pname}, {int(lo)}, {int(hi)}, {b.buf(n.inputs[0])}, "
                 f"{b.buf(n.outputs[0])});"]

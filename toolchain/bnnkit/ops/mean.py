@@ -92,8 +92,7 @@ class Mean(OpKind):
     def emit(self, b, i, n):
         dims, red, count, rows = plan(n.params["in_shape"], n.params["axes"])
         pname = f"mean_p{i:02d}"
-        b.param(f"static const bnn_mean_params {pname} = {{{{{', '.join(map(str, dims))}}}, "
-                f"{{{', '.join(str(int(r)) for r in red)}}}, {count}, {rows}}};")
+        b.struct("bnn_mean_params", pname, dims=dims, reduced=red, count=count, rows=rows)
         return [f"bnn_mean_f32(&{pname}, {b.buf(n.inputs[0])}, {b.buf(n.outputs[0])});"]
 
     def cost(self, n, low):

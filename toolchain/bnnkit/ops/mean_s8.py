@@ -85,11 +85,10 @@ class MeanS8(Mean):
     def emit(self, b, i, n):
         g = layout(n.params["in_shape"], n.params["axes"])
         p = n.params
-        fields = [g["outer"], g["outer_stride"], g["inner"], g["inner_stride"]]
-        init = ", ".join("{" + ", ".join(str(int(v)) for v in f) + "}" for f in fields)
         pname = f"mean_s8_p{i:02d}"
-        b.param(f"static const bnn_mean_s8_params {pname} = {{{init}, {int(p['pre'])}, "
-                f"{int(p['mult'])}, {int(p['shift'])}, {int(p['post'])}, {ties_up(p)}}};")
+        b.struct("bnn_mean_s8_params", pname, outer=g["outer"], outer_stride=g["outer_stride"],
+                 inner=g["inner"], inner_stride=g["inner_stride"], pre=p["pre"], mult=p["mult"],
+                 shift=p["shift"], post=p["post"], ties_up=ties_up(p))
         return [f"bnn_mean_s8(&{pname}, {b.buf(n.inputs[0])}, {b.buf(n.outputs[0])});"]
 
     def reference(self, n, inputs, low):

@@ -22,6 +22,7 @@ import numpy as np
 
 from ._datamove import (check_output, const_ints, float_activation_shape, full_shape, pad4,
                         strip_batch)
+from ..kernel_structs import initializer
 from .base import OpKind, register
 
 
@@ -78,10 +79,9 @@ class Pad(OpKind):
     def emit(self, b, i, n):
         shape, before, after, bits = self.fields(n, b.low)
         pname = f"pad_p{i:02d}"
-        join = lambda v: ", ".join(map(str, v))  # noqa: E731
-        b.param(f"static const bnn_pad_params {pname} = {{{{{join(shape)}}}, "
-                f"{{{join(before)}}}, {{{join(after)}}}, "
-                f"{bits if bits != -2**31 else '(-2147483647 - 1)'}}};  "
+        init = initializer("bnn_pad_params", in_shape=shape, before=before, after=after,
+                           value_bits=bits if bits != -2**31 else "(-2147483647 - 1)")
+        b.param(f"static const bnn_pad_params {pname} = {init};  "
                 f"/* value {float(n.params['value'])!r} */")
         return [f"bnn_pad_f32(&{pname}, {b.buf(n.inputs[0])}, {b.buf(n.outputs[0])});"]
 

@@ -60,8 +60,7 @@ class PRelu(OpKind):
         dims = [1] * (MAX_DIMS - len(shape)) + list(shape)
         strides = bcast_strides(alpha.shape, shape)
         pname = f"prelu_p{i:02d}"
-        b.param(f"static const bnn_prelu_params {pname} = {{{{{', '.join(map(str, dims))}}}, "
-                f"{{{', '.join(map(str, strides))}}}}};")
+        b.struct("bnn_prelu_params", pname, dims=dims, alpha_strides=strides)
         return [f"bnn_prelu_bcast_f32(&{pname}, {x}, {name}, {out});"]
 
     def reference(self, n, inputs, low):

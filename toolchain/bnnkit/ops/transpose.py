@@ -62,8 +62,7 @@ class Transpose(OpKind):
     def emit(self, b, i, n):
         shape, perm = self.fields(n, b.low)
         pname = f"transpose_p{i:02d}"
-        b.param(f"static const bnn_transpose_params {pname} = {{{{{', '.join(map(str, shape))}}}, "
-                f"{{{', '.join(map(str, perm))}}}}};")
+        b.struct("bnn_transpose_params", pname, in_shape=shape, perm=perm)
         return [f"bnn_transpose_f32(&{pname}, {b.buf(n.inputs[0])}, {b.buf(n.outputs[0])});"]
 
     def reference(self, n, inputs, low):
