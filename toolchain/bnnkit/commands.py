@@ -9,6 +9,7 @@ import click
 
 from .analyze import BOARDS
 from .cli import main
+from .targets import TARGETS
 
 DATASET_CHOICE = click.Choice(["fashion-mnist", "sign-mnist"])
 COUNT = click.IntRange(min=1)  # --limit, --epochs, --batch-size, budgets: 1 or more
@@ -146,7 +147,7 @@ def convert(model, output, int8, calibration_images, data_dir):
       bnnkit convert models/lenet_float.h5 --int8 -o models/lenet_float_int8.tflite
     """
     from . import convert as conv
-    from .inspect import describe_tflite
+    from .inspection import describe_tflite
     from .outdir import check_file
 
     if output:
@@ -170,13 +171,13 @@ def convert(model, output, int8, calibration_images, data_dir):
 @click.argument("file", type=click.Path())
 def inspect(file):
     """Show what an existing .h5 or .tflite holds."""
-    from .inspect import describe
+    from .inspection import describe
 
     click.echo(describe(file))
 
 
-TARGET_CHOICE = click.Choice(["host", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
-                              "riscv32", "arm64"])
+TARGET_CHOICE = click.Choice(list(TARGETS))  # the one table of targets
+TARGETS_HELP = "; ".join(f"{name}: {t.summary}" for name, t in TARGETS.items()) + "."
 
 
 def input_spec_from_options(input_kind, scale, offset):
@@ -198,11 +199,7 @@ def input_spec_from_options(input_kind, scale, offset):
 @main.command("gen-firmware")
 @click.argument("model", type=click.Path())
 @click.option("--target", type=TARGET_CHOICE, default="host", show_default=True,
-              help="host: this machine's gcc; cortex-m4: arm-none-eabi-gcc for QEMU mps2-an386; "
-                   "cortex-m3: the same for mps2-an385, soft-float (no FPU); cortex-m7: "
-                   "mps2-an500; cortex-m33: mps2-an505 (secure state); riscv32: rv32imafc with "
-                   "picolibc for QEMU's virt machine; "
-                   "arm64: static aarch64 Linux binary for qemu-aarch64.")
+              help=TARGETS_HELP)
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="Project directory (default: build/MODEL-TARGET).")
 @click.option("--flash-kib", type=COUNT,

@@ -19,7 +19,7 @@ def step(n: int, total: int, text: str, t0: float) -> None:
 def main() -> int:
     from .convert import convert
     from .emit import generate
-    from .inspect import describe_tflite
+    from .inspection import describe_tflite
     from .report import markdown, run, write
     from .simulate import format_record, simulate, write_json
 

@@ -21,7 +21,7 @@ from .kernel_structs import initializer
 from .lower import Lowered, lower
 from .memory import Buffer, plan_arena
 from .ops import op_kind, prod
-from .targets import RUNTIME_DIR, Target, get_target
+from .targets import COMMON_CFLAGS, RUNTIME_DIR, Target, get_target
 
 C_SIZES = {"float": 4, "uint32_t": 4, "int32_t": 4, "uint16_t": 2, "int8_t": 1}
 # buffer kind -> (C element type, arena union member, bytes per element)
@@ -495,6 +495,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         "prog": prog,
         "meta": meta,
         "target": target,
+        "common_cflags": COMMON_CFLAGS,
         "input_uint8": uint8,
         "input_ctype": input_ctype,
         "input_buf_ctype": KIND_C[low.kinds[low.input]][0],

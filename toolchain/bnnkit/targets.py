@@ -11,6 +11,7 @@ from .errors import BnnkitError
 # the C runtime (kernels, templates, boards, harness): package data, so an installed
 # bnnkit generates from any folder
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+# every generated Makefile compiles with these (after the user's CFLAGS)
 COMMON_CFLAGS = "-std=c99 -Wall -Wextra -Werror -ffp-contract=off"
 
 
@@ -33,6 +34,7 @@ class Target:
     ld_script: str = "mps2.ld"  # a bare-metal board's linker script (in its board folder)
     emulator_args: tuple = ()  # more qemu-system options (the virt machine: no firmware)
     semihost_argv0: bool = True  # the semihosting command line starts with the program
+    summary: str = ""  # one line for --help
 
     @property
     def tool_prefix(self) -> str:
@@ -113,23 +115,30 @@ def _mps2(core: str, machine: str, float_flags: str, **more) -> Target:
 
 
 TARGETS = {
-    "host": Target("host", "host", "host", "gcc", "gcc", None, None, None),
+    "host": Target("host", "host", "host", "gcc", "gcc", None, None, None,
+                   summary="this machine's gcc"),
     # The M3 has no FPU (soft-float)
-    "cortex-m3": _mps2("cortex-m3", "mps2-an385", "-mfloat-abi=soft"),
+    "cortex-m3": _mps2("cortex-m3", "mps2-an385", "-mfloat-abi=soft",
+                       summary="arm-none-eabi-gcc for QEMU mps2-an385, soft-float (no FPU)"),
     # M4, M7 and M33: the DSP extension (SMLAD) and a single-precision FPU
-    "cortex-m4": _mps2("cortex-m4", "mps2-an386", "-mfloat-abi=hard -mfpu=fpv4-sp-d16", dsp=True),
-    "cortex-m7": _mps2("cortex-m7", "mps2-an500", "-mfloat-abi=hard -mfpu=fpv5-sp-d16", dsp=True),
+    "cortex-m4": _mps2("cortex-m4", "mps2-an386", "-mfloat-abi=hard -mfpu=fpv4-sp-d16", dsp=True,
+                       summary="arm-none-eabi-gcc for QEMU mps2-an386"),
+    "cortex-m7": _mps2("cortex-m7", "mps2-an500", "-mfloat-abi=hard -mfpu=fpv5-sp-d16", dsp=True,
+                       summary="arm-none-eabi-gcc for QEMU mps2-an500"),
     "cortex-m33": _mps2("cortex-m33", "mps2-an505", "-mfloat-abi=hard -mfpu=fpv5-sp-d16",
-                        dsp=True, ld_script="mps2-an505.ld"),
+                        dsp=True, ld_script="mps2-an505.ld",
+                        summary="arm-none-eabi-gcc for QEMU mps2-an505 (secure state)"),
     # rv32imafc with hard float (ilp32f) and picolibc; QEMU's virt machine
     "riscv32": Target("riscv32", "riscv-virt", "riscv", "riscv64-unknown-elf-gcc",
                       "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf", 1024, 128,
                       "qemu-system-riscv32", emulator_package="qemu-system-misc",
                       machine="virt", arch_flags="-march=rv32imafc -mabi=ilp32f",
-                      exe="model.elf", emulator_args=("-bios", "none"), semihost_argv0=False),
+                      exe="model.elf", emulator_args=("-bios", "none"), semihost_argv0=False,
+                      summary="rv32imafc with picolibc for QEMU's virt machine"),
     "arm64": Target("arm64", "arm64-linux", "arm64", "aarch64-linux-gnu-gcc",
                     "gcc-aarch64-linux-gnu libc6-dev-arm64-cross", None, None, "qemu-aarch64",
-                    emulator_package="qemu-user"),
+                    emulator_package="qemu-user",
+                    summary="static aarch64 Linux binary for qemu-aarch64"),
 }
 
 
