@@ -5,7 +5,8 @@ import pytest
 
 from bnnkit.errors import BnnkitError
 from bnnkit.graph import Graph, Op, Tensor
-from bnnkit.lower import binary_rows, lower, pack_bits
+from bnnkit.lower import lower, pack_bits
+from bnnkit.passes.binary import binary_rows
 from bnnkit.memory import STRATEGIES, ArenaPlan, Buffer, check_plan, plan_arena
 from bnnkit.tflite_reader import parse_tflite
 from helpers import MODELS, needs_fashion
@@ -154,7 +155,7 @@ def test_ambiguous_outputs_get_exact_popcount_ranges():
     """Per output: only the output whose boundary LCE's rounding can cross is
     ambiguous, and only at the popcounts near it; such a layer is still fused
     (thresholds + the exact float value for those popcounts)."""
-    from bnnkit.lower import thresholds_ambiguous
+    from bnnkit.passes.binary import thresholds_ambiguous
 
     mask, lo, hi = thresholds_ambiguous(3, np.float32([1.0, 1.0]), np.float32([0.5, 1.0]), False,
                                         ranges=True)

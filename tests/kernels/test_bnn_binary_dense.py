@@ -3,7 +3,8 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from bnnkit.lower import derive_thresholds, pack_bits, words
+from bnnkit.lower import pack_bits, words
+from bnnkit.passes.binary import derive_thresholds
 from bnnkit.ops._bits import unpack_bits
 from kernels.kernel_lib import ptr
 
@@ -139,7 +140,7 @@ def test_exact_outputs_match_reference_and_lce(lib, n_in, n_out, seed, relu, ful
 def test_lowered_layer_equals_lce_everywhere(lib, n_in, n_out, seed, relu, form):
     """What fuse_threshold builds (thresholds + the ambiguous outputs' ranges)
     gives LCE's sign on random inputs, for layers made to be ambiguous."""
-    from bnnkit.lower import thresholds_ambiguous
+    from bnnkit.passes.binary import thresholds_ambiguous
 
     rng = np.random.default_rng(seed)
     w_neg = rng.random((n_out, n_in)) < 0.5

@@ -9,6 +9,7 @@ import click
 
 from .analyze import BOARDS
 from .cli import main
+from .passes import PASS_NAMES
 from .targets import TARGETS
 
 DATASET_CHOICE = click.Choice(["fashion-mnist", "sign-mnist"])
@@ -169,11 +170,19 @@ def convert(model, output, int8, calibration_images, data_dir):
 
 @main.command()
 @click.argument("file", type=click.Path())
-def inspect(file):
-    """Show what an existing .h5 or .tflite holds."""
-    from .inspection import describe
+@click.option("--passes", is_flag=True,
+              help="For a .tflite: the kernel nodes after lowering and after each fusion pass.")
+def inspect(file, passes):
+    """Show what an existing .h5 or .tflite holds.
 
-    click.echo(describe(file))
+    \b
+    Examples:
+      bnnkit inspect models/lenet_bin3.tflite
+      bnnkit inspect models/lenet_bin3.tflite --passes
+    """
+    from .inspection import describe, describe_passes
+
+    click.echo(describe_passes(file) if passes else describe(file))
 
 
 TARGET_CHOICE = click.Choice(list(TARGETS))  # the one table of targets
@@ -225,8 +234,11 @@ def input_spec_from_options(input_kind, scale, offset):
                    "NAME_arena_t the caller places where it likes.")
 @click.option("--no-app", is_flag=True, help="Write the library alone, without the example "
                                              "application.")
+@click.option("--disable-pass", "disabled_passes", multiple=True, type=click.Choice(PASS_NAMES),
+              help="Skip a fusion pass (repeatable), to compare or to isolate a problem; "
+                   "'bnnkit inspect MODEL.tflite --passes' shows what each does.")
 def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, offset, force,
-                 name, arena, no_app):
+                 name, arena, no_app, disabled_passes):
     """Generate a C library for MODEL (.tflite, or .h5 converted on the way)
     and an example application that runs it on TARGET.
 
@@ -255,7 +267,8 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
     out = Path(output) if output else Path("build") / f"{Path(model).stem}-{target}"
     gen = generate(model, target, out, flash_kib, ram_kib,
                    input_spec=input_spec_from_options(input_kind, scale, offset), force=force,
-                   name=name, arena=arena, app=not no_app, check_linked=True)
+                   name=name, arena=arena, app=not no_app, check_linked=True,
+                   disabled_passes=disabled_passes)
     if gen.replaced:
         click.echo(f"replaced your {', '.join(gen.replaced)} in {out}/ (--force)")
     click.echo(f"wrote {out}/{gen.name}/" + ("" if no_app else f" and {out}/app/")

@@ -187,12 +187,13 @@ class Builder:
             - set(self.prog.kernel_headers) - {"bnn_kernels.h"})
 
 
-def _lower_and_plan(graph, source: str, target: Target | None = None, prefix: str = ""):
+def _lower_and_plan(graph, source: str, target: Target | None = None, prefix: str = "",
+                    disabled_passes=()):
     """Lower and plan; every failure is one error naming ``source``. The checks
     of lowering should refuse any inconsistent model; what slips past them is
     still an error about the file, never a traceback, and says so."""
     try:
-        low = lower(graph, source)
+        low = lower(graph, source, disabled_passes)
         return low, build_program(low, target, prefix)
     except BnnkitError as exc:
         if str(exc).startswith(source):
@@ -425,7 +426,7 @@ def _pixel_map(spec: dict, scale: float, zero_point: int):
 def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None,
              input_spec: dict | None = None, force: bool = False, name: str | None = None,
              arena: str = "static", app: bool = True, check_linked: bool = False,
-             check_budget: bool = True) -> Generated:
+             check_budget: bool = True, disabled_passes=()) -> Generated:
     """Lower ``model_path`` and write the C library for ``target_name`` into
     ``out_dir/NAME/`` and, with ``app``, an example application that runs it
     on the target into ``out_dir/app/``.
@@ -446,6 +447,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     compiler is installed, also on the whole example firmware, built and linked
     in a temporary copy: its flash exactly, its RAM as static data plus a stack
     bound from gcc's -fcallgraph-info (``gen.linked`` holds the figures).
+    ``disabled_passes``: fusion passes to skip (:data:`bnnkit.passes.PASS_NAMES`).
 
     Example:
         >>> gen = generate("models/lenet_bin3.tflite", "host", "build/m")  # doctest: +SKIP
@@ -463,7 +465,8 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     meta = metadata.load(model_path)
     if input_spec is not None:
         meta = dict(meta, preprocessing=input_spec)
-    low, prog = _lower_and_plan(graph, str(model_path), target, prefix=f"{name}_")
+    low, prog = _lower_and_plan(graph, str(model_path), target, prefix=f"{name}_",
+                                disabled_passes=disabled_passes)
     gen = Generated(Path(out_dir), prog, meta, target, flatbuffer,
                     tuple(low.shapes[low.input]), low.kinds[low.output] == "bits", low=low,
                     name=name, has_app=app)

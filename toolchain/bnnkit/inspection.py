@@ -61,3 +61,33 @@ def describe(path) -> str:
     if head == b"\x89HDF\r\n\x1a\n":
         return describe_h5(path)
     raise BnnkitError(f"{path}: neither an HDF5 Keras model nor a TFLite flatbuffer")
+
+
+def describe_passes(path) -> str:
+    """A .tflite's kernel nodes after lowering and after each fusion pass (a
+    pass that changed nothing says so).
+
+    Example:
+        >>> print(describe_passes("models/lenet_bin3.tflite"))  # doctest: +SKIP
+        models/lenet_bin3.tflite: after to_nodes, 16 nodes
+          0 conv2d   t0 -> t11   sequential/conv2d/Relu...
+    """
+    from .emit import load_graph
+    from .lower import lower
+    from .passes import format_nodes
+
+    path = Path(path)
+    graph, _ = load_graph(path)
+    stages, last = [], None
+
+    def dump(name, low):
+        nonlocal last
+        text = format_nodes(low)
+        if text == last:
+            stages.append(f"{path}: after {name}, unchanged")
+        else:
+            stages.append(f"{path}: after {name}, {len(low.nodes)} nodes\n{text}")
+        last = text
+
+    lower(graph, str(path), dump=dump)
+    return "\n".join(stages)

@@ -6,10 +6,10 @@ integer thresholds by ``fuse_threshold`` when a sign follows
 The float output adds +-c_j in the float order of LCE's FULLY_CONNECTED
 (fully_connected.py), not dot * c_j + b_j: bit-exact with LCE.
 
-The bit output is one popcount threshold per output (lower.derive_thresholds,
+The bit output is one popcount threshold per output (passes.binary.derive_thresholds,
 which assumes dot * c_j + b_j rounded). LCE's value depends on which inputs are
 -1, so near the sign boundary the two may disagree: for the outputs where they
-can (lower.thresholds_ambiguous, a rigorous rounding bound), consts
+can (passes.binary.thresholds_ambiguous, a rigorous rounding bound), consts
 ``exact_at`` [j, pc_lo, pc_hi] and ``exact_val`` [c_j, b_j, mul_j, add_j] make
 the kernel compute, when pc_lo <= popcount <= pc_hi, LCE's own float value (the
 row sum in FULLY_CONNECTED's order, its clamp and ReLU, then the batch norm's

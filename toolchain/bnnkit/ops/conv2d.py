@@ -223,8 +223,9 @@ class Conv2D(OpKind):
 
     def reference(self, n, inputs, low):
         x = inputs[0]
-        if encoded(n):
-            raise NotImplementedError("encoded input: see threshold_encode + conv2d on floats")
+        if encoded(n):  # the 0/1 values (threshold_encode's reference): the C skips the
+            x = np.asarray(x, np.float32).reshape(n.params["encoded"])  # 0 * w products,
+            # which change no sum here (fuse_encode_conv leaves -0.0 biases alone)
         return conv_reference(x, n.consts["weights"], n.consts["bias"], n.params["stride"],
                               n.params["padding"], n.params["relu"], n.params["pool"])
 

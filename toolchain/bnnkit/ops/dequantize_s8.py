@@ -5,7 +5,7 @@ float32(-zero_point * scale)`` (two roundings); the last ``n % 8`` values,
 ``float32(q - zero_point) * scale`` (one rounding). LCE writes one where an
 int8 part of a network feeds a float one (a batch norm before a binary
 layer); lowering folds it, with that batch norm and the sign, into int8
-thresholds (:func:`bnnkit.lower.fuse_dequantize_sign`) when it can."""
+thresholds (:func:`bnnkit.passes.binary.fuse_dequantize_sign`) when it can."""
 
 from __future__ import annotations
 

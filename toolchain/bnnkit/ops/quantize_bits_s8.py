@@ -1,7 +1,7 @@
 """LceQuantize of an int8 tensor (bnn_quantize_bits_s8.c): bit 1 (-1) where
 ``x < zero_point``, LCE's rule for quantized input (``bitpack_bitfield_quantized``).
 
-Lowering (:func:`bnnkit.lower.fuse_dequantize_sign`) also makes this node from
+Lowering (:func:`bnnkit.passes.binary.fuse_dequantize_sign`) also makes this node from
 ``DEQUANTIZE -> [MUL][ADD] -> LceQuantize``: an int8 value has 256 possible
 values, and the float chain is monotone in it, so each channel's sign is a
 comparison with one int8 threshold (``threshold``), inverted where the chain
