@@ -84,7 +84,6 @@ class Builder:
         self.low = low
         self.prog = Program()
         self.prefix = prefix  # the library's name and "_": constants are exported symbols
-        self.dsp = bool(target and target.dsp)  # op kinds may store constants for SMLAD
         # Cortex-M constant layouts (the library says so: library_layout)
         self.small_core = bool(library_layout(target)["BNN_SMALL_CORE"])
 
@@ -206,6 +205,8 @@ def _lower_and_plan(graph, source: str, target: Target | None = None, prefix: st
 
 
 def build_program(low: Lowered, target: Target | None = None, prefix: str = "") -> Program:
+    for n in low.nodes:  # per-target choices, once, before anything reads them
+        op_kind(n.kind).prepare(n, low, target)
     b = Builder(low, target, prefix)
     b.plan()
     b.emit()

@@ -84,6 +84,12 @@ class OpKind:
         that lowers a TFLite op must say: buffers are sized by these shapes."""
         raise NotImplementedError(f"{self.kind}: no output shape inference")
 
+    def prepare(self, node, low, target) -> None:
+        """Per-target choices about how ``node`` is stored and run (a constant
+        layout, a kernel variant), made once before the arena is planned and the
+        C emitted and recorded in ``node.params``: ``scratch_bytes``, ``emit`` and
+        ``cost`` only read them (TFLite Micro's Prepare). Default: none."""
+
     def kernel_files(self, node) -> list:
         return list(self.files)
 

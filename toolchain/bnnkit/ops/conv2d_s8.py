@@ -127,11 +127,16 @@ class Conv2DS8(OpKind):
     def output_shape(self, n, low):
         return conv_output_shape(n, low)
 
+    def prepare(self, n, low, target):
+        # the rows path stores int16 rows and weights for SMLAD on cores with DSP
+        g = geometry(low, n)
+        n.params["wide"] = bool(target and target.dsp) and g["conv_h"] * g["conv_w"] != 1
+
     def scratch_bytes(self, b, n) -> int:
         g = geometry(b.low, n)
         if g["conv_h"] * g["conv_w"] == 1:
             return scratch_bytes_s8(g["kh"] * g["kw"] * g["c"], g["oc"])
-        return ring_layout(g, b.dsp)["scratch_bytes"]
+        return ring_layout(g, n.params["wide"])["scratch_bytes"]
 
     def emit(self, b, i, n):
         g = geometry(b.low, n)
@@ -145,11 +150,10 @@ class Conv2DS8(OpKind):
             ring = {"rows": 0, "len": 0, "wide": False}
             packed, form = interleaved_s8(w.reshape(oc, -1)), "four channels interleaved word by word"
         else:
-            ring = ring_layout(g, b.dsp)
+            ring = ring_layout(g, n.params["wide"])
             packed = (row_pairs_s16 if ring["wide"] else row_pairs_s8)(w)
             form = ("[channel pair][ky][tap pair][2] int16 pairs" if ring["wide"]
                     else "[channel pair][ky][tap][2]")
-        n.params["wide"] = ring["wide"]
         b.struct("bnn_conv2d_s8_params", pname, in_h=g["h"], in_w=g["w"], in_c=g["c"], out_c=oc,
                  k_h=kh, k_w=kw, stride_h=g["sh"], stride_w=g["sw"], pad_top=g["pt"],
                  pad_left=g["pl"], conv_h=g["conv_h"], conv_w=g["conv_w"], pool_h=pool[0],
@@ -168,7 +172,7 @@ class Conv2DS8(OpKind):
         positions = prod(low.shapes[n.outputs[0]][:2]) * pool[0] * pool[1]
         if positions == 1:
             w_bytes = oc * -(-kh * kw * ic // 4) * 4
-        elif n.params.get("wide", False):  # decided at emission, per target
+        elif n.params.get("wide", False):  # decided per target by prepare
             w_bytes = (oc + oc % 2) * kh * -(-kw * ic // 2) * 4
         else:
             w_bytes = -(-(oc + oc % 2) * kh * kw * ic // 4) * 4
