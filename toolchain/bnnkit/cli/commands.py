@@ -2,44 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import click
 
-from .analyze import BOARDS
-from .cli import main
-from .passes import PASS_NAMES
-from .targets import TARGETS
-
-DATASET_CHOICE = click.Choice(["fashion-mnist", "sign-mnist"])
-COUNT = click.IntRange(min=1)  # --limit, --epochs, --batch-size, budgets: 1 or more
-SEED = click.IntRange(0, 2 ** 32 - 1)  # what numpy and TensorFlow take
-
-
-class FiniteFloat(click.ParamType):
-    """A finite number (no nan, no inf); ``positive``: above 0; ``nonzero``: not 0."""
-
-    name = "number"
-
-    def __init__(self, positive: bool = False, nonzero: bool = False):
-        self.positive, self.nonzero = positive, nonzero
-
-    def convert(self, value, param, ctx):
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number", param, ctx)
-        if not math.isfinite(v):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        if self.positive and v <= 0:
-            self.fail(f"{value!r} must be above 0", param, ctx)
-        if self.nonzero and v == 0:
-            self.fail(f"{value!r} must not be 0", param, ctx)
-        return v
-
-
-TIMEOUT = FiniteFloat(positive=True)
+from ..analyze import BOARDS
+from ..passes import PASS_NAMES
+from . import main
+from .options import (COUNT, DATASET_CHOICE, SEED, TARGET_CHOICE, TARGETS_HELP, TIMEOUT,
+                      FiniteFloat, data_dir_option)
 
 
 @main.command()
@@ -60,7 +31,7 @@ TIMEOUT = FiniteFloat(positive=True)
 @click.option("--thresholds", help="Binarize the input: cut pixels at e.g. 0,90,150,170,210,255.")
 @click.option("--encoding", type=click.Choice(["interval", "thermometer"]), default="interval",
               show_default=True, help="How --thresholds become channels.")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the dataset files are.")
+@data_dir_option
 @click.option("--int8", is_flag=True,
               help="Also write MODEL_int8.tflite, as 'bnnkit convert MODEL.h5 --int8' does, "
                    "fine-tuned with fake quantization if it loses too much accuracy.")
@@ -92,16 +63,16 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
       bnnkit train lenet_bin3
       bnnkit train lenet_bin3 --recipe plus --int8 -o models/lenet_bin3_plus.h5
     """
-    from .layers import parse_thresholds
-    from .outdir import check_file
-    from .train import train as run
+    from ..layers import parse_thresholds
+    from ..outdir import check_file
+    from ..train import train as run
 
     dataset = dataset or ("sign-mnist" if arch == "signnet" else "fashion-mnist")
     parsed = parse_thresholds(thresholds) if thresholds is not None else None
     output = output or f"models/{arch}.h5"
     check_file(output)
     if int8:
-        from .convert import int8_path
+        from ..convert import int8_path
 
         check_file(int8_path(output))
     meta = run(arch, output, epochs=epochs, batch_size=batch_size, seed=seed, limit=limit,
@@ -114,7 +85,7 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
                f"{100 * meta['keras_train_accuracy']:.2f} %; {s['binary_params']:,} binary + "
                f"{s['float_params']:,} float parameters, {s['model_size_kib']} KiB (larq)")
     if int8:
-        from .convert import int8_path
+        from ..convert import int8_path
 
         q = meta["int8"]
         tuned = (f", {100 * q['post_training_accuracy']:.2f} % before fine-tuning"
@@ -134,7 +105,7 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
 @click.option("--calibration-images", type=COUNT, default=500, show_default=True,
               help="With --int8: how many training images (the first N of the sidecar's "
                    "dataset) calibrate the activation ranges.")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the dataset files are.")
+@data_dir_option
 def convert(model, output, int8, calibration_images, data_dir):
     """Convert a Larq MODEL.h5 to a TFLite flatbuffer with LCE's converter.
 
@@ -147,9 +118,9 @@ def convert(model, output, int8, calibration_images, data_dir):
       bnnkit convert models/lenet_bin3.h5
       bnnkit convert models/lenet_float.h5 --int8 -o models/lenet_float_int8.tflite
     """
-    from . import convert as conv
-    from .inspection import describe_tflite
-    from .outdir import check_file
+    from .. import convert as conv
+    from ..inspection import describe_tflite
+    from ..outdir import check_file
 
     if output:
         check_file(output)
@@ -159,7 +130,7 @@ def convert(model, output, int8, calibration_images, data_dir):
                        data_dir=data_dir)
     click.echo(f"wrote {out}")
     if int8:
-        from . import metadata
+        from .. import metadata
 
         meta = metadata.load(out)
         float_acc = meta.get("keras_test_accuracy")
@@ -180,19 +151,15 @@ def inspect(file, passes):
       bnnkit inspect models/lenet_bin3.tflite
       bnnkit inspect models/lenet_bin3.tflite --passes
     """
-    from .inspection import describe, describe_passes
+    from ..inspection import describe, describe_passes
 
     click.echo(describe_passes(file) if passes else describe(file))
 
 
-TARGET_CHOICE = click.Choice(list(TARGETS))  # the one table of targets
-TARGETS_HELP = "; ".join(f"{name}: {t.summary}" for name, t in TARGETS.items()) + "."
-
-
 def input_spec_from_options(input_kind, scale, offset):
     """--input/--scale/--offset as a preprocessing spec (None: the sidecar decides)."""
-    from . import preprocess
-    from .errors import BnnkitError
+    from .. import preprocess
+    from ..errors import BnnkitError
 
     if input_kind is None:
         if scale is not None or offset:
@@ -262,7 +229,7 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
     example, a model trained on images scaled to [-1, 1] takes pixels with:
       bnnkit gen-firmware net.tflite --input uint8 --scale 0.00784313725 --offset -1
     """
-    from .emit import generate
+    from ..emit import generate
 
     out = Path(output) if output else Path("build") / f"{Path(model).stem}-{target}"
     gen = generate(model, target, out, flash_kib, ram_kib,
@@ -297,7 +264,7 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
 @click.option("--html", "html_out", type=click.Path(dir_okay=False),
               help="Write one self-contained HTML page: the table, bytes and work (or "
                    "instructions) per layer, the arena over the steps, the verdict.")
-@click.option("--data-dir", type=click.Path(file_okay=False))
+@data_dir_option
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
 def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_out, data_dir,
             timeout):
@@ -319,8 +286,8 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
       bnnkit analyze models/lenet_bin3_int8.tflite --measure --json a.json
       bnnkit analyze models/qconvnet.tflite --board nrf52840 --html qconvnet.html
     """
-    from .analyze import analyze as run, format_text, write_html
-    from .outdir import check_file
+    from ..analyze import analyze as run, format_text, write_html
+    from ..outdir import check_file
 
     if json_out:
         check_file(json_out, "--json")
@@ -329,7 +296,7 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
     report = run(model, target, flash_kib, ram_kib, board, measure, data_dir, timeout)
     click.echo(format_text(report))
     if json_out:
-        from .simulate import write_json
+        from ..simulate import write_json
 
         write_json(report, json_out)
     if html_out:
@@ -344,8 +311,7 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
 @click.option("--target", type=TARGET_CHOICE, default="host", show_default=True)
 @click.option("--limit", type=COUNT, help="Only the first N inputs.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the report here.")
-@click.option("--data-dir", type=click.Path(file_okay=False),
-              help="Where the built-in datasets' files are.")
+@data_dir_option
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
 def validate(model, data, target, limit, json_out, data_dir, timeout):
     """Run your own data through the generated C and through LCE's interpreter.
@@ -364,15 +330,15 @@ def validate(model, data, target, limit, json_out, data_dir, timeout):
       bnnkit validate models/lenet_bin3.tflite --data my_photos/ --target cortex-m4
       bnnkit validate models/lenet_bin3_int8.tflite --data fashion-mnist --limit 500
     """
-    from .outdir import check_file
-    from .validate import format_text, validate as run
+    from ..outdir import check_file
+    from ..validate import format_text, validate as run
 
     if json_out:
         check_file(json_out, "--json")
     report = run(model, data, target, limit, data_dir, timeout, show_progress=True)
     click.echo(format_text(report))
     if json_out:
-        from .simulate import write_json
+        from ..simulate import write_json
 
         write_json(report, json_out)
 
@@ -383,7 +349,7 @@ def validate(model, data, target, limit, json_out, data_dir, timeout):
               show_default=True, help="Where to write the images.")
 @click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
 @click.option("--limit", type=COUNT, help="Only the first N images (default: all).")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the dataset files are.")
+@data_dir_option
 def images(dataset, output, split, limit, data_dir):
     """Write DATASET's images as the example application reads them.
 
@@ -397,8 +363,8 @@ def images(dataset, output, split, limit, data_dir):
       bnnkit images fashion-mnist --limit 100 -o build/m4/app/images.bin
       make -C build/m4/app run        # predictions.txt: class and scores per image
     """
-    from . import data
-    from .outdir import check_file, write_bytes
+    from .. import data
+    from ..outdir import check_file, write_bytes
 
     out = check_file(output)
     labels = check_file(out.with_name(out.name + ".labels"))
@@ -414,7 +380,7 @@ def images(dataset, output, split, limit, data_dir):
 @click.option("--target", type=TARGET_CHOICE, default="host", show_default=True)
 @click.option("--dataset", type=DATASET_CHOICE, help="Default: the one in the model's sidecar.")
 @click.option("--limit", type=COUNT, help="Only the first N test images (default: all).")
-@click.option("--data-dir", type=click.Path(file_okay=False))
+@data_dir_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the figures here.")
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True,
               help="Seconds each firmware run (up to 1,000 images) may take.")
@@ -437,8 +403,8 @@ def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_d
     difference), model_bytes, arena_bytes; on cortex-m3/m4/arm64 also flash_bytes,
     ram_bytes, model_flash_bytes, code_flash_bytes, instructions_per_inference.
     """
-    from .outdir import check_file, check_folder
-    from .simulate import format_record, simulate as run, write_json
+    from ..outdir import check_file, check_folder
+    from ..simulate import format_record, simulate as run, write_json
 
     if json_out:
         check_file(json_out, "--json")
@@ -458,7 +424,7 @@ def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_d
               help="With MODELS: the files are report-NAME.md/.json/.html.")
 @click.option("--models-dir", type=click.Path(file_okay=False), default="models", show_default=True)
 @click.option("--limit", type=COUNT, help="Only the first N test images (default: all 10,000).")
-@click.option("--data-dir", type=click.Path(file_okay=False))
+@data_dir_option
 @click.option("--docs", type=click.Path(file_okay=False), default="docs", show_default=True,
               help="Where report-TARGET.md/.png/.json go.")
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
@@ -493,9 +459,9 @@ def report(models, target, report_name, models_dir, limit, data_dir, docs, timeo
       bnnkit report models/*.tflite --target host --limit 1000 --name all-host
       bnnkit report --target cortex-m4          # paper 000's table, all 10,000 images
     """
-    from . import report as rep
-    from .errors import BnnkitError
-    from .outdir import check_folder
+    from .. import report as rep
+    from ..errors import BnnkitError
+    from ..outdir import check_folder
 
     check_folder(docs, "--docs")
     if models:
@@ -530,7 +496,7 @@ def report(models, target, report_name, models_dir, limit, data_dir, docs, timeo
                    "use up to the number of cores.")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="Where the records go (default: build/sweeps/NAME, NAME from the spec).")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the dataset files are.")
+@data_dir_option
 def sweep(spec, address, workers, output, data_dir):
     """Train, convert and measure every point of a design-space sweep on Ray.
 
@@ -553,9 +519,9 @@ def sweep(spec, address, workers, output, data_dir):
       bnnkit sweep sweeps/paper000-figs5-8.yaml --workers 2 -o docs/sweeps/paper000-figs5-8
       bnnkit sweep sweeps/paper001-thresholds.yaml --address auto --workers 16
     """
-    from . import sweep as sw
-    from .errors import BnnkitError
-    from .outdir import check_folder
+    from .. import sweep as sw
+    from ..errors import BnnkitError
+    from ..outdir import check_folder
 
     loaded = sw.load_spec(spec)
     out = Path(output) if output else Path("build/sweeps") / loaded.name
@@ -588,7 +554,7 @@ def sweep_report(folder):
     Example:
       bnnkit sweep-report docs/sweeps/paper000-figs5-8
     """
-    from .sweep_report import write_report
+    from ..sweep_report import write_report
 
     for path in write_report(folder):
         click.echo(f"wrote {path}")

@@ -15,7 +15,7 @@ import click
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from .errors import BnnkitError, one_line  # noqa: E402
+from ..errors import BnnkitError, one_line  # noqa: E402
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

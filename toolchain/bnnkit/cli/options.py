@@ -1,0 +1,45 @@
+"""Options and value types several ``bnnkit`` commands share, declared once."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from ..targets import TARGETS
+
+DATASET_CHOICE = click.Choice(["fashion-mnist", "sign-mnist"])
+COUNT = click.IntRange(min=1)  # --limit, --epochs, --batch-size, budgets: 1 or more
+SEED = click.IntRange(0, 2 ** 32 - 1)  # what numpy and TensorFlow take
+TARGET_CHOICE = click.Choice(list(TARGETS))  # the one table of targets
+TARGETS_HELP = "; ".join(f"{name}: {t.summary}" for name, t in TARGETS.items()) + "."
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number (no nan, no inf); ``positive``: above 0; ``nonzero``: not 0."""
+
+    name = "number"
+
+    def __init__(self, positive: bool = False, nonzero: bool = False):
+        self.positive, self.nonzero = positive, nonzero
+
+    def convert(self, value, param, ctx):
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.positive and v <= 0:
+            self.fail(f"{value!r} must be above 0", param, ctx)
+        if self.nonzero and v == 0:
+            self.fail(f"{value!r} must not be 0", param, ctx)
+        return v
+
+
+TIMEOUT = FiniteFloat(positive=True)
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False),
+    help="Where the built-in datasets' files are (else $BNNKIT_DATA_DIR; Fashion-MNIST also "
+         "/usr/share/datasets/fashion-mnist, ~/.cache/bnnkit, then its official mirror).")
