@@ -12,7 +12,7 @@ MODULES = ["bnnkit.emit", "bnnkit.fold", "bnnkit.lower", "bnnkit.memory", "bnnki
            "bnnkit.ops.softmax_s8", "bnnkit.ops.quantize_s8", "bnnkit.ops.dequantize_s8",
            "bnnkit.ops.quantize_bits_s8", "bnnkit.ops.average_pool_s8", "bnnkit.ops.mean_s8",
            "bnnkit.ops.elementwise_s8", "bnnkit.ops.requantize_s8",
-           "bnnkit.ops.depthwise_conv2d_s8", "bnnkit.sweep", "bnnkit.sweep_report", "bnnkit.kernel_structs", "bnnkit.passes"]
+           "bnnkit.ops.depthwise_conv2d_s8", "bnnkit.sweep", "bnnkit.sweep_report", "bnnkit.kernel_structs", "bnnkit.passes", "bnnkit.targets"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,6 +9,8 @@ import pytest
 
 from kernels.kernel_lib import KERNELS
 
+from bnnkit.targets import TARGETS
+
 
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
 def test_all_headers_in_one_translation_unit(cc, tmp_path):
@@ -24,15 +26,7 @@ def test_all_headers_in_one_translation_unit(cc, tmp_path):
     assert res.returncode == 0, res.stderr
 
 
-CLANG_TARGETS = {
-    "host": [],
-    "cortex-m4": ["--target=arm-none-eabi", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
-                  "-mfpu=fpv4-sp-d16", "-isystem", "/usr/lib/arm-none-eabi/include"],
-    "arm64": ["--target=aarch64-linux-gnu", "-isystem", "/usr/aarch64-linux-gnu/include"],
-}
-
-
-@pytest.mark.parametrize("target", sorted(CLANG_TARGETS))
+@pytest.mark.parametrize("target", sorted(TARGETS))
 def test_every_kernel_compiles_with_clang(target, tmp_path):
     """gcc builds every kernel in the other tests; clang must accept them too, for
     every target, warning-free under -Werror."""
@@ -40,7 +34,7 @@ def test_every_kernel_compiles_with_clang(target, tmp_path):
         pytest.skip("clang not installed")
     for src in sorted(KERNELS.glob("*.c")):
         res = subprocess.run(["clang", "-std=c99", "-Wall", "-Wextra", "-Werror",
-                              "-ffp-contract=off", "-O2", *CLANG_TARGETS[target], "-c",
+                              "-ffp-contract=off", "-O2", *TARGETS[target].clang_args, "-c",
                               "-o", str(tmp_path / "k.o"), str(src)],
                              capture_output=True, text=True)
         assert res.returncode == 0, f"{src.name}: {res.stderr}"

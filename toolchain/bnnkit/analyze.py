@@ -18,38 +18,10 @@ Example:
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BnnkitError
-
-
-@dataclass(frozen=True)
-class Board:
-    part: str
-    target: str  # the bnnkit target with its core
-    flash_kib: int
-    ram_kib: int
-    source: str  # where the sizes come from
-
-
-# Memory of common parts, from their data sheets (on-chip flash; all SRAM the
-# core can use for data). The RP2040 (Cortex-M0+) is not here: bnnkit has no
-# ARMv6-M target.
-BOARDS = {
-    "stm32f407": Board("STM32F407VG", "cortex-m4", 1024, 192,
-                       "ST DS8626: 1 MB flash, 192 KB SRAM (incl. 64 KB CCM)"),
-    "stm32l476": Board("STM32L476RG", "cortex-m4", 1024, 128,
-                       "ST DS10198: 1 MB flash, 128 KB SRAM (96 KB SRAM1 + 32 KB SRAM2)"),
-    "nrf52840": Board("nRF52840", "cortex-m4", 1024, 256,
-                      "Nordic nRF52840 Product Specification: 1 MB flash, 256 KB RAM"),
-    "stm32f746": Board("STM32F746NG", "cortex-m7", 1024, 320,
-                       "ST DS10916: 1 MB flash, 320 KB RAM (incl. 64 KB DTCM)"),
-    "nrf5340": Board("nRF5340 (application core)", "cortex-m33", 1024, 512,
-                     "Nordic nRF5340 Product Specification: 1 MB flash, 512 KB RAM"),
-    "stm32u585": Board("STM32U585AI", "cortex-m33", 2048, 786,
-                       "ST DS13086: 2 MB flash, 786 KB SRAM"),
-}
+from .targets import PARTS
 
 
 def _shape(low, t) -> dict:
@@ -100,9 +72,9 @@ def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
 
     part = None
     if board is not None:
-        if board not in BOARDS:
-            raise BnnkitError(f"--board {board}: unknown (choose from {', '.join(BOARDS)})")
-        part = BOARDS[board]
+        if board not in PARTS:
+            raise BnnkitError(f"--board {board}: unknown (choose from {', '.join(PARTS)})")
+        part = PARTS[board]
         if target is not None and target != part.target:
             raise BnnkitError(f"--board {board} is a {part.target}; --target {target} "
                               "contradicts it")

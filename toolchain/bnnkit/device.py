@@ -23,16 +23,9 @@ from .errors import BnnkitError
 
 
 def _qemu_cmd(target, exe: Path, images: str, out: str, log: str | None = None) -> list:
-    trace = ["-d", "in_asm,exec,nochain", "-D", log] if log else []
-    if target.machine:  # a bare-metal board: files and exit by semihosting
-        args = ([exe.name] if target.semihost_argv0 else []) + [images, out]
-        return [target.emulator, "-M", target.machine, *target.emulator_args, "-nographic",
-                "-monitor", "none", "-serial", "none", "-semihosting-config",
-                "enable=on,target=native," + ",".join(f"arg={a}" for a in args),
-                "-kernel", exe.name] + trace
-    if target.emulator:  # user-mode emulation of a Linux binary
-        return [target.emulator] + trace + [f"./{exe.name}", images, out]
-    raise BnnkitError(f"target {target.name} has no emulator")
+    if not target.emulator:
+        raise BnnkitError(f"target {target.name} has no emulator")
+    return target.run_command(exe.name, images, out, log)
 
 
 def _check_emulator(target):

@@ -35,11 +35,40 @@ class Target:
     emulator_args: tuple = ()  # more qemu-system options (the virt machine: no firmware)
     semihost_argv0: bool = True  # the semihosting command line starts with the program
     summary: str = ""  # one line for --help
+    clang_args: tuple = ()  # clang's flags for this core (the tests build every kernel with it)
 
     @property
     def tool_prefix(self) -> str:
         """Binutils prefix of the compiler (``arm-none-eabi-`` for nm, size)."""
         return self.cc.removesuffix("gcc")
+
+    def run_command(self, exe: str, images: str, out: str, log: str | None = None) -> list:
+        """How the built program ``exe`` (run in its folder) classifies the file
+        ``images`` into ``out``: QEMU with semihosting for a bare-metal board,
+        user-mode QEMU for a Linux binary, else the program itself. ``log``:
+        QEMU's execution log (instruction counting).
+
+        Example:
+            >>> get_target("arm64").run_command("model", "images.bin", "out.txt")
+            ['qemu-aarch64', './model', 'images.bin', 'out.txt']
+        """
+        trace = ["-d", "in_asm,exec,nochain", "-D", log] if log else []
+        if self.machine:  # a bare-metal board: files and exit by semihosting
+            args = ([exe] if self.semihost_argv0 else []) + [images, out]
+            return [self.emulator, "-M", self.machine, *self.emulator_args, "-nographic",
+                    "-monitor", "none", "-serial", "none", "-semihosting-config",
+                    "enable=on,target=native," + ",".join(f"arg={a}" for a in args),
+                    "-kernel", exe] + trace
+        if self.emulator:
+            return [self.emulator] + trace + [f"./{exe}", images, out]
+        return [f"./{exe}", images, out]
+
+    def run_recipe(self) -> str:
+        """:meth:`run_command` as the generated Makefile's ``run`` recipe."""
+        text = " ".join(self.run_command(self.exe, "images.bin", "predictions.txt"))
+        for option in (" -semihosting-config", " -kernel"):  # long lines, broken
+            text = text.replace(option, " \\\n\t " + option)
+        return text
 
     def check_tools(self):
         if shutil.which(self.cc) is None:
@@ -110,8 +139,11 @@ _BARE_ARM = dict(board="mps2", makefile="mps2", cc="arm-none-eabi-gcc",
 def _mps2(core: str, machine: str, float_flags: str, **more) -> Target:
     """A Cortex-M core on one of QEMU's MPS2 boards (1 MiB flash / 128 KiB RAM
     budgets: a typical part, not QEMU's memory)."""
+    arch_flags = f"-mcpu={core} -mthumb {float_flags}"
     return Target(core, flash_kib=1024, ram_kib=128, machine=machine, small_core=True,
-                  arch_flags=f"-mcpu={core} -mthumb {float_flags}", **_BARE_ARM, **more)
+                  arch_flags=arch_flags, clang_args=("--target=arm-none-eabi", *arch_flags.split(),
+                                                     "-isystem", "/usr/lib/arm-none-eabi/include"),
+                  **_BARE_ARM, **more)
 
 
 TARGETS = {
@@ -134,11 +166,44 @@ TARGETS = {
                       "qemu-system-riscv32", emulator_package="qemu-system-misc",
                       machine="virt", arch_flags="-march=rv32imafc -mabi=ilp32f",
                       exe="model.elf", emulator_args=("-bios", "none"), semihost_argv0=False,
-                      summary="rv32imafc with picolibc for QEMU's virt machine"),
+                      summary="rv32imafc with picolibc for QEMU's virt machine",
+                      clang_args=("--target=riscv32-unknown-elf", "-march=rv32imafc",
+                                  "-mabi=ilp32f", "-isystem",
+                                  "/usr/lib/picolibc/riscv64-unknown-elf/include")),
     "arm64": Target("arm64", "arm64-linux", "arm64", "aarch64-linux-gnu-gcc",
                     "gcc-aarch64-linux-gnu libc6-dev-arm64-cross", None, None, "qemu-aarch64",
                     emulator_package="qemu-user",
-                    summary="static aarch64 Linux binary for qemu-aarch64"),
+                    summary="static aarch64 Linux binary for qemu-aarch64",
+                    clang_args=("--target=aarch64-linux-gnu", "-isystem",
+                                "/usr/aarch64-linux-gnu/include")),
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    part: str
+    target: str  # the bnnkit target with its core
+    flash_kib: int
+    ram_kib: int
+    source: str  # where the sizes come from
+
+
+# Parts for analyze --board: each names its core's target. Memory from their data sheets (on-chip flash; all SRAM the
+# core can use for data). The RP2040 (Cortex-M0+) is not here: bnnkit has no
+# ARMv6-M target.
+PARTS = {
+    "stm32f407": Part("STM32F407VG", "cortex-m4", 1024, 192,
+                       "ST DS8626: 1 MB flash, 192 KB SRAM (incl. 64 KB CCM)"),
+    "stm32l476": Part("STM32L476RG", "cortex-m4", 1024, 128,
+                       "ST DS10198: 1 MB flash, 128 KB SRAM (96 KB SRAM1 + 32 KB SRAM2)"),
+    "nrf52840": Part("nRF52840", "cortex-m4", 1024, 256,
+                      "Nordic nRF52840 Product Specification: 1 MB flash, 256 KB RAM"),
+    "stm32f746": Part("STM32F746NG", "cortex-m7", 1024, 320,
+                       "ST DS10916: 1 MB flash, 320 KB RAM (incl. 64 KB DTCM)"),
+    "nrf5340": Part("nRF5340 (application core)", "cortex-m33", 1024, 512,
+                     "Nordic nRF5340 Product Specification: 1 MB flash, 512 KB RAM"),
+    "stm32u585": Part("STM32U585AI", "cortex-m33", 2048, 786,
+                       "ST DS13086: 2 MB flash, 786 KB SRAM"),
 }
 
 
@@ -147,3 +212,6 @@ def get_target(name: str) -> Target:
         return TARGETS[name]
     except KeyError:
         raise BnnkitError(f"unknown target {name!r} (choose from {', '.join(TARGETS)})") from None
+
+
+assert all(p.target in TARGETS for p in PARTS.values()), "a part names an unknown target"

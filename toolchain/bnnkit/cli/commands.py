@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..analyze import BOARDS
 from ..passes import PASS_NAMES
+from ..targets import PARTS
 from . import main
 from .options import (COUNT, DATASET_CHOICE, SEED, TARGET_CHOICE, TARGETS_HELP, TIMEOUT,
                       FiniteFloat, data_dir_option)
@@ -252,7 +252,7 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
 @main.command()
 @click.argument("model", type=click.Path())
 @click.option("--target", type=TARGET_CHOICE, help="Default: the board's core, else cortex-m4.")
-@click.option("--board", type=click.Choice(sorted(BOARDS)),
+@click.option("--board", type=click.Choice(sorted(PARTS)),
               help="A part: its core is the target and its memory the budget.")
 @click.option("--flash-kib", type=COUNT, help="Flash budget (default: the board's, else the "
                                               "target's).")
