@@ -198,6 +198,12 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
 
     Returns ``(record, extra)``: ``record`` has the documented JSON keys;
     ``extra`` holds timings and raw arrays for benchmarks.
+
+    Example:
+        >>> record, _ = simulate("models/lenet_bin3.tflite", "cortex-m4", limit=100)
+        ... # doctest: +SKIP
+        >>> record["agreement"], record["instructions_per_inference"]  # doctest: +SKIP
+        (1.0, 1045659)
     """
     model = Path(model)
     tmp = None
