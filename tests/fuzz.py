@@ -316,7 +316,7 @@ def run_case(tally: Tally, k: int, rng: random.Random, bases: dict, work: Path, 
             tally.fail(label, "output folder written despite the error")
         return
     tally.outcomes["accepted"] += 1
-    manifest = (out / ".bnnkit-files").read_text().split()
+    manifest = [line.split("  ")[-1] for line in (out / ".bnnkit-files").read_text().splitlines()]
     missing = [n for n in manifest if not (out / n).is_file()]
     if missing:
         tally.fail(label, f"manifest files missing: {missing}")

@@ -195,11 +195,11 @@ def test_a_folder_bnnkit_did_not_create_needs_force(tmp_path):
     assert code == 0 and (out / "thesis.tex").read_text() == "mine"
     # lenet_bin3's kernel, bnnkit's: removed
     assert not (out / "lenet_bin3" / "bnn_binary_dense.c").exists()
-    # another name: the old library goes, its now empty folder too
+    # another name: a second library beside the first (several models, one firmware)
     code, err = invoke("gen-firmware", MODELS / "lenet_float.tflite", "-o", out)
-    assert code == 0 and not (out / "lenet_bin3").exists()
+    assert code == 0 and (out / "lenet_bin3" / "lenet_bin3.h").is_file()
     assert sorted(p.name for p in out.iterdir()) == [".bnnkit-files", "Makefile", "app",
-                                                     "lenet_float", "thesis.tex"]
+                                                     "lenet_bin3", "lenet_float", "thesis.tex"]
 
 
 def test_a_user_folder_where_bnnkit_writes_a_file_is_refused(tmp_path):

@@ -321,3 +321,34 @@ def test_threshold_search_stages_and_verdict(tmp_path):
     v = search_verdict(spec, records)
     assert v["confirm"]["seeds"] == [1, 2] and v["as_good"] is False
     assert v["confirm"]["best"] == pytest.approx(.80) and v["confirm"]["rival"] == pytest.approx(.82)
+
+
+def test_a_local_ray_listens_on_loopback_only():
+    """The Ray a local sweep starts (GCS, raylet, workers, agents, this driver)
+    accepts connections on loopback only, and runs no dashboard."""
+    import os
+    import re
+    import subprocess
+
+    from bnnkit.sweep import _start_ray
+
+    ray = _start_ray(None, 1, 1)
+    try:
+        assert ray.get(ray.remote(lambda: 7).remote()) == 7  # a worker started
+        listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True,
+                                   check=True).stdout.splitlines()
+        pids = {str(os.getpid())}
+        for line in subprocess.run(["ps", "-eo", "pid,ppid,comm"], capture_output=True,
+                                   text=True, check=True).stdout.splitlines()[1:] * 4:
+            pid, ppid, _ = line.split(None, 2)
+            if ppid in pids:
+                pids.add(pid)  # Ray's processes: this one's descendants
+        ours = [line for line in listening
+                if any(f"pid={p}," in line for p in pids)]
+        assert len(ours) >= 3, listening  # GCS, raylet, a worker at least
+        for line in ours:
+            local = line.split()[3]
+            assert re.match(r"(127\.0\.0\.1|\[::ffff:127\.0\.0\.1\]|\[::1\]):\d+$", local), line
+        assert "dashboard" not in " ".join(ours)
+    finally:
+        ray.shutdown()

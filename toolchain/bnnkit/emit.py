@@ -553,7 +553,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
             gen.linked = _check_linked(gen, staging, str(model_path), flash_kib, ram_kib)
         if not app and (staging / "app").exists():  # made only for the link check
             shutil.rmtree(staging / "app")
-        gen.replaced = outdir.install(staging, out_dir)
+        gen.replaced = outdir.install(staging, out_dir, force)
     finally:
         if staging.exists():
             shutil.rmtree(staging)

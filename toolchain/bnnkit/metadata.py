@@ -18,6 +18,28 @@ def sidecar_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+def check_sidecar_slot(model_path: str | Path, option: str = "-o") -> None:
+    """Refuse an output ``model_path`` whose sidecar name holds a JSON file that
+    is not a model sidecar: writing the model would replace it. A sidecar (an
+    earlier run's) is replaced with its model, as expected.
+
+    Example:
+        >>> check_sidecar_slot("settings.tflite")  # doctest: +SKIP
+        Traceback (most recent call last):
+        bnnkit.errors.BnnkitError: -o settings.tflite: settings.json is not a model sidecar and writing the model would replace it; choose another name or move it away
+    """
+    path = sidecar_path(model_path)
+    if not path.exists() and not path.is_symlink():
+        return
+    try:
+        if path.is_symlink() or not path.is_file():
+            raise BnnkitError("not a regular file")
+        load(model_path)
+    except BnnkitError:
+        raise BnnkitError(f"{option} {model_path}: {path} is not a model sidecar and writing "
+                          "the model would replace it; choose another name or move it away") from None
+
+
 def load(model_path: str | Path, required: bool = False) -> dict:
     """Read the sidecar of ``model_path``. Without one (and not ``required``) the
     model takes its own float32 input, unchanged, and knows no dataset."""

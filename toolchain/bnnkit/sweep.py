@@ -618,23 +618,42 @@ def load_records(out_dir, strict: bool = False) -> dict:
     return records
 
 
+# Ray runs as a one-machine "cluster" when this is 0: it then takes 127.0.0.1 as the
+# node's address and its servers (GCS, raylet, workers, agents) listen there only
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
 def _start_ray(address, workers: int, cpus_per_trial: int):
+    """Ray for a sweep: the cluster at ``address``, or a local Ray that listens
+    on loopback only (no dashboard), so nothing on the network can reach it."""
     import logging
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    saved = os.environ.get(LOCAL_ONLY_ENV)
+    if not address:  # before Ray reads it, and for the processes it starts
+        os.environ[LOCAL_ONLY_ENV] = "0"
     import ray
+    from ray._private import ray_constants
 
+    cluster = ray_constants.ENABLE_RAY_CLUSTER
     kwargs = {"include_dashboard": False, "log_to_driver": False,
               "logging_level": logging.ERROR, "configure_logging": True}
     try:
         if address:
             ray.init(address=address, **kwargs)
         else:
+            ray_constants.ENABLE_RAY_CLUSTER = False  # Ray imported earlier in this process
             ray.init(num_cpus=workers * cpus_per_trial, **kwargs)
     except Exception as exc:  # ConnectionError, RuntimeError, ...: one line for the user
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise BnnkitError(f"cannot start {where}: {one_line(str(exc))[:300]}", exit_code=1) \
             from None
+    finally:  # the processes started have their settings; this process gets its own back
+        ray_constants.ENABLE_RAY_CLUSTER = cluster
+        if saved is None:
+            os.environ.pop(LOCAL_ONLY_ENV, None)
+        else:
+            os.environ[LOCAL_ONLY_ENV] = saved
     return ray
 
 

@@ -64,6 +64,7 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
       bnnkit train lenet_bin3 --recipe plus --int8 -o models/lenet_bin3_plus.h5
     """
     from ..layers import parse_thresholds
+    from ..metadata import check_sidecar_slot
     from ..outdir import check_file
     from ..train import train as run
 
@@ -71,10 +72,12 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
     parsed = parse_thresholds(thresholds) if thresholds is not None else None
     output = output or f"models/{arch}.h5"
     check_file(output)
+    check_sidecar_slot(output)
     if int8:
         from ..convert import int8_path
 
         check_file(int8_path(output))
+        check_sidecar_slot(int8_path(output))
     meta = run(arch, output, epochs=epochs, batch_size=batch_size, seed=seed, limit=limit,
                data_dir=data_dir, recipe=recipe, dataset=dataset, thresholds=parsed,
                encoding=encoding, int8=int8, calibration_images=calibration_images,
@@ -119,19 +122,18 @@ def convert(model, output, int8, calibration_images, data_dir):
       bnnkit convert models/lenet_float.h5 --int8 -o models/lenet_float_int8.tflite
     """
     from .. import convert as conv
+    from .. import metadata
     from ..inspection import describe_tflite
     from ..outdir import check_file
 
-    if output:
-        check_file(output)
-    elif int8:
-        check_file(conv.int8_path(model))
+    written = output or (conv.int8_path(model) if int8 else None)
+    if written:  # else MODEL.tflite, whose sidecar is MODEL.json, the input's own
+        check_file(written)
+        metadata.check_sidecar_slot(written)
     out = conv.convert(model, output, int8=int8, calibration_images=calibration_images,
                        data_dir=data_dir)
     click.echo(f"wrote {out}")
     if int8:
-        from .. import metadata
-
         meta = metadata.load(out)
         float_acc = meta.get("keras_test_accuracy")
         click.echo(f"int8 test accuracy {100 * meta['int8']['test_accuracy']:.2f} %"
