@@ -324,6 +324,14 @@ _C_KEYWORDS = frozenset(
     "union unsigned void volatile while _Bool _Complex _Imaginary main".split())
 # the example application's folder and its files beside the library's header
 _APP_NAMES = frozenset(("app", "board", "startup"))
+# headers a build may include by name: NAME/NAME.h is found first on the include
+# path (-I NAME), so a library named like one would replace it (C99/C11, POSIX's
+# and the compilers' that the runtime or a user's code includes)
+_HEADER_NAMES = frozenset(
+    "assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp signal "
+    "stdalign stdarg stdatomic stdbool stddef stdint stdio stdlib stdnoreturn string tgmath "
+    "threads time uchar wchar wctype unistd fcntl strings alloca malloc memory arm_acle "
+    "arm_neon arm_math cmsis_compiler immintrin x86intrin riscv_vector".split())
 
 
 def check_library_name(name: str) -> str:
@@ -344,6 +352,9 @@ def check_library_name(name: str) -> str:
             or name.lower().startswith(("bnn", "app_"))):
         raise BnnkitError(f"--name {name}: choose another name (at most 32 characters, not a C "
                           "keyword, not app, board or startup, not starting with bnn or app_)")
+    if name.lower() in _HEADER_NAMES:
+        raise BnnkitError(f"--name {name}: the name of a C header ({name}.h): the library's "
+                          "header would replace it in every build; choose another name")
     return name
 
 
@@ -357,7 +368,7 @@ def library_name(model_path: Path) -> str:
     """
     stem = re.sub(r"[^a-z0-9_]+", "_", model_path.stem.lower()).strip("_") or "model"
     if (stem[0].isdigit() or stem.startswith(("bnn", "app_")) or stem in _C_KEYWORDS
-            or stem in _APP_NAMES):
+            or stem in _APP_NAMES or stem in _HEADER_NAMES):
         stem = "m_" + stem
     return stem[:32].rstrip("_")
 
@@ -405,7 +416,11 @@ def _check_linked(gen, staging: Path, source: str, flash_kib, ram_kib) -> dict:
     :func:`generate`)."""
     from .device import linked_estimate
 
-    figures = linked_estimate(gen, staging)
+    try:
+        figures = linked_estimate(gen, staging)
+    except BnnkitError as exc:  # name the project the user asked for, not the staging copy
+        raise BnnkitError(str(exc).replace(str(staging), str(gen.out_dir)), exc.exit_code) \
+            from None
     gen.target.check_firmware(figures, source, flash_kib, ram_kib,
                               "bound from -fcallgraph-info")
     return figures

@@ -60,7 +60,9 @@ def _no_constant(name):
 
 
 def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return abs(v) < 2 ** 53  # a JSON integer of any length: no float conversion
+    return isinstance(v, float) and math.isfinite(v)
 
 
 # The keys bnnkit reads, and what each must hold; other keys are kept, unread.

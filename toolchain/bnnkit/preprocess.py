@@ -32,12 +32,32 @@ FLOAT_INPUT = {"kind": "none", "input_dtype": "float32",
                "description": "the model's own float32 input, unchanged"}
 
 
-def uint8_scale(scale: float, offset: float = 0.0) -> dict:
-    """A ``scale`` spec for uint8 input: x = pixel * scale + offset in float32."""
-    for what, v in (("scale", scale), ("offset", offset)):
-        if not math.isfinite(v):
-            raise BnnkitError(f"--{what} {v} is not a finite number")
-    s, o = float(np.float32(scale)), float(np.float32(offset))
+def _float32(v: float, what: str, where: str) -> float:
+    """``v`` as the float32 the C computes with: finite there, and not a nonzero
+    value that rounds to 0 (a scale of 0 maps every pixel to one value)."""
+    if not math.isfinite(v):
+        raise BnnkitError(f"{where}{what} {v!r} is not a finite number")
+    if abs(v) > float(np.finfo(np.float32).max):
+        raise BnnkitError(f"{where}{what} {v!r} is outside float32 (it would be infinite in C)")
+    f = float(np.float32(v))
+    if f == 0 and (v != 0 or what == "scale"):
+        raise BnnkitError(f"{where}{what} {v!r} is 0 in float32" + (
+            ": every pixel would map to one value" if what == "scale" else ""))
+    return f
+
+
+def uint8_scale(scale: float, offset: float = 0.0, source: str | None = None) -> dict:
+    """A ``scale`` spec for uint8 input: x = pixel * scale + offset in float32
+    (both checked as the float32 values the C uses; errors name ``source``'s
+    preprocessing, else the options --scale and --offset).
+
+    Example:
+        >>> uint8_scale(1e-46)
+        Traceback (most recent call last):
+        bnnkit.errors.BnnkitError: --scale 1e-46 is 0 in float32: every pixel would map to one value
+    """
+    where = f"{source}: preprocessing " if source else "--"
+    s, o = _float32(scale, "scale", where), _float32(offset, "offset", where)
     spec = {"kind": "scale", "scale": s, "input_dtype": "uint8",
             "description": f"x = float32(pixel) * {s!r}" + (f" + {o!r}" if o else "")}
     if o:
@@ -62,12 +82,13 @@ def check(spec, source: str) -> dict:
     else:
         for key in ("scale", "offset"):
             v = spec.get(key, 0.0 if key == "offset" else None)
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2 ** 128:
+                shown = str(v) if len(str(v)) < 40 else f"{str(v)[:12]}... ({len(str(v))} digits)"
+                raise BnnkitError(f"{source}: preprocessing {key} {shown} is outside float32")
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise BnnkitError(f"{source}: preprocessing {key} must be a finite number "
                                   f"(got {v!r})")
-            if abs(float(v)) > float(np.finfo(np.float32).max):
-                raise BnnkitError(f"{source}: preprocessing {key} {v!r} is outside float32")
-        out = uint8_scale(spec["scale"], spec.get("offset", 0.0))
+        out = uint8_scale(float(spec["scale"]), float(spec.get("offset", 0.0)), source)
     want = out["input_dtype"]
     if spec.get("input_dtype", want) != want:
         raise BnnkitError(f"{source}: preprocessing kind {spec['kind']!r} takes "

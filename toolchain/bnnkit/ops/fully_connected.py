@@ -43,7 +43,17 @@ class FullyConnected(OpKind):
             return ctx.problem(f"fused activation {o['activation']}")
         if not ctx.need_float(ins[0], ins[1]):
             return None
+        if w.ndim != 2:
+            return ctx.problem(f"weights of shape {tuple(w.shape)} (an [out, in] matrix needed)")
+        n_out, n_in = w.shape
+        n_x = prod(ctx.shapes[ins[0]]) if ins[0] in ctx.shapes else n_in  # (a constant: refused)
+        if n_x != n_in:  # the kernel reads n_in values: exactly the input, one row
+            return ctx.problem(f"input of {n_x} values for {n_in} weights per output (one "
+                               "row at a time is supported)")
         bias = ctx.const(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
+        if len(ins) > 2 and ins[2] >= 0 and (bias is None or bias.size != n_out or
+                                             ctx.graph.tensor(ins[2]).dtype != "float32"):
+            return ctx.problem(f"the bias must be a constant float32 tensor of {n_out} values")
         return ctx.node(self.kind, [ins[0]], {"relu": o["activation"] == "RELU",
                                               "keep_num_dims": bool(o.get("keep_num_dims")),
                                               "has_bias": bias is not None}, {
