@@ -10,7 +10,7 @@ import json
 import math
 from pathlib import Path
 
-from .errors import BnnkitError
+from .errors import BnnkitError, one_line
 from . import preprocess
 
 
@@ -48,11 +48,41 @@ def load(model_path: str | Path, required: bool = False) -> dict:
         if required:
             raise BnnkitError(f"{path}: sidecar not found (it is written by 'bnnkit train')")
         return {"preprocessing": dict(preprocess.FLOAT_INPUT), "assumed": True}
+    if not path.is_file() or path.stat().st_size > MAX_SIDECAR_BYTES:
+        raise BnnkitError(f"{path}: not a sidecar (a regular file of at most "
+                          f"{MAX_SIDECAR_BYTES:,} bytes)")
     try:
         meta = json.loads(path.read_text(), parse_constant=_no_constant)
+    except RecursionError:
+        raise BnnkitError(f"{path}: corrupt sidecar (nested too deeply)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-        raise BnnkitError(f"{path}: corrupt sidecar ({exc})") from None
+        raise BnnkitError(f"{path}: corrupt sidecar ({one_line(str(exc))[:160]})") from None
+    _check_text(meta, str(path))
     return validate(meta, str(path))
+
+
+MAX_SIDECAR_BYTES = 1 << 20
+MAX_SIDECAR_DEPTH = 32
+
+
+def _check_text(meta, source: str) -> None:
+    """Every string of a sidecar is Unicode text (no lone surrogate such as
+    \\ud800, which no encoder writes) and it nests at most MAX_SIDECAR_DEPTH deep."""
+    stack = [(meta, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_SIDECAR_DEPTH:
+            raise BnnkitError(f"{source}: nested over {MAX_SIDECAR_DEPTH} levels deep")
+        if isinstance(value, dict):
+            stack += [(k, depth + 1) for k in value] + [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            stack += [(v, depth + 1) for v in value]
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BnnkitError(f"{source}: text that is not valid Unicode "
+                                  f"({value.encode('utf-8', 'backslashreplace')[:40]!r})") from None
 
 
 def _no_constant(name):

@@ -168,21 +168,50 @@ def trial_id(params: dict, dataset: str, target: str, test_limit) -> str:
     return "-".join(parts) + "-" + hashlib.sha256(key.encode()).hexdigest()[:6]
 
 
+MAX_SPEC_BYTES = 1 << 20  # a spec is a page of YAML
+MAX_SPEC_DEPTH = 32  # nested mappings and lists
+
+
 def _read_yaml(path: Path):
+    """The spec's YAML, bounded before it is expanded: a regular file of at most
+    MAX_SPEC_BYTES, no anchors or aliases (an alias bomb grows without bound),
+    at most MAX_SPEC_DEPTH levels; every problem is one line naming the file."""
     import yaml
 
+    if not path.exists():
+        raise BnnkitError(f"{path}: no such sweep spec")
+    if not path.is_file():
+        raise BnnkitError(f"{path}: not a regular file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BnnkitError(f"{path}: no such sweep spec") from None
+        with open(path, "rb") as f:
+            raw = f.read(MAX_SPEC_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BnnkitError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise BnnkitError(f"{path}: over {MAX_SPEC_BYTES:,} bytes: not a sweep spec")
     try:
+        depth = 0
+        for token in yaml.scan(text):
+            if isinstance(token, (yaml.AliasToken, yaml.AnchorToken, yaml.TagToken)):
+                raise BnnkitError(f"{path}: line {token.start_mark.line + 1}: YAML anchors, "
+                                  "aliases and tags are not accepted in a sweep spec")
+            if isinstance(token, (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
+                                  yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)):
+                depth += 1
+                if depth > MAX_SPEC_DEPTH:
+                    raise BnnkitError(f"{path}: line {token.start_mark.line + 1}: nested over "
+                                      f"{MAX_SPEC_DEPTH} levels deep")
+            elif isinstance(token, (yaml.BlockEndToken, yaml.FlowMappingEndToken,
+                                    yaml.FlowSequenceEndToken)):
+                depth -= 1
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise BnnkitError(f"{path}: not valid YAML{where}") from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit integer, say
+        raise BnnkitError(f"{path}: unreadable value ({one_line(str(exc))[:120]})") from None
 
 
 def _file_name(source, where, name) -> str:

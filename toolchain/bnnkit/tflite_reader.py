@@ -8,6 +8,7 @@ custom ops carry their options as a flexbuffer map, decoded with the
 
 from __future__ import annotations
 
+import math
 import struct
 from pathlib import Path
 
@@ -238,7 +239,9 @@ def _parse(buf: bytes, source: str) -> Graph:
                 raise _Corrupt(f"tensor {name}: {len(raw)} bytes is not a whole number of "
                                f"{dtype} values")
             arr = np.frombuffer(raw, dtype=np_dtype)
-            count = int(np.prod(shape)) if shape else 1
+            if any(d < 0 for d in shape):  # -1 (unknown) is for activations, not constants
+                raise _Corrupt(f"tensor {name}: constant of shape {shape}")
+            count = math.prod(shape)
             if arr.size != count:
                 raise _Corrupt(f"tensor {name}: {arr.size} values for shape {shape}")
             data = arr.reshape(shape)

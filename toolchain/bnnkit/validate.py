@@ -23,32 +23,71 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BnnkitError
+from .errors import BnnkitError, one_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".gif", ".tif", ".tiff")
 
 
-def _load_npz(path: Path):
+MAX_INPUT_BYTES = 1 << 30  # inputs read from a file, at most (1 GiB)
+MAX_IMAGE_PIXELS = 1 << 26  # an image file of more pixels is refused before decoding
+
+
+def _npz_array(z, name: str, path: Path, limit):
+    """Member ``name`` of the open .npz ``z``, its first ``limit`` rows only,
+    from its header before any data is decompressed: a small file cannot expand
+    into more than MAX_INPUT_BYTES, and no dtype is cast."""
+    with z.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(f)
+        if dtype.hasobject or dtype.kind not in "uif" or dtype.itemsize > 8:
+            raise BnnkitError(f"{path}: {name} is {dtype} (integers or floats only)")
+        if len(shape) == 0:
+            raise BnnkitError(f"{path}: {name} is a single value, not an array of inputs")
+        if fortran and len(shape) > 1:
+            raise BnnkitError(f"{path}: {name} is stored in Fortran order (save it in C order)")
+        rows = shape[0] if limit is None else min(shape[0], limit)
+        row_items = int(np.prod(shape[1:], dtype=np.int64))
+        nbytes = rows * row_items * dtype.itemsize
+        if nbytes > MAX_INPUT_BYTES:
+            raise BnnkitError(f"{path}: {name} holds {shape[0]:,} inputs of {row_items:,} "
+                              f"values ({nbytes:,} bytes to read, over {MAX_INPUT_BYTES:,}); "
+                              "pass --limit")
+        data = f.read(nbytes)
+        if len(data) != nbytes:
+            raise BnnkitError(f"{path}: {name} is truncated")
+        return np.frombuffer(data, dtype).reshape((rows,) + tuple(shape[1:])), shape[0]
+
+
+def _load_npz(path: Path, limit=None):
+    import zipfile
+
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if "x" not in z.files:
-                raise BnnkitError(f"{path}: no array 'x' (it holds {', '.join(z.files) or 'none'})")
-            x = z["x"]
-            y = z["y"] if "y" in z.files else None
+        with zipfile.ZipFile(path) as z:
+            files = [n[:-4] for n in z.namelist() if n.endswith(".npy")]
+            if "x" not in files:
+                raise BnnkitError(f"{path}: no array 'x' (it holds {', '.join(files) or 'none'})")
+            x, n_x = _npz_array(z, "x", path, limit)
+            y, n_y = _npz_array(z, "y", path, limit) if "y" in files else (None, None)
     except BnnkitError:
         raise
-    except Exception as exc:  # zipfile, pickle refusal, truncated arrays
+    except Exception as exc:  # zipfile, bad headers, truncated members
         raise BnnkitError(f"{path}: not a readable .npz ({type(exc).__name__}: "
                           f"{str(exc)[:120]})") from None
     if y is not None:
-        if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
+        if y.ndim != 1 or n_y != n_x or y.dtype.kind not in "ui":
             raise BnnkitError(f"{path}: y must hold one integer class per input of x "
-                              f"(x has {len(x)}, y is {y.dtype} {y.shape})")
+                              f"(x has {n_x}, y is {y.dtype} {y.shape})")
     return x, y
 
 
-def _load_folder(path: Path, shape: tuple, class_names):
-    """Images in class sub-folders, as uint8 pixels of ``shape`` (H, W[, C])."""
+def _load_folder(path: Path, shape: tuple, class_names, limit=None):
+    """Images in class sub-folders, as uint8 pixels of ``shape`` (H, W[, C]);
+    regular files only (a FIFO would block), each of at most MAX_IMAGE_PIXELS,
+    the first ``limit`` in name order."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     folders = sorted(p for p in path.iterdir() if p.is_dir())
@@ -64,15 +103,24 @@ def _load_folder(path: Path, shape: tuple, class_names):
     xs, ys = [], []
     for folder in folders:
         for f in sorted(folder.iterdir()):
-            if f.suffix.lower() not in IMAGE_SUFFIXES:
+            if f.suffix.lower() not in IMAGE_SUFFIXES or not f.is_file():
                 continue
+            if limit is not None and len(xs) >= limit:
+                break
             try:
-                with Image.open(f) as im:
-                    im = im.convert("L" if channels == 1 else "RGB").resize((w, h),
-                                                                          Image.BILINEAR)
-                    xs.append(np.asarray(im, dtype=np.uint8).reshape(shape))
-            except (UnidentifiedImageError, OSError) as exc:
-                raise BnnkitError(f"{f}: not a readable image ({exc})") from None
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    with Image.open(f) as im:
+                        if im.size[0] * im.size[1] > MAX_IMAGE_PIXELS:
+                            raise BnnkitError(f"{f}: {im.size[0]}x{im.size[1]} pixels, over "
+                                              f"{MAX_IMAGE_PIXELS:,}: not decoded")
+                        im = im.convert("L" if channels == 1 else "RGB").resize(
+                            (w, h), Image.BILINEAR)
+                        xs.append(np.asarray(im, dtype=np.uint8).reshape(shape))
+            except (UnidentifiedImageError, OSError, Image.DecompressionBombWarning,
+                    Image.DecompressionBombError, ValueError) as exc:
+                raise BnnkitError(f"{f}: not a readable image ({one_line(str(exc))[:160]})") \
+                    from None
             ys.append(index[folder.name])
     if not xs:
         raise BnnkitError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in its sub-folders")
@@ -93,9 +141,9 @@ def load_data(data: str, gen, data_dir=None, limit=None):
         if not takes_pixels:
             raise BnnkitError(f"{path}: image folders need a model that takes pixels (its "
                               "sidecar gives the preprocessing); pass an .npz of its input")
-        x, y = _load_folder(path, gen.input_shape, gen.meta.get("class_names"))
+        x, y = _load_folder(path, gen.input_shape, gen.meta.get("class_names"), limit)
     elif path.is_file():
-        x, y = _load_npz(path)
+        x, y = _load_npz(path, limit)
     else:
         raise BnnkitError(f"{data}: no such file or folder, and not a dataset name "
                           f"({', '.join(datamod.DATASETS)})")
@@ -113,9 +161,10 @@ def load_data(data: str, gen, data_dir=None, limit=None):
     if want != np.uint8:
         if want == np.int8 and x.dtype != np.int8:
             raise BnnkitError(f"{data}: x is {x.dtype}; the model takes its int8 input tensor")
-        x = x.astype(want)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            x = x.astype(want)
         if want == np.float32 and not np.all(np.isfinite(x)):
-            raise BnnkitError(f"{data}: x holds inf or NaN")
+            raise BnnkitError(f"{data}: x holds inf or NaN (or values outside float32)")
     n_out = gen.program.output_floats
     if y is not None and (y.min() < 0 or y.max() >= n_out):
         raise BnnkitError(f"{data}: classes in y run from {y.min()} to {y.max()}; the model "

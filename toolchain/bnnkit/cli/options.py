@@ -20,8 +20,8 @@ class FiniteFloat(click.ParamType):
 
     name = "number"
 
-    def __init__(self, positive: bool = False, nonzero: bool = False):
-        self.positive, self.nonzero = positive, nonzero
+    def __init__(self, positive: bool = False, nonzero: bool = False, maximum=None):
+        self.positive, self.nonzero, self.maximum = positive, nonzero, maximum
 
     def convert(self, value, param, ctx):
         try:
@@ -34,10 +34,12 @@ class FiniteFloat(click.ParamType):
             self.fail(f"{value!r} must be above 0", param, ctx)
         if self.nonzero and v == 0:
             self.fail(f"{value!r} must not be 0", param, ctx)
+        if self.maximum is not None and v > self.maximum:
+            self.fail(f"{value!r} must be at most {self.maximum:g}", param, ctx)
         return v
 
 
-TIMEOUT = FiniteFloat(positive=True)
+TIMEOUT = FiniteFloat(positive=True, maximum=1e6)  # seconds: 11 days at most
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False),
