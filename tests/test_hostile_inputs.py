@@ -262,3 +262,12 @@ def test_a_timeout_too_large_and_a_constant_with_unknown_dims(tmp_path):
     code, err = invoke("gen-firmware", path, "-o", tmp_path / "out")
     _one_line_refusal(code, err, path)
     assert "constant of shape (-1, -1)" in err
+
+
+@pytest.mark.parametrize("name", ["..", ".", ".hidden", "-x"])
+def test_a_sweep_name_cannot_leave_its_folder(tmp_path, name):
+    """15. name: '..' would write into build/ instead of build/sweeps/NAME."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"name: '{name}'\ngroups:\n  - name: g\n    grid: {{epochs: [1]}}\n")
+    code, err = invoke("sweep", spec)
+    assert code == 2 and "s.yaml" in err and "starting with a letter or digit" in err, err

@@ -5,7 +5,7 @@ every file outside what bnnkit writes is hashed before and after."""
 import hashlib
 import os
 
-from helpers import MODELS
+from helpers import MODELS, needs_fashion, run_cli
 from test_hostile import LENET, invoke
 
 
@@ -104,3 +104,25 @@ def test_convert_and_train_do_not_replace_an_unrelated_json(tmp_path):
     assert code == 2 and "settings.json is not a model sidecar" in err
     assert settings.read_text() == '{"theme": "dark"}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
+
+
+@needs_fashion
+def test_a_markdown_report_carries_no_html_from_names(tmp_path):
+    """14. A model file named like an HTML tag: report-NAME.md shows it as text."""
+    stem = "net<img src=x onerror=alert(1)>"
+    model = tmp_path / f"{stem}.tflite"
+    model.write_bytes((MODELS / "lenet_bin3.tflite").read_bytes())
+    (tmp_path / f"{stem}.json").write_text((MODELS / "lenet_bin3.json").read_text())
+    res = run_cli("report", model, "--target", "host", "--limit", "5", "--docs",
+                  tmp_path / "d", "--name", "x")
+    assert res.returncode == 0, res.stderr
+    md = (tmp_path / "d" / "report-x.md").read_text()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in md and "<img" not in md
+
+
+def test_sweep_markdown_is_escaped():
+    """14. The sweep report's Markdown goes through the same escape."""
+    from bnnkit.htmlpage import md_safe
+
+    assert md_safe("# Sweep <script>alert(1)</script> & co") == \
+        "# Sweep &lt;script&gt;alert(1)&lt;/script&gt; &amp; co"

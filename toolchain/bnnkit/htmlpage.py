@@ -34,6 +34,18 @@ def esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
+def md_safe(markdown: str) -> str:
+    """A Markdown document whose text cannot become HTML when it is rendered:
+    ``&``, ``<`` and ``>`` as entities (bnnkit's reports put no HTML in their
+    Markdown; file, tensor and spec names are text).
+
+    Example:
+        >>> md_safe("| <img src=x onerror=alert(1)> | 3 |")
+        '| &lt;img src=x onerror=alert(1)&gt; | 3 |'
+    """
+    return markdown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def table(columns, rows) -> str:
     """An HTML table; each cell is escaped.
 

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import metadata
+from . import htmlpage, metadata
 from .zoo import LENETS, PAPER_TABLE
 
 # The papers the shipped models reproduce, cited by title.
@@ -89,7 +89,7 @@ def markdown(rows: list[dict], target: str) -> str:
         "counted from QEMU's execution log (QEMU models no cycles: these are instructions, not "
         "cycles).",
     ]
-    return "\n".join(lines + notes + per_layer(rows)) + "\n"
+    return htmlpage.md_safe("\n".join(lines + notes + per_layer(rows)) + "\n")
 
 
 def per_layer(rows: list[dict]) -> list[str]:
@@ -197,7 +197,7 @@ def markdown_sign(rows: list[dict], target: str) -> str:
               f"{PAPER_001} (its Tables I-III and text). The device takes raw uint8 pixels and "
               "thresholds them itself into bit-planes (one bit per pixel and channel); the first "
               "convolution adds the weights where bits are set."]
-    return "\n".join(lines) + "\n"
+    return htmlpage.md_safe("\n".join(lines) + "\n")
 
 
 def write_sign(rows: list[dict], target: str, docs: Path) -> Path:
@@ -309,7 +309,7 @@ def markdown_models(rows: list[dict], target: str) -> str:
               "on the same flatbuffer and images; agreement: same top-1. flash = text + rodata "
               "+ data of the example firmware; RAM = data + bss + measured stack; "
               "instr/inference: QEMU's instruction count (not cycles)."]
-    return "\n".join(lines + per_layer(rows)) + "\n"
+    return htmlpage.md_safe("\n".join(lines + per_layer(rows)) + "\n")
 
 
 def html_models(rows: list[dict], target: str, path: Path, title: str) -> Path:

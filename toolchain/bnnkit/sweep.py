@@ -274,8 +274,10 @@ def load_spec(path) -> Spec:
         _fail(source, f"unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(SPEC_KEYS))})")
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not name or len(name) > 80 or \
-            not all(c.isalnum() or c in "-_." for c in name):
-        _fail(source, f"name {name!r} must be 1-80 letters, digits, '-', '_' or '.'")
+            not all(c.isalnum() or c in "-_." for c in name) or not name[0].isalnum():
+        # it names the folder build/sweeps/NAME: '..' or '.x' would leave or hide it
+        _fail(source, f"name {name!r} must be 1-80 letters, digits, '-', '_' or '.', starting "
+                      "with a letter or digit")
     dataset = raw.get("dataset", "fashion-mnist")
     if not isinstance(dataset, str) or dataset not in datamod.DATASETS:
         _fail(source, f"dataset {dataset!r} is not one of {', '.join(datamod.DATASETS)}")

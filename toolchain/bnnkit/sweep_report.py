@@ -372,7 +372,7 @@ def markdown(spec, groups, records, verdict) -> str:
         front = pareto(_designs(records), cost)
         lines.append(f"Front on {name}: " + ", ".join(
             f"{short_label(r)} ({_pct(r['accuracy'])}, {r[cost]:,})" for r in front) + ".")
-    return "\n".join(lines) + "\n"
+    return htmlpage.md_safe("\n".join(lines) + "\n")
 
 
 def write_report(out_dir) -> list[Path]:
