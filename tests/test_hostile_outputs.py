@@ -126,3 +126,82 @@ def test_sweep_markdown_is_escaped():
 
     assert md_safe("# Sweep <script>alert(1)</script> & co") == \
         "# Sweep &lt;script&gt;alert(1)&lt;/script&gt; &amp; co"
+
+
+# ------------------------------------------------------------------ 13: killed runs
+
+def test_staging_folders_of_killed_runs_are_cleaned(tmp_path):
+    """13. A run killed mid-install left .bnnkit-stage-PID-*: the next run removes
+    it (its PID runs no more), not one of a live run, nor a link."""
+    import os
+
+    dead = tmp_path / ".bnnkit-stage-4194999-abc"  # above any pid_max: not running
+    dead.mkdir()
+    (dead / "half.c").write_text("x")
+    live = tmp_path / f".bnnkit-stage-{os.getpid()}-def"
+    live.mkdir()
+    target = tmp_path / "keep"
+    target.mkdir()
+    link = tmp_path / ".bnnkit-stage-4194998-ghi"
+    link.symlink_to(target)
+    assert invoke("gen-firmware", LENET, "-o", tmp_path / "fw")[0] == 0
+    assert not dead.exists() and live.is_dir() and link.is_symlink() and target.is_dir()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bnnkit-stage-")
+                and p not in (live, link)]
+
+
+def test_a_page_is_never_half_written(tmp_path):
+    """13. A write that fails (here: a file size limit, as a full disk) leaves
+    no page and no temporary file behind."""
+    import subprocess
+    import sys
+
+    code = ("import resource, signal\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+            "from bnnkit.htmlpage import write\n"
+            f"write({str(tmp_path / 'a.html')!r}, 't', ['x' * 100000])\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode != 0 and "File too large" in res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_fashion
+def test_qemu_dies_with_a_killed_simulate(tmp_path):
+    """13. SIGKILL of simulate while QEMU runs: QEMU goes too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = os.path.join(os.path.dirname(sys.executable), "bnnkit")
+    proc = subprocess.Popen([exe, "simulate", str(LENET), "--target", "cortex-m4", "--limit",
+                             "3000", "--build-dir", str(tmp_path / "b")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def qemus():
+        out = subprocess.run(["ps", "-eo", "pid,ppid,comm"], capture_output=True,
+                             text=True).stdout.splitlines()[1:]
+        return [p for p in (line.split() for line in out) if p[2].startswith("qemu-system")
+                and p[1] == str(proc.pid)]
+    try:
+        deadline = time.time() + 240
+        while not qemus() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        running = qemus()
+        assert running, "QEMU never started"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        qemu_pid = int(running[0][0])
+        for _ in range(50):
+            try:
+                os.kill(qemu_pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"QEMU {qemu_pid} still runs after its parent was killed")
+    finally:
+        if proc.poll() is None:
+            proc.kill()

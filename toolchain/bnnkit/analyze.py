@@ -17,11 +17,11 @@ Example:
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from .errors import BnnkitError
 from .targets import PARTS
+from .outdir import temp_dir
 
 
 def _shape(low, t) -> dict:
@@ -84,7 +84,7 @@ def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
     target = target or "cortex-m4"
     tgt = get_target(target)
     flash_budget, ram_budget = tgt.budget(flash_kib, ram_kib)
-    with tempfile.TemporaryDirectory(prefix="bnnkit-analyze-") as tmp:
+    with temp_dir("analyze") as tmp:
         # no budget check here: analyze reports what does not fit instead of refusing it
         gen = generate(model, target, Path(tmp) / "p", check_budget=False)
         rows = layer_rows(gen)

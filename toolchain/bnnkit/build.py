@@ -88,9 +88,24 @@ def run_host(exe: Path, images_file: Path, out_file: Path, timeout: float) -> No
     run_checked([str(exe), str(images_file), str(out_file)], exe, timeout)
 
 
-def run_checked(cmd, what, timeout, cwd=None):
+def _die_with_parent():
+    """In the child, before exec: SIGKILL when the bnnkit process dies, however
+    it dies (Linux's PR_SET_PDEATHSIG), so a killed run leaves no QEMU behind."""
+    import ctypes
+    import signal
+
     try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the timeout still ends it
+        pass
+
+
+def run_checked(cmd, what, timeout, cwd=None):
+    """Run ``cmd`` (an emulator or a built program); a failure is one line
+    about ``what``. The process dies with bnnkit."""
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                             preexec_fn=_die_with_parent)
     except subprocess.TimeoutExpired:
         raise BnnkitError(f"{what}: timed out after {timeout:.0f} s (--timeout)", 1) from None
     except OSError as exc:

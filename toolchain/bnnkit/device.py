@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
 from pathlib import Path
 
 from .build import copy_sources, make, run_checked, write_images
 from .errors import BnnkitError
+from .outdir import temp_dir
 
 
 def _qemu_cmd(target, exe: Path, images: str, out: str, log: str | None = None) -> list:
@@ -237,7 +237,7 @@ def linked_estimate(gen, project: Path, stack_bound: bool = True) -> dict:
         >>> linked_estimate(generate("m.tflite", "cortex-m4", "p"), Path("p"))  # doctest: +SKIP
         {'flash_bytes': 76628, ..., 'ram_bytes': 13652}
     """
-    with tempfile.TemporaryDirectory(prefix="bnnkit-link-") as tmp:
+    with temp_dir("link") as tmp:
         copy = copy_sources(project, Path(tmp) / "p")
         exe = make(copy, gen.target, defines="-fcallgraph-info=su")
         linked = linked_figures(gen, exe, io_buffer_bytes(gen.target, exe))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -535,7 +534,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         "input_id": low.input,
     }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".bnnkit-", dir=out_dir.parent))
+    staging = outdir.staging_dir(out_dir.parent, "stage")
     try:
         lib = staging / name
         lib.mkdir()

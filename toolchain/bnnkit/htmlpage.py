@@ -104,9 +104,8 @@ def page(title: str, body: list[str]) -> str:
 
 
 def write(path, title: str, body: list[str]) -> Path:
-    """Write the page to ``path`` (via a temporary file, so never half-written)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(page(title, body), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write the page to ``path`` (via a temporary file, so never half-written,
+    and nothing left behind when the disk is full)."""
+    from .outdir import write_text
+
+    return write_text(path, page(title, body))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -64,6 +65,54 @@ def check_folder(path, option: str = "-o") -> Path:
         raise BnnkitError(f"{shown}: exists and is not a folder")
     _probe(path, shown)
     return path
+
+
+STALE = re.compile(r"\.?bnnkit-[a-z]+-(\d+)-[A-Za-z0-9_]+$")  # a run's own folder: its PID
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def clean_stale(parent) -> None:
+    """Remove the staging and temporary folders that killed bnnkit runs left in
+    ``parent`` (named with their PID, which no longer runs); never a link, never
+    a folder of a run still going."""
+    import shutil
+
+    try:
+        entries = list(Path(parent).iterdir())
+    except OSError:
+        return
+    for p in entries:
+        m = STALE.match(p.name)
+        if m and p.is_dir() and not p.is_symlink() and not _alive(int(m.group(1))):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def staging_dir(parent, kind: str) -> Path:
+    """A new hidden folder in ``parent`` for this run (``.bnnkit-KIND-PID-*``), after
+    removing those of killed runs."""
+    clean_stale(parent)
+    return Path(tempfile.mkdtemp(prefix=f".bnnkit-{kind}-{os.getpid()}-", dir=parent))
+
+
+def temp_dir(kind: str) -> tempfile.TemporaryDirectory:
+    """A temporary folder (``bnnkit-KIND-PID-*`` in the system's), removed when
+    done; those of killed runs are removed first.
+
+    Example:
+        >>> with temp_dir("sim") as tmp:  # doctest: +SKIP
+        ...     ...
+    """
+    clean_stale(tempfile.gettempdir())
+    return tempfile.TemporaryDirectory(prefix=f"bnnkit-{kind}-{os.getpid()}-")
 
 
 def write_text(path, text: str) -> Path:

@@ -20,18 +20,18 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from pathlib import Path
 
 from .build import copy_sources, make
 from .ops import op_kind
+from .outdir import temp_dir
 
 
 @contextlib.contextmanager
 def _profile_build(gen, defines: str):
     """The executable of a copy of ``gen``'s project built with ``defines``
     (sources only are copied), in a temporary folder removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="bnnkit-profile-") as tmp:
+    with temp_dir("profile") as tmp:
         copy = copy_sources(gen.out_dir, Path(tmp) / "project")
         yield make(copy, gen.target, defines=defines)
 

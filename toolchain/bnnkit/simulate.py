@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from . import preprocess
 from .build import make, parse_predictions, run_host, write_images
 from .emit import generate
 from .errors import BnnkitError
+from .outdir import temp_dir
 
 HOST_KEYS = ("model", "target", "n_images", "accuracy", "reference_accuracy", "agreement",
              "max_abs_diff", "model_bytes", "arena_bytes")
@@ -170,7 +170,7 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
     model = Path(model)
     tmp = None
     if build_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="bnnkit-cmp-")
+        tmp = temp_dir("cmp")
         build_dir = tmp.name
     try:
         gen = generate(model, target, Path(build_dir) / f"{model.stem}-{target}",
@@ -208,7 +208,7 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
     model = Path(model)
     tmp = None
     if build_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="bnnkit-sim-")
+        tmp = temp_dir("sim")
         build_dir = Path(tmp.name)
     build_dir = Path(build_dir)
     try:

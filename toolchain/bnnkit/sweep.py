@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BnnkitError, one_line
+from .outdir import temp_dir
 
 PARAMS = ("arch", "binary_widths", "thresholds", "recipe", "epochs", "batch_size", "seed",
           "train_limit")
@@ -549,14 +550,13 @@ def run_trial(params: dict, dataset: str, target: str, test_limit, data_dir, thr
     """
     import io
     import socket
-    import tempfile
     from contextlib import redirect_stderr, redirect_stdout
 
     os.environ["OMP_NUM_THREADS"] = str(threads)
     log = io.StringIO()
     started = time.time()
     timings = {}
-    with tempfile.TemporaryDirectory(prefix="bnnkit-trial-") as tmp, \
+    with temp_dir("trial") as tmp, \
             redirect_stdout(log), redirect_stderr(log):
         from .tfenv import tf
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BnnkitError, one_line
+from .outdir import temp_dir
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".gif", ".tif", ".tiff")
 
@@ -209,7 +210,6 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
         >>> validate("models/lenet_bin3.tflite", "fashion-mnist", limit=100)["agreement"]  # doctest: +SKIP
         1.0
     """
-    import tempfile
 
     from .build import make
     from .emit import generate
@@ -220,7 +220,7 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
             print(f"[validate] {message}", file=sys.stderr, flush=True)
 
     model = Path(model)
-    with tempfile.TemporaryDirectory(prefix="bnnkit-validate-") as tmp:
+    with temp_dir("validate") as tmp:
         gen = generate(model, target, Path(tmp) / "p")
         x, y = load_data(data, gen, data_dir, limit)
         if gen.output_bits:
