@@ -335,31 +335,56 @@ def run_case(tally: Tally, k: int, rng: random.Random, bases: dict, work: Path, 
     shutil.rmtree(case_dir)
 
 
-def load_bases(names=CORPUS) -> dict:
+def _base(stem: str, flat: bytes, meta: dict) -> tuple:
     from bnnkit.lower import lower
     from bnnkit.tflite_reader import parse_tflite
 
+    low = lower(parse_tflite(flat, stem))
+    n_out = 1
+    for d in low.shapes[low.output]:
+        n_out *= d
+    return flat, _spans(flat), meta, n_out
+
+
+def load_bases(names=CORPUS) -> dict:
+    return {stem: _base(stem, (MODELS / f"{stem}.tflite").read_bytes(),
+                        json.loads((MODELS / f"{stem}.json").read_text())) for stem in names}
+
+
+# larq-zoo and MLPerf Tiny-shaped binary networks (bnnkit.public_models, random
+# weights): LCE's bconv, bmaxpool, depthwise, residual adds, global pools
+PUBLIC = ("binary_dscnn", "quicknet_small", "binary_resnet8")
+
+
+def public_bases(cache: Path, names=PUBLIC) -> dict:
+    """The public networks converted by LCE once into ``cache`` (reused when
+    there), with a sidecar that passes their float32 input through."""
+    from bnnkit import public_models as pm
+
     bases = {}
-    for stem in names:
-        flat = (MODELS / f"{stem}.tflite").read_bytes()
-        meta = json.loads((MODELS / f"{stem}.json").read_text())
-        low = lower(parse_tflite(flat, stem))
-        n_out = 1
-        for d in low.shapes[low.output]:
-            n_out *= d
-        bases[stem] = (flat, _spans(flat), meta, n_out)
+    for name in names:
+        path = Path(cache) / f"{name}.tflite"
+        if not path.is_file():
+            path.write_bytes(pm.convert(pm.build(name)))
+        bases[name] = _base(name, path.read_bytes(), {"preprocessing": {"kind": "none"}})
     return bases
 
 
 def fuzz(cases: int, seed: int = 0, max_builds: int = 100, progress: bool = False,
-         names=CORPUS) -> Tally:
-    """Run ``cases`` mutated models through gen-firmware; returns the tally."""
+         names=CORPUS, public=(), cache=None) -> Tally:
+    """Run ``cases`` mutated models through gen-firmware; returns the tally.
+    ``public``: names of :data:`PUBLIC` networks to mutate too, converted into
+    ``cache`` (default: the run's temporary folder)."""
     rng = random.Random(seed)
     bases = load_bases(names)
     tally = Tally()
     start = time.time()
     with tempfile.TemporaryDirectory(prefix="bnnkit-fuzz-") as tmp:
         work = Path(tmp)
+        if public:
+            if progress:
+                print(f"converting {', '.join(public)} with LCE", flush=True)
+            bases.update(public_bases(cache or work, public))
         for k in range(cases):
             try:
                 run_case(tally, k, rng, bases, work, max_builds)
@@ -378,9 +403,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--builds", type=int, default=200,
                     help="at most this many distinct accepted structures built with sanitizers")
+    ap.add_argument("--public", default=",".join(PUBLIC),
+                    help="public networks mutated too, comma-separated ('' for none)")
     args = ap.parse_args(argv)
     t0 = time.time()
-    tally = fuzz(args.cases, args.seed, args.builds, progress=True)
+    tally = fuzz(args.cases, args.seed, args.builds, progress=True,
+                 public=tuple(p for p in args.public.split(",") if p))
     print(f"{tally.cases} cases in {time.time() - t0:.0f} s: {dict(tally.outcomes)}; "
           f"{tally.builds} distinct accepted structures built and run under "
           f"ASan/UBSan with -DBNN_CHECKS; {len(tally.failures)} failures")

@@ -378,3 +378,13 @@ def test_fuzz_mutated_models_and_sidecars():
     tally = fuzz(250, seed=12345, max_builds=4)
     assert tally.cases == 250 and tally.outcomes["accepted"] > 10
     assert tally.failures == [], tally.failures[:5]
+
+
+def test_fuzz_a_public_binary_network(tmp_path):
+    """The same on binary_dscnn (LCE's bconvs, depthwise convs, a global pool),
+    converted once into the test's folder."""
+    from fuzz import fuzz
+
+    tally = fuzz(120, seed=7, max_builds=3, names=(), public=("binary_dscnn",), cache=tmp_path)
+    assert tally.cases == 120 and tally.outcomes["accepted"] > 5
+    assert tally.failures == [], tally.failures[:5]
