@@ -205,3 +205,34 @@ def test_qemu_dies_with_a_killed_simulate(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_an_install_cut_short_is_repaired_by_the_next_run(tmp_path, monkeypatch):
+    """13. A run killed while its files move in (here: the fourth move fails)
+    leaves old and new files mixed; the next run replaces them without --force
+    (the manifest accepted both while files moved), and the project builds."""
+    import subprocess
+
+    import bnnkit.outdir as outdir
+    from bnnkit.emit import generate
+
+    fw = tmp_path / "fw"
+    generate(MODELS / "lenet_float.tflite", "host", fw, name="net")
+    real, moves = outdir.os.replace, []
+
+    def cut(src, dst):
+        if "bnnkit-stage" in str(src) and not str(dst).endswith(".bnnkit-files"):
+            moves.append(dst)
+            if len(moves) == 4:
+                raise OSError(28, "No space left on device")
+        return real(src, dst)
+    monkeypatch.setattr(outdir.os, "replace", cut)
+    try:
+        generate(MODELS / "lenet_bin3.tflite", "host", fw, name="net")
+    except OSError:
+        pass
+    monkeypatch.setattr(outdir.os, "replace", real)
+    assert len(moves) == 4
+    code, err = invoke("gen-firmware", MODELS / "lenet_bin3.tflite", "--name", "net", "-o", fw)
+    assert code == 0, err
+    subprocess.run(["make", "-s", "-C", str(fw / "app")], check=True)

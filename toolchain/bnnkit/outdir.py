@@ -151,10 +151,11 @@ def _safe_name(name: str) -> bool:
 
 
 def _manifest(folder: Path) -> dict | None:
-    """What bnnkit wrote into ``folder``: relative path -> the sha256 of the
-    bytes it wrote (None for a manifest from before hashes were kept); None when
-    the folder has no manifest (not a bnnkit project). Hostile lines (absolute
-    paths, '..') are dropped: a manifest cannot reach out of its folder."""
+    """What bnnkit wrote into ``folder``: relative path -> the set of sha256s of
+    the bytes it wrote (two while an install is under way; None for a manifest
+    from before hashes were kept); None when the folder has no manifest (not a
+    bnnkit project). Hostile lines (absolute paths, '..') are dropped: a manifest
+    cannot reach out of its folder."""
     try:
         lines = (folder / MANIFEST).read_text().split("\n")
     except (OSError, UnicodeDecodeError):
@@ -165,7 +166,10 @@ def _manifest(folder: Path) -> dict | None:
         if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             digest, name = None, line  # the older form: one path a line
         if _safe_name(name):
-            entries[name] = digest
+            if digest is None or entries.get(name, frozenset()) is None:
+                entries[name] = None
+            else:
+                entries[name] = entries.get(name, frozenset()) | {digest}
     return entries
 
 
@@ -187,8 +191,13 @@ def _unchanged(folder: Path, name: str, entries: dict) -> bool:
     path = folder / name
     if not path.is_file():
         return False
-    digest = entries[name]
-    return digest is None or _sha256(path) == digest
+    digests = entries[name]
+    return digests is None or _sha256(path) in digests
+
+
+def _manifest_text(entries: dict) -> str:
+    return "".join(f"{n}\n" if ds is None else "".join(f"{d}  {n}\n" for d in sorted(ds))
+                   for n, ds in sorted(entries.items()))
 
 
 def check_project_folder(path, force: bool = False, option: str = "-o") -> Path:
@@ -216,10 +225,10 @@ def install(staging: Path, folder: Path, force: bool = False) -> list[str]:
     and everything else stay. Nothing is removed or replaced through a link.
     """
     names = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
-    digests = {n: _sha256(staging / n) for n in names}
+    digests = {n: frozenset({_sha256(staging / n)}) for n in names}
     tops = {n.split("/")[0] for n in names}
     if not folder.exists():
-        (staging / MANIFEST).write_text("".join(f"{digests[n]}  {n}\n" for n in names))
+        (staging / MANIFEST).write_text(_manifest_text(digests))
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(folder)
         return []
@@ -240,9 +249,19 @@ def install(staging: Path, folder: Path, force: bool = False) -> list[str]:
     if replaced and not force:
         raise BnnkitError(f"{folder}: {replaced[0]} is not a file bnnkit wrote, or was changed "
                           "since; move it away, or pass --force to replace it")
-    for name, digest in sorted(previous.items()):
+    # other libraries' entries stay, as long as their files do
+    kept = {n: d for n, d in previous.items()
+            if n.split("/")[0] not in tops and (folder / n).is_file()}
+    # First a manifest that accepts the old and the new bytes of every file: a run
+    # killed while files move leaves a project the next run replaces without --force.
+    during = dict(kept)
+    for name, new in digests.items():
+        old = previous.get(name, frozenset())
+        during[name] = None if old is None else old | new
+    write_text(folder / MANIFEST, _manifest_text(during))
+    for name, old in sorted(previous.items()):
         # a file bnnkit wrote, unchanged, in a folder it writes now, no longer made
-        if (name not in names and name.split("/")[0] in tops and digest is not None
+        if (name not in names and name.split("/")[0] in tops and old is not None
                 and _unchanged(folder, name, previous)):
             (folder / name).unlink()
             for parent in list(Path(name).parents)[:-1]:  # and its folder, once empty
@@ -250,13 +269,8 @@ def install(staging: Path, folder: Path, force: bool = False) -> list[str]:
                     (folder / parent).rmdir()
                 except OSError:
                     break
-    # other libraries' entries stay, as long as their files do
-    kept = {n: d for n, d in previous.items()
-            if n.split("/")[0] not in tops and (folder / n).is_file()}
-    kept.update(digests)
-    (staging / MANIFEST).write_text("".join(
-        f"{d}  {n}\n" if d is not None else f"{n}\n" for n, d in sorted(kept.items())))
-    for name in names + [MANIFEST]:
+    for name in names:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / name, folder / name)
+    write_text(folder / MANIFEST, _manifest_text({**kept, **digests}))
     return replaced
