@@ -45,7 +45,8 @@ def test_a_board_is_its_core_and_its_memory(tmp_path):
     out = tmp_path / "a.json"
     res = run_cli("analyze", MODELS / "lenet_float.tflite", "--board", "stm32l476",
                   "--flash-kib", "256", "--json", out)
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 3, res.stderr  # does not fit: a CI job can gate on it
+    assert res.stderr == ""
     report = json.loads(out.read_text())
     v, t = report["verdict"], report["totals"]
     assert not v["fits"] and v["flash_headroom_bytes"] == 256 * 1024 - t["flash_bytes"] < 0

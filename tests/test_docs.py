@@ -24,3 +24,21 @@ def test_every_tflite_op_and_command_is_documented():
     for name in main.commands:
         assert f"## bnnkit {name}\n" in cli
     assert "Refuses:" in ops and "dilated convolution" in ops
+
+
+def test_the_getting_started_larq_import_works_without_the_variable(tmp_path):
+    """docs/getting-started.md: `from bnnkit.tfenv import keras, lq, tf` gives Larq
+    its Keras 2 without TF_USE_LEGACY_KERAS in the environment."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from bnnkit.tfenv import keras, lq, tf\n"
+            "model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),\n"
+            "    lq.layers.QuantDense(10, input_quantizer='ste_sign', kernel_quantizer='ste_sign')])\n"
+            "print(type(model).__module__.split('.')[0], model.count_params())\n")
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["tf_keras", "7850"]

@@ -9,6 +9,8 @@ import click
 from ..passes import PASS_NAMES
 from ..targets import PARTS
 from . import main
+
+DOES_NOT_FIT = 3  # analyze's exit code when the model is over the budget
 from .options import (COUNT, DATASET_CHOICE, SEED, TARGET_CHOICE, TARGETS_HELP, TIMEOUT,
                       FiniteFloat, data_dir_option)
 
@@ -279,7 +281,8 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
     on a bare-metal target, the example firmware linked as gen-firmware makes
     it (flash exactly; RAM = static data + the deepest call chain's stack). The
     verdict compares them with the budget: headroom or overrun, and which
-    layers dominate.
+    layers dominate. Exit code 3 when the model does not fit (the report is
+    printed and written all the same), so a CI job can gate on it.
 
     \b
     Examples:
@@ -303,6 +306,7 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
         write_json(report, json_out)
     if html_out:
         click.echo(f"wrote {write_html(report, html_out)}")
+    return 0 if report["verdict"]["fits"] else DOES_NOT_FIT
 
 
 @main.command()
