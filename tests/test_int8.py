@@ -231,3 +231,38 @@ def test_report_puts_each_int8_lenet_after_its_float_one():
                          "lenet_bin2_int8": taken})
     assert [r["name"] for r in rows] == ["lenet_float", "lenet_float_int8", "lenet_bin2",
                                          "lenet_bin2_int8"]
+
+
+def test_int8_library_states_its_quantization(tmp_path):
+    """NAME_INPUT_SCALE/ZERO_POINT and NAME_OUTPUT_SCALE/ZERO_POINT: the model's own
+    quantization, exactly, for code that feeds or reads int8 tensors."""
+    import subprocess
+
+    import numpy as np
+
+    from bnnkit.emit import generate
+
+    gen = generate(MODELS / "lenet_bin3_int8.tflite", "host", tmp_path / "q", app=False)
+    lib = tmp_path / "q" / "lenet_bin3_int8"
+    (tmp_path / "t.c").write_text(
+        '#include <stdio.h>\n#include "lenet_bin3_int8.h"\n'
+        'int main(void) { printf("%a %d %a %d\\n", (double)LENET_BIN3_INT8_INPUT_SCALE,\n'
+        '    LENET_BIN3_INT8_INPUT_ZERO_POINT, (double)LENET_BIN3_INT8_OUTPUT_SCALE,\n'
+        '    LENET_BIN3_INT8_OUTPUT_ZERO_POINT); return 0; }\n')
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", str(lib), "-o",
+                    str(tmp_path / "t"), str(tmp_path / "t.c")], check=True)
+    out = subprocess.run([str(tmp_path / "t")], capture_output=True, text=True,
+                         check=True).stdout.split()
+    in_scale, in_zp = gen.input_quant
+    out_scale, out_zp = gen.low.quant[gen.low.output]
+    assert float.fromhex(out[0]) == float(np.float32(in_scale)) and int(out[1]) == in_zp
+    assert float.fromhex(out[2]) == float(np.float32(out_scale)) and int(out[3]) == out_zp
+
+
+def test_inspect_shows_the_io_quantization():
+    from helpers import run_cli
+
+    res = run_cli("inspect", MODELS / "lenet_bin3_int8.tflite")
+    assert res.returncode == 0, res.stderr
+    assert "int8[1, 28, 28, 1], real = 0.003921568859368563 * (q + 128)" in res.stdout
+    assert "int8[1, 10], real = 0.00390625 * (q + 128)" in res.stdout

@@ -248,6 +248,7 @@ def _env():
                              undefined=jinja2.StrictUndefined, autoescape=False)
     env.filters["c_comment"] = c_comment
     env.filters["c_string"] = c_string
+    env.filters["hex_float"] = lambda v: float(np.float32(v)).hex() + "f"  # exact float32
     return env
 
 

@@ -17,13 +17,20 @@ def describe_graph(graph, name: str, size: int) -> str:
     lines.append("  constant bytes by type:")
     for dtype, n in sorted(graph.constant_bytes_by_dtype().items()):
         lines.append(f"    {dtype:<24} {n:,}")
-    for idx in graph.inputs:
-        t = graph.tensor(idx)
-        lines.append(f"  input  {t.name}: {t.dtype}{list(t.shape)}")
-    for idx in graph.outputs:
-        t = graph.tensor(idx)
-        lines.append(f"  output {t.name}: {t.dtype}{list(t.shape)}")
+    for role, indices in (("input ", graph.inputs), ("output", graph.outputs)):
+        for idx in indices:
+            t = graph.tensor(idx)
+            lines.append(f"  {role} {t.name}: {t.dtype}{list(t.shape)}{_quantization(t)}")
     return "\n".join(lines)
+
+
+def _quantization(t) -> str:
+    """``, real = S * (q - Z)`` for a per-tensor quantized tensor, else ''."""
+    scale = getattr(t, "scale", None)
+    if scale is None or len(scale) != 1:
+        return "" if scale is None or len(scale) == 0 else f" ({len(scale)} scales, per channel)"
+    z = int(t.zero_point[0])
+    return f", real = {float(scale[0])!r} * (q {'-' if z >= 0 else '+'} {abs(z)})"
 
 
 def describe_tflite(path) -> str:
