@@ -129,8 +129,8 @@ def instructions_per_inference(target, exe: Path, one_image, timeout: float,
                     f"{target.emulator} ({exe})", timeout, cwd=workdir)
         syms = _symbols(target, exe)
         if per_layer:
-            return count_segments(log, syms["bnn_marker_begin"], syms["bnn_marker_end"],
-                                  syms["bnn_profile_layer"])
+            hook = next(v for k, v in syms.items() if k.endswith("_profile_layer"))
+            return count_segments(log, syms["bnn_marker_begin"], syms["bnn_marker_end"], hook)
         return count_instructions(log, syms["bnn_marker_begin"], syms["bnn_marker_end"])
     finally:
         log.unlink(missing_ok=True)

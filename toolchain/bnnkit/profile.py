@@ -1,7 +1,7 @@
 """Per-layer profile: where a network's instructions go on an emulated device.
 
 The project is built once more with ``-DBNN_PROFILE``: model.c then calls
-``bnn_profile_layer(i)`` before layer ``i`` (and after the last), and QEMU's
+``NAME_profile_layer(i)`` before layer ``i`` (and after the last), and QEMU's
 execution log of one inference is split at those calls. Beside each layer's
 instructions: its MACs (float multiply-adds) or binary ops (XNOR-popcount bit
 operations) from the op kind's cost model, instructions per MAC or per 32 binary
