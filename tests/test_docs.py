@@ -42,3 +42,24 @@ def test_the_getting_started_larq_import_works_without_the_variable(tmp_path):
                          cwd=tmp_path, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.split() == ["tf_keras", "7850"]
+
+
+def test_the_dwt_profiling_example_compiles(tmp_path):
+    """docs/integration.md's cycle-counter hook builds for the Cortex-M4 against a
+    library named kws, warning-free."""
+    import re
+    import subprocess
+
+    from bnnkit.emit import generate
+
+    text = (ROOT / "docs" / "integration.md").read_text()
+    section = text[text.index("## Timing layers on a board"):]
+    code = re.search(r"```c\n(.*?)```", section, re.S).group(1)
+    generate(ROOT / "models" / "lenet_bin3.tflite", "cortex-m4", tmp_path / "fw", name="kws",
+             app=False)
+    (tmp_path / "dwt.c").write_text(code)
+    res = subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-Wall", "-Wextra", "-Werror",
+                          "-mcpu=cortex-m4", "-mthumb", "-c", "-I", str(tmp_path / "fw" / "kws"),
+                          "-o", str(tmp_path / "dwt.o"), str(tmp_path / "dwt.c")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
