@@ -63,3 +63,16 @@ def test_the_dwt_profiling_example_compiles(tmp_path):
                           "-o", str(tmp_path / "dwt.o"), str(tmp_path / "dwt.c")],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_the_sidecar_example_is_a_valid_sidecar():
+    """docs/sidecar.md's example passes bnnkit's own sidecar check."""
+    import json
+    import re
+
+    from bnnkit.metadata import validate
+
+    text = (ROOT / "docs" / "sidecar.md").read_text()
+    meta = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
+    checked = validate(meta, "docs/sidecar.md")
+    assert checked["preprocessing"]["kind"] == "scale" and len(checked["class_names"]) == 10

@@ -271,3 +271,27 @@ def test_a_sweep_name_cannot_leave_its_folder(tmp_path, name):
     spec.write_text(f"name: '{name}'\ngroups:\n  - name: g\n    grid: {{epochs: [1]}}\n")
     code, err = invoke("sweep", spec)
     assert code == 2 and "s.yaml" in err and "starting with a letter or digit" in err, err
+
+
+def test_class_names_from_a_file(tmp_path):
+    """gen-firmware/validate --class-names: names for a model without a sidecar,
+    reaching C only as string literals; a wrong count or a bad file is one line."""
+    model = tmp_path / "m.tflite"
+    model.write_bytes((MODELS / "lenet_bin3.tflite").read_bytes())
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f'cls "{i}" */\n' for i in range(10)) + "\n\n")
+    code, err = invoke("gen-firmware", model, "--class-names", names, "-o", tmp_path / "fw")
+    assert code == 0, err
+    source = (tmp_path / "fw" / "m" / "m.c").read_text()
+    assert '"cls \\0420\\042 */",' in source  # a string literal, quotes escaped
+    import subprocess
+
+    subprocess.run(["make", "-s", "-C", str(tmp_path / "fw" / "app")], check=True)
+    two = tmp_path / "two.txt"
+    two.write_text("a\nb\n")
+    code, err = invoke("gen-firmware", model, "--class-names", two, "-o", tmp_path / "fw2")
+    assert code == 2 and f"{two}: 2 class names for 10 outputs" in err
+    blank = tmp_path / "blank.txt"
+    blank.write_text("a\n\nb\n")
+    code, err = invoke("validate", model, "--data", "fashion-mnist", "--class-names", blank)
+    assert code == 2 and f"{blank}: line 2" in err

@@ -442,7 +442,7 @@ def _pixel_map(spec: dict, scale: float, zero_point: int):
 def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None,
              input_spec: dict | None = None, force: bool = False, name: str | None = None,
              arena: str = "static", app: bool = True, check_linked: bool = False,
-             check_budget: bool = True, disabled_passes=()) -> Generated:
+             check_budget: bool = True, disabled_passes=(), class_names=None) -> Generated:
     """Lower ``model_path`` and write the C library for ``target_name`` into
     ``out_dir/NAME/`` and, with ``app``, an example application that runs it
     on the target into ``out_dir/app/``.
@@ -464,6 +464,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     in a temporary copy: its flash exactly, its RAM as static data plus a stack
     bound from gcc's -fcallgraph-info (``gen.linked`` holds the figures).
     ``disabled_passes``: fusion passes to skip (:data:`bnnkit.passes.PASS_NAMES`).
+    ``class_names``: the outputs' names (else the sidecar's, else their numbers).
 
     Example:
         >>> gen = generate("models/lenet_bin3.tflite", "host", "build/m")  # doctest: +SKIP
@@ -481,6 +482,8 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     meta = metadata.load(model_path)
     if input_spec is not None:
         meta = dict(meta, preprocessing=input_spec)
+    if class_names is not None:
+        meta = dict(meta, class_names=list(class_names))
     low, prog = _lower_and_plan(graph, str(model_path), target, prefix=f"{name}_",
                                 disabled_passes=disabled_passes)
     gen = Generated(Path(out_dir), prog, meta, target, flatbuffer,
@@ -503,8 +506,9 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     output_bits = low.kinds[low.output] == "bits"
     names = meta.get("class_names")
     if names is not None and len(names) != prog.output_floats:
-        raise BnnkitError(f"{metadata.sidecar_path(model_path)}: {len(names)} class names for "
-                          f"{prog.output_floats} outputs")
+        where = (getattr(class_names, "source", "") or "--class-names" if class_names is not None
+                 else metadata.sidecar_path(model_path))
+        raise BnnkitError(f"{where}: {len(names)} class names for {prog.output_floats} outputs")
     context = {
         "name": name,
         "NAME": name.upper(),

@@ -18,6 +18,46 @@ def sidecar_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+MAX_CLASS_NAME = 200  # characters of one class name
+
+
+class ClassNames(list):
+    """Class names read from a file; ``source`` names it in errors."""
+
+    source = ""
+
+
+def read_class_names(path) -> list[str]:
+    """Class names from a text file, one per line in the model's output order
+    (``--class-names``); empty lines at the end are ignored.
+
+    Example:
+        >>> read_class_names("labels.txt")  # doctest: +SKIP
+        ['yes', 'no', 'up', 'down', ...]
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BnnkitError(f"{path}: no such file (--class-names takes a text file)")
+    if path.stat().st_size > MAX_SIDECAR_BYTES:
+        raise BnnkitError(f"{path}: over {MAX_SIDECAR_BYTES:,} bytes: not a list of class names")
+    try:
+        lines = path.read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise BnnkitError(f"{path}: not UTF-8 text") from None
+    while lines and not lines[-1].strip():
+        lines.pop()
+    names = [line.strip() for line in lines]
+    for i, name in enumerate(names, 1):
+        if not name or len(name) > MAX_CLASS_NAME:
+            raise BnnkitError(f"{path}: line {i}: a class name of 1 to {MAX_CLASS_NAME} "
+                              "characters is needed")
+    if not names:
+        raise BnnkitError(f"{path}: no class names")
+    out = ClassNames(names)
+    out.source = str(path)
+    return out
+
+
 def check_sidecar_slot(model_path: str | Path, option: str = "-o") -> None:
     """Refuse an output ``model_path`` whose sidecar name holds a JSON file that
     is not a model sidecar: writing the model would replace it. A sidecar (an

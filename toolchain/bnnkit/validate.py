@@ -203,7 +203,8 @@ def _keras_scores(model: Path, gen, x):
 
 
 def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
-             timeout: float = 600, worst: int = 5, show_progress: bool = False) -> dict:
+             timeout: float = 600, worst: int = 5, show_progress: bool = False,
+             class_names=None) -> dict:
     """The report (see the module docstring) as a dict.
 
     Example:
@@ -221,7 +222,7 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
 
     model = Path(model)
     with temp_dir("validate") as tmp:
-        gen = generate(model, target, Path(tmp) / "p")
+        gen = generate(model, target, Path(tmp) / "p", class_names=class_names)
         x, y = load_data(data, gen, data_dir, limit)
         if gen.output_bits:
             raise BnnkitError(f"{model}: a bit-packed output has no scores to validate")

@@ -12,7 +12,7 @@ from . import main
 
 DOES_NOT_FIT = 3  # analyze's exit code when the model is over the budget
 from .options import (COUNT, DATASET_CHOICE, SEED, TARGET_CHOICE, TARGETS_HELP, TIMEOUT,
-                      FiniteFloat, data_dir_option)
+                      FiniteFloat, class_names_option, data_dir_option)
 
 
 @main.command()
@@ -208,8 +208,9 @@ def input_spec_from_options(input_kind, scale, offset):
 @click.option("--disable-pass", "disabled_passes", multiple=True, type=click.Choice(PASS_NAMES),
               help="Skip a fusion pass (repeatable), to compare or to isolate a problem; "
                    "'bnnkit inspect MODEL.tflite --passes' shows what each does.")
+@class_names_option
 def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, offset, force,
-                 name, arena, no_app, disabled_passes):
+                 name, arena, no_app, disabled_passes, class_names):
     """Generate a C library for MODEL (.tflite, or .h5 converted on the way)
     and an example application that runs it on TARGET.
 
@@ -239,7 +240,7 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
     gen = generate(model, target, out, flash_kib, ram_kib,
                    input_spec=input_spec_from_options(input_kind, scale, offset), force=force,
                    name=name, arena=arena, app=not no_app, check_linked=True,
-                   disabled_passes=disabled_passes)
+                   disabled_passes=disabled_passes, class_names=class_names)
     if gen.replaced:
         click.echo(f"replaced your {', '.join(gen.replaced)} in {out}/ (--force)")
     click.echo(f"wrote {out}/{gen.name}/" + ("" if no_app else f" and {out}/app/")
@@ -319,7 +320,8 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the report here.")
 @data_dir_option
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
-def validate(model, data, target, limit, json_out, data_dir, timeout):
+@class_names_option
+def validate(model, data, target, limit, json_out, data_dir, timeout, class_names):
     """Run your own data through the generated C and through LCE's interpreter.
 
     \b
@@ -341,7 +343,8 @@ def validate(model, data, target, limit, json_out, data_dir, timeout):
 
     if json_out:
         check_file(json_out, "--json")
-    report = run(model, data, target, limit, data_dir, timeout, show_progress=True)
+    report = run(model, data, target, limit, data_dir, timeout, show_progress=True,
+                 class_names=class_names)
     click.echo(format_text(report))
     if json_out:
         from ..simulate import write_json

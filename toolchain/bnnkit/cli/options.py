@@ -45,3 +45,17 @@ data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False),
     help="Where the built-in datasets' files are (else $BNNKIT_DATA_DIR; Fashion-MNIST also "
          "/usr/share/datasets/fashion-mnist, ~/.cache/bnnkit, then its official mirror).")
+
+
+def _read_class_names(ctx, param, value):
+    if value is None:
+        return None
+    from ..metadata import read_class_names
+
+    return read_class_names(value)
+
+
+class_names_option = click.option(
+    "--class-names", type=click.Path(dir_okay=False), callback=_read_class_names,
+    help="A text file of class names, one per line in the model's output order (instead "
+         "of the sidecar's).")
