@@ -76,3 +76,32 @@ def test_bad_data_is_one_line(tmp_path, make_data, says):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and says in lines[0], res.stderr
+
+
+def test_images_from_your_own_data_feed_the_example_app(tmp_path):
+    """bnnkit images --data my.npz --model M: the app's input file from the user's
+    inputs; the app classifies each (and the file is readable as any other)."""
+    import stat
+    import subprocess
+
+    import numpy as np
+
+    from helpers import MODELS, run_cli
+
+    x = np.random.default_rng(0).integers(0, 256, (7, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "my.npz", x=x, y=np.arange(7) % 10)
+    out = tmp_path / "fw"
+    assert run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", out).returncode == 0
+    images = out / "app" / "images.bin"
+    res = run_cli("images", "--data", tmp_path / "my.npz", "--model",
+                  MODELS / "lenet_bin3.tflite", "-o", images)
+    assert res.returncode == 0, res.stderr
+    assert images.read_bytes() == x.tobytes()
+    assert (out / "app" / "images.bin.labels").read_bytes() == bytes(range(7))
+    assert stat.S_IMODE(images.stat().st_mode) & 0o044  # not 0600 like mkstemp's
+    subprocess.run(["make", "-s", "-C", str(out / "app"), "run"], check=True,
+                   capture_output=True)
+    lines = (out / "app" / "predictions.txt").read_text().splitlines()
+    assert "# images 7" in lines
+    res = run_cli("images", "--data", tmp_path / "my.npz")
+    assert res.returncode == 2 and "--data and --model" in res.stderr

@@ -131,6 +131,9 @@ def write_bytes(path, payload: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # as open() would make it (mkstemp gives 0600)
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
         os.replace(tmp, path)

@@ -353,30 +353,54 @@ def validate(model, data, target, limit, json_out, data_dir, timeout, class_name
 
 
 @main.command()
-@click.argument("dataset", type=DATASET_CHOICE)
+@click.argument("dataset", type=DATASET_CHOICE, required=False)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="images.bin",
               show_default=True, help="Where to write the images.")
 @click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
 @click.option("--limit", type=COUNT, help="Only the first N images (default: all).")
+@click.option("--data", "user_data", help="Your own inputs instead of DATASET: an .npz (x, "
+              "optional y) or a folder of images in class sub-folders, as validate reads them.")
+@click.option("--model", type=click.Path(dir_okay=False),
+              help="With --data: the model whose input the file holds (its shape and type).")
 @data_dir_option
-def images(dataset, output, split, limit, data_dir):
-    """Write DATASET's images as the example application reads them.
+def images(dataset, output, split, limit, user_data, model, data_dir):
+    """Write DATASET's images, or your own inputs, as the example application reads them.
 
-    The file holds the images back to back, 28x28 uint8 pixels each, row-major,
-    as NAME_run takes them when the model's sidecar gives its preprocessing
-    (models bnnkit trained). OUTPUT.labels gets their classes, one byte each.
+    The file holds the inputs back to back, row-major, as NAME_run takes them:
+    uint8 pixels (28x28 for the built-in datasets) when the model's sidecar
+    gives its preprocessing, else the model's own input tensor (float32, or
+    int8). OUTPUT.labels gets their classes, one byte each, when known.
 
     \b
-    Example:
+    Examples:
       bnnkit gen-firmware models/lenet_bin3.tflite --target cortex-m4 -o build/m4
       bnnkit images fashion-mnist --limit 100 -o build/m4/app/images.bin
       make -C build/m4/app run        # predictions.txt: class and scores per image
+      bnnkit images --data my.npz --model my.tflite -o build/m4/app/images.bin
     """
     from .. import data
+    from ..errors import BnnkitError
     from ..outdir import check_file, write_bytes
 
     out = check_file(output)
     labels = check_file(out.with_name(out.name + ".labels"))
+    if user_data is not None or dataset is None:
+        if user_data is None or model is None or dataset is not None:
+            raise BnnkitError("bnnkit images takes DATASET, or --data and --model")
+        from ..emit import generate
+        from ..outdir import temp_dir
+        from ..validate import load_data
+
+        with temp_dir("images") as tmp:
+            gen = generate(model, "host", Path(tmp) / "p", app=False, check_budget=False)
+        x, y = load_data(user_data, gen, data_dir, limit)
+        write_bytes(out, x.astype(gen.input_dtype).tobytes())
+        if y is not None and y.max() < 256:
+            write_bytes(labels, y.astype("uint8").tobytes())
+        click.echo(f"wrote {out}: {len(x):,} inputs from {user_data} ({x[0].size} "
+                   f"{gen.input_dtype.__name__} values each)"
+                   + (f"; their classes in {labels}" if y is not None and y.max() < 256 else ""))
+        return
     ds = data.load(dataset, split, data_dir).limit(limit)
     write_bytes(out, ds.images.astype("uint8").tobytes())
     write_bytes(labels, ds.labels.astype("uint8").tobytes())
