@@ -295,3 +295,17 @@ def test_class_names_from_a_file(tmp_path):
     blank.write_text("a\n\nb\n")
     code, err = invoke("validate", model, "--data", "fashion-mnist", "--class-names", blank)
     assert code == 2 and f"{blank}: line 2" in err
+
+
+@pytest.mark.parametrize("scale", ["x", {"a": 1}, [1, 2], 0.5])
+def test_a_pass_through_input_takes_no_scale(tmp_path, scale):
+    """make fuzz (public networks, whose sidecars pass their input through) found
+    a scale beside kind 'none' reaching the C as a traceback: one line now."""
+    import json
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes((MODELS / "lenet_bin3.tflite").read_bytes())
+    (tmp_path / "m.json").write_text(json.dumps({"preprocessing": {"kind": "none",
+                                                                   "scale": scale}}))
+    code, err = invoke("gen-firmware", model, "-o", tmp_path / "out")
+    assert code == 2 and "m.json: preprocessing kind 'none' takes no scale" in err

@@ -78,6 +78,9 @@ def check(spec, source: str) -> dict:
         raise BnnkitError(f"{source}: 'preprocessing' must be an object with kind 'scale' or "
                           "'none'")
     if spec["kind"] == "none":
+        extra = sorted(k for k in ("scale", "offset") if k in spec)
+        if extra:  # the input passes through: a scale would mean nothing, or mislead
+            raise BnnkitError(f"{source}: preprocessing kind 'none' takes no {extra[0]}")
         out = dict(FLOAT_INPUT)
     else:
         for key in ("scale", "offset"):
