@@ -133,3 +133,43 @@ def test_broadcast_int8_add_is_refused_by_name(tmp_path):
     with pytest.raises(BnnkitError, match=r"^b.tflite: unsupported: ADD -> .*broadcasting is "
                                           r"not supported"):
         lower(g, "b.tflite")
+
+
+def test_int8_one_by_one_binary_conv_with_same_padding(tmp_path):
+    """A 1x1 binary conv with padding="same" (which pads nothing) and int8
+    output: accepted (it used to be refused as zero padding). LCE's optimized
+    kernel refuses to run it, so the reference is LCE on the same network with
+    padding="valid", the same weights: the same arithmetic, byte for byte."""
+    import larq as lq
+
+    from bnnkit.build import make
+    from bnnkit.emit import generate
+    from bnnkit.simulate import as_printed, reference_outputs, run_firmware
+    from bnnkit.tfenv import keras
+    from bnnkit.tflite_reader import read_tflite
+
+    def network(padding):
+        inp = keras.Input((6, 5, 8))
+        y = lq.layers.QuantConv2D(12, 1, padding=padding, input_quantizer="ste_sign",
+                                  kernel_quantizer="ste_sign", use_bias=False)(
+            _fake_quant(-1, 1)(inp))
+        y = _fake_quant(-8, 8)(keras.layers.BatchNormalization()(y))  # int8 out of the bconv
+        return keras.Model(inp, keras.layers.MaxPooling2D((1, 1))(y))
+
+    same, valid = network("same"), network("valid")
+    rng = np.random.default_rng(4)
+    weights = [rng.normal(size=w.shape).astype(np.float32) for w in same.get_weights()]
+    weights[-1] = np.abs(weights[-1]) + 0.5  # the batch norm's variance
+    same.set_weights(weights)
+    valid.set_weights(weights)
+    paths = {p: _convert(m, tmp_path / f"{p}.tflite") for p, m in (("same", same),
+                                                                     ("valid", valid))}
+    g = read_tflite(paths["same"])
+    (bconv,) = [op for op in g.ops if op.type == "LceBconv2d"]
+    assert g.tensor(bconv.outputs[0]).dtype == "int8" and bconv.options["pad_values"] == 0
+    x = rng.integers(-128, 128, (20, 6, 5, 8)).astype(np.int8)
+    gen = generate(paths["same"], "host", tmp_path / "same-fw")
+    _, scores, _ = run_firmware(gen, make(tmp_path / "same-fw", gen.target), x, 300)
+    ref = reference_outputs(generate(paths["valid"], "host", tmp_path / "valid-fw"), x)
+    assert np.std(ref.astype(np.float64), axis=0).max() > 0
+    np.testing.assert_array_equal(as_printed(gen, scores), ref)

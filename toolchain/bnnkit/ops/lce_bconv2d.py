@@ -122,7 +122,8 @@ class LceBconv2d(OpKind):
             return ctx.problem(f"{out_dtype} output (float32, int8 or bit-packed int32)")
         out_bits = out_dtype == "int32"
         one_padding = int(o.get("pad_values", 0)) == 1
-        same = lce_padding(o["padding"]) == "SAME"
+        # SAME pads nothing around a 1x1 kernel: zero or one padding cannot matter
+        same = lce_padding(o["padding"]) == "SAME" and (w.shape[1], w.shape[2]) != (1, 1)
         consts = {"weights": w.view(np.uint32)}
         k = int(w.shape[1]) * int(w.shape[2]) * int(o["channels_in"])
         if out_bits:
