@@ -80,17 +80,66 @@ def is_larq_model(model) -> bool:
     return any(type(layer).__module__.startswith("larq") for layer in model.layers)
 
 
-def _calibration_inputs(model, meta: dict, source: str, calibration_images: int, data_dir):
-    """The first ``calibration_images`` training images of the sidecar's
-    dataset, preprocessed as the sidecar says, shaped as the model's input."""
+def calibration_data(path, meta: dict, shape: tuple, limit: int):
+    """(x, y or None) from the user's calibration data ``path`` (--calibration-data):
+    an .npz (x, optional y) or a folder of images in class sub-folders, read as
+    ``bnnkit validate`` reads them, at most ``limit`` inputs; x is the model's
+    input (uint8 pixels preprocessed as the sidecar says, or its own float
+    values), shaped ``shape``.
+
+    Example:
+        >>> x, y = calibration_data("calib.npz", {"preprocessing": {"kind": "none"}},
+        ...                         (28, 28, 1), 500)  # doctest: +SKIP
+    """
+    import numpy as np
+
+    from . import preprocess
+    from .validate import _load_folder, _load_npz
+
+    path = Path(path)
+    spec = meta["preprocessing"]
+    if path.is_dir():
+        if not preprocess.is_uint8(spec):
+            raise BnnkitError(f"{path}: image folders need the model's preprocessing (a sidecar, "
+                              "see docs/sidecar.md); pass an .npz of its float input instead")
+        x, y = _load_folder(path, shape, meta.get("class_names"), limit)
+    elif path.is_file():
+        x, y = _load_npz(path, limit)
+    else:
+        raise BnnkitError(f"{path}: no such file or folder (--calibration-data)")
+    if int(np.prod(x.shape[1:])) != int(np.prod(shape)):
+        raise BnnkitError(f"{path}: inputs of shape {tuple(x.shape[1:])}, the model takes "
+                          f"{'x'.join(map(str, shape))}")
+    if preprocess.is_uint8(spec):
+        if x.dtype != np.uint8:
+            raise BnnkitError(f"{path}: x is {x.dtype}; the sidecar's preprocessing takes uint8 "
+                              "pixels")
+    elif x.dtype.kind != "f":
+        raise BnnkitError(f"{path}: x is {x.dtype}; without a sidecar the model takes its own "
+                          "float input (or give it one: docs/sidecar.md)")
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = preprocess.apply(spec, x, shape) if preprocess.is_uint8(spec) else \
+            np.asarray(x, np.float32).reshape((len(x),) + tuple(shape))
+    if not np.all(np.isfinite(x)):
+        raise BnnkitError(f"{path}: x holds inf or NaN (or values outside float32)")
+    return x, y
+
+
+def _calibration_inputs(model, meta: dict, source: str, calibration_images: int, data_dir,
+                        calibration_path=None):
+    """The first ``calibration_images`` inputs of ``calibration_path`` (the user's
+    data), else of the sidecar dataset's training images, preprocessed as the
+    sidecar says, shaped as the model's input."""
     from . import data, preprocess
 
+    shape = tuple(int(d) for d in model.input_shape[1:])
+    if calibration_path is not None:
+        return calibration_data(calibration_path, meta, shape, calibration_images)[0]
     if meta.get("assumed") or "dataset" not in meta:
-        raise BnnkitError(f"{source}: --int8 calibrates on the sidecar's dataset; the model has "
-                          "no sidecar naming one")
+        raise BnnkitError(f"{source}: --int8 calibrates on the sidecar's dataset, and the model "
+                          "has no sidecar naming one; pass --calibration-data FILE.npz|FOLDER")
     train = data.load(meta["dataset"], "train", data_dir).limit(calibration_images)
-    return preprocess.apply(meta["preprocessing"], train.images,
-                            tuple(int(d) for d in model.input_shape[1:]))
+    return preprocess.apply(meta["preprocessing"], train.images, shape)
 
 
 def _quiet_convert(convert, source: str, what: str) -> bytes:
@@ -114,7 +163,7 @@ def _quiet_convert(convert, source: str, what: str) -> bytes:
 
 
 def convert_int8(model, meta: dict, source: str, calibration_images: int = 500,
-                 data_dir=None) -> bytes:
+                 data_dir=None, calibration_path=None) -> bytes:
     """Full-integer int8 flatbuffer of a plain Keras model, made the way TFLite
     Micro users make theirs: TensorFlow's own ``TFLiteConverter`` with
     ``Optimize.DEFAULT``, int8 builtins only, int8 input and output, activation
@@ -129,8 +178,9 @@ def convert_int8(model, meta: dict, source: str, calibration_images: int = 500,
     from .tfenv import tf
 
     if is_larq_model(model):
-        return convert_int8_lce(model, meta, source, calibration_images, data_dir)
-    x = _calibration_inputs(model, meta, source, calibration_images, data_dir)
+        return convert_int8_lce(model, meta, source, calibration_images, data_dir,
+                                calibration_path)
+    x = _calibration_inputs(model, meta, source, calibration_images, data_dir, calibration_path)
 
     def representative():
         for i in range(len(x)):
@@ -203,7 +253,7 @@ def _binarizes_input(layer) -> bool:
 
 
 def convert_int8_lce(model, meta: dict, source: str, calibration_images: int = 500,
-                     data_dir=None) -> bytes:
+                     data_dir=None, calibration_path=None) -> bytes:
     """int8 flatbuffer of a Larq model with LCE's converter, which has no
     calibration of its own: :func:`fake_quant_model` on the first
     ``calibration_images`` training images, then LCE converts it with int8
@@ -213,7 +263,7 @@ def convert_int8_lce(model, meta: dict, source: str, calibration_images: int = 5
         >>> fb = convert_int8_lce(load_keras("models/lenet_bin3.h5"),
         ...                       metadata.load("models/lenet_bin3.h5"), "m")  # doctest: +SKIP
     """
-    x = _calibration_inputs(model, meta, source, calibration_images, data_dir)
+    x = _calibration_inputs(model, meta, source, calibration_images, data_dir, calibration_path)
     return convert_fake_quant(fake_quant_model(model, x, source), source)
 
 
@@ -333,9 +383,25 @@ def int8_path(out: str | Path) -> Path:
     return out.with_name(out.stem + "_int8.tflite")
 
 
+def _accuracy_on(flatbuffer: bytes, x, y) -> float:
+    """Top-1 accuracy of an int8 flatbuffer on model inputs ``x`` (float, as the
+    model takes them before its input quantization) with classes ``y``."""
+    import numpy as np
+
+    from .ops._quant import quantize_f32
+    from .reference import lce_predict
+    from .tflite_reader import parse_tflite
+
+    t = parse_tflite(flatbuffer).tensor(parse_tflite(flatbuffer).inputs[0])
+    if t.quantized:
+        x = quantize_f32(x, float(t.scale[0]), int(t.zero_point[0]))
+    scores = lce_predict(flatbuffer, x).reshape(len(x), -1)
+    return float(np.mean(scores.argmax(axis=1) == y))
+
+
 def write_int8(model, meta: dict, source: str, out: Path, calibration_images: int = 500,
                data_dir=None, progress=None, fine_tune=None,
-               max_drop: float | None = 0.005) -> dict:
+               max_drop: float | None = 0.005, calibration_path=None) -> dict:
     """Convert ``model`` with :func:`convert_int8`, measure its int8 test
     accuracy, and write the flatbuffer ``out`` with its sidecar (``meta`` plus
     an ``int8`` record: converter, calibration, accuracy); return that record.
@@ -346,31 +412,50 @@ def write_int8(model, meta: dict, source: str, out: Path, calibration_images: in
     trains the :func:`fake_quant_model` further, which is then converted
     instead; what it returns is recorded as ``fine_tune``.
 
+    ``calibration_path``: the user's data (.npz or image folder) to calibrate
+    on instead of the sidecar's dataset; without a dataset in the sidecar, the
+    int8 accuracy is measured on that data when it has labels
+    (``calibration_data_accuracy``), else not at all.
+
     Example:
         >>> write_int8(load_keras("m.h5"), metadata.load("m.h5"), "m.h5",
         ...            Path("m_int8.tflite"))  # doctest: +SKIP
         {'converter': 'LCE convert_keras_model, ...', 'test_accuracy': 0.9071, ...}
     """
     larq = is_larq_model(model)
+    shape = tuple(int(d) for d in model.input_shape[1:])
+    labeled = None
+    if calibration_path is not None:
+        x_cal, y_cal = calibration_data(calibration_path, meta, shape, calibration_images)
+        labeled = (x_cal, y_cal) if y_cal is not None else None
     if larq:  # one fake-quant model: converted, and fine-tuned if need be
         converter = ("LCE convert_keras_model, int8 input and output, fake-quant nodes "
                      "after " + ", ".join(fake_quant_points(model)))
         qat = fake_quant_model(model, _calibration_inputs(model, meta, source, calibration_images,
-                                                          data_dir), source)
+                                                          data_dir, calibration_path), source)
         flatbuffer = convert_fake_quant(qat, source)
     else:
         converter = ("TensorFlow TFLiteConverter, Optimize.DEFAULT, TFLITE_BUILTINS_INT8, "
                      "int8 input and output")
-        flatbuffer = convert_int8(model, meta, source, calibration_images, data_dir)
+        flatbuffer = convert_int8(model, meta, source, calibration_images, data_dir,
+                                  calibration_path)
     check_ops(flatbuffer, source)
     meta = {k: v for k, v in meta.items() if k != "assumed"}
-    accuracy = round(int8_accuracy(flatbuffer, meta, data_dir, progress), 6)
+
+    def measure(fb):
+        if "dataset" in meta:
+            return round(int8_accuracy(fb, meta, data_dir, progress), 6)
+        return None if labeled is None else round(_accuracy_on(fb, *labeled), 6)
+
+    accuracy = measure(flatbuffer)
     record = {
         "converter": converter,
         "calibration_images": calibration_images,
-        "calibration_set": f"the first {calibration_images} {meta['dataset']} training images",
+        "calibration_set": (f"the first {calibration_images} inputs of {Path(calibration_path).name}"
+                            if calibration_path is not None else
+                            f"the first {calibration_images} {meta['dataset']} training images"),
     }
-    drop = meta.get("keras_test_accuracy", accuracy) - accuracy
+    drop = meta.get("keras_test_accuracy", accuracy) - accuracy if accuracy is not None else 0
     if fine_tune is not None and (max_drop is None or drop > max_drop):
         if not larq:
             record["fine_tune"] = (f"skipped: lost {100 * drop:.2f} points, but fine-tuning "
@@ -380,8 +465,11 @@ def write_int8(model, meta: dict, source: str, out: Path, calibration_images: in
             record["fine_tune"] = fine_tune(qat)
             flatbuffer = convert_fake_quant(qat, source)
             check_ops(flatbuffer, source)
-            accuracy = round(int8_accuracy(flatbuffer, meta, data_dir, progress), 6)
-    record["test_accuracy"] = accuracy
+            accuracy = measure(flatbuffer)
+    if "dataset" in meta:
+        record["test_accuracy"] = accuracy
+    elif accuracy is not None:
+        record["calibration_data_accuracy"] = accuracy
     meta["int8"] = record
     _write_atomic(out, flatbuffer)
     metadata.write(metadata.sidecar_path(out), meta)
@@ -389,7 +477,8 @@ def write_int8(model, meta: dict, source: str, out: Path, calibration_images: in
 
 
 def convert(model_path: str | Path, output: str | Path | None = None, int8: bool = False,
-            calibration_images: int = 500, data_dir=None, progress=None) -> Path:
+            calibration_images: int = 500, data_dir=None, progress=None,
+            calibration_path=None) -> Path:
     """Convert ``model_path`` (.h5) and write the flatbuffer; copy the sidecar
     beside it. ``int8``: full-integer with :func:`convert_int8`; the sidecar then
     also records how it was calibrated and its int8 test accuracy."""
@@ -401,7 +490,7 @@ def convert(model_path: str | Path, output: str | Path | None = None, int8: bool
     model = load_keras(model_path)
     if int8:
         write_int8(model, metadata.load(model_path), str(model_path), out, calibration_images,
-                   data_dir, progress)
+                   data_dir, progress, calibration_path=calibration_path)
         return out
     flatbuffer = convert_model(model, str(model_path))
     check_ops(flatbuffer, str(model_path))

@@ -71,7 +71,8 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
           dataset: str = "fashion-mnist", thresholds=None, encoding: str = "interval",
           verbose: int | None = None, int8: bool = False, calibration_images: int = 500,
           max_int8_drop: float = 0.005, qat_epochs: int = 2, binary_widths=None,
-          evaluate_train: bool = True, always_fine_tune: bool = False) -> dict:
+          evaluate_train: bool = True, always_fine_tune: bool = False,
+          calibration_path=None) -> dict:
     """Train ``arch``, save ``out`` (.h5) and its sidecar; return the sidecar dict.
 
     ``int8``: also write ``OUT_int8.tflite`` and its sidecar, as
@@ -81,6 +82,8 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
     learning rate, same batches) and converted from there. ``OUT.h5`` keeps
     the float-trained weights; the int8 sidecar records both accuracies.
     ``always_fine_tune``: fine-tune whatever the int8 model loses.
+    ``calibration_path``: calibrate the int8 model on these inputs (.npz or an
+    image folder) instead of the first training images.
     ``binary_widths``: a LeNet's binary layer widths, as
     :func:`bnnkit.zoo.build_lenet` takes them (recorded in the sidecar).
     ``evaluate_train``: False skips the accuracy on the training images (sweeps).
@@ -203,7 +206,8 @@ def train(arch: str, out: str | Path, *, epochs: int | None = None, batch_size: 
         # the saved model, as `convert --int8` reads it: a fresh graph, each layer called once
         meta["int8"] = write_int8(load_keras(out), meta, str(out), int8_path(out), calibration_images,
                                   data_dir, fine_tune=fine_tune if qat_epochs else None,
-                                  max_drop=None if always_fine_tune else max_int8_drop)
+                                  max_drop=None if always_fine_tune else max_int8_drop,
+                                  calibration_path=calibration_path)
     return meta
 
 

@@ -39,6 +39,8 @@ from .options import (COUNT, DATASET_CHOICE, SEED, TARGET_CHOICE, TARGETS_HELP, 
                    "fine-tuned with fake quantization if it loses too much accuracy.")
 @click.option("--calibration-images", type=COUNT, default=500, show_default=True,
               help="With --int8: how many training images calibrate the activation ranges.")
+@click.option("--calibration-data", type=click.Path(),
+              help="With --int8: calibrate on these inputs (.npz or image folder) instead.")
 @click.option("--max-int8-drop", type=click.FloatRange(0, 100), default=0.5, show_default=True,
               help="With --int8: fine-tune when int8 test accuracy is more than this many "
                    "points below float.")
@@ -47,7 +49,8 @@ from .options import (COUNT, DATASET_CHOICE, SEED, TARGET_CHOICE, TARGETS_HELP, 
 @click.option("--always-fine-tune", is_flag=True,
               help="With --int8: fine-tune with fake quantization whatever int8 loses.")
 def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresholds, encoding,
-          data_dir, int8, calibration_images, max_int8_drop, qat_epochs, always_fine_tune):
+          data_dir, int8, calibration_images, calibration_data, max_int8_drop, qat_epochs,
+          always_fine_tune):
     """Train ARCH with Adam and save MODEL.h5 plus its MODEL.json sidecar.
 
     The sidecar records the architecture, dataset, input preprocessing, recipe,
@@ -84,7 +87,7 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
                data_dir=data_dir, recipe=recipe, dataset=dataset, thresholds=parsed,
                encoding=encoding, int8=int8, calibration_images=calibration_images,
                max_int8_drop=max_int8_drop / 100, qat_epochs=qat_epochs,
-               always_fine_tune=always_fine_tune)
+               always_fine_tune=always_fine_tune, calibration_path=calibration_data)
     s = meta["larq_summary"]
     click.echo(f"{output}: test accuracy {100 * meta['keras_test_accuracy']:.2f} %, train accuracy "
                f"{100 * meta['keras_train_accuracy']:.2f} %; {s['binary_params']:,} binary + "
@@ -110,8 +113,12 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
 @click.option("--calibration-images", type=COUNT, default=500, show_default=True,
               help="With --int8: how many training images (the first N of the sidecar's "
                    "dataset) calibrate the activation ranges.")
+@click.option("--calibration-data", type=click.Path(exists=False),
+              help="With --int8: calibrate on your own inputs instead: an .npz (x, optional "
+                   "y) or a folder of images in class sub-folders (the first "
+                   "--calibration-images of them); for any model, with a sidecar or not.")
 @data_dir_option
-def convert(model, output, int8, calibration_images, data_dir):
+def convert(model, output, int8, calibration_images, calibration_data, data_dir):
     """Convert a Larq MODEL.h5 to a TFLite flatbuffer with LCE's converter.
 
     Prints what the flatbuffer holds: ops by type, tensors, bytes of constants.
@@ -122,24 +129,34 @@ def convert(model, output, int8, calibration_images, data_dir):
     Examples:
       bnnkit convert models/lenet_bin3.h5
       bnnkit convert models/lenet_float.h5 --int8 -o models/lenet_float_int8.tflite
+      bnnkit convert my_model.h5 --int8 --calibration-data calib.npz
     """
     from .. import convert as conv
     from .. import metadata
+    from ..errors import BnnkitError
     from ..inspection import describe_tflite
     from ..outdir import check_file
 
+    if calibration_data is not None and not int8:
+        raise BnnkitError("--calibration-data calibrates an int8 conversion: add --int8")
     written = output or (conv.int8_path(model) if int8 else None)
     if written:  # else MODEL.tflite, whose sidecar is MODEL.json, the input's own
         check_file(written)
         metadata.check_sidecar_slot(written)
     out = conv.convert(model, output, int8=int8, calibration_images=calibration_images,
-                       data_dir=data_dir)
+                       data_dir=data_dir, calibration_path=calibration_data)
     click.echo(f"wrote {out}")
     if int8:
-        meta = metadata.load(out)
-        float_acc = meta.get("keras_test_accuracy")
-        click.echo(f"int8 test accuracy {100 * meta['int8']['test_accuracy']:.2f} %"
-                   + (f" (float Keras {100 * float_acc:.2f} %)" if float_acc is not None else ""))
+        q = metadata.load(out)["int8"]
+        float_acc = metadata.load(out).get("keras_test_accuracy")
+        if "test_accuracy" in q:
+            click.echo(f"int8 test accuracy {100 * q['test_accuracy']:.2f} %"
+                       + (f" (float Keras {100 * float_acc:.2f} %)" if float_acc is not None
+                          else ""))
+        elif "calibration_data_accuracy" in q:
+            click.echo(f"int8 accuracy on the calibration data "
+                       f"{100 * q['calibration_data_accuracy']:.2f} % (no test set: the "
+                       "model's sidecar names no dataset)")
     click.echo(describe_tflite(out))
 
 
