@@ -94,3 +94,29 @@ def test_your_model_through_the_whole_workflow(own_model):
     # over a 1 KiB RAM budget: the verdict, and exit 3 for a CI job to gate on
     res = run_cli("analyze", int8, "--target", "cortex-m4", "--ram-kib", "1")
     assert res.returncode == 3 and "DOES NOT FIT" in res.stdout, res.stdout[-500:]
+
+
+def test_an_h5_is_converted_once(own_model, tmp_path, monkeypatch):
+    """Commands on a .h5 convert it with LCE once; the next ones read the
+    flatbuffer cached by content (a changed file, or a damaged cache entry,
+    converts again)."""
+    import shutil
+
+    from bnnkit import convert
+    from bnnkit.emit import load_graph
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    calls = []
+    real = convert.convert_model
+    monkeypatch.setattr(convert, "convert_model", lambda *a: calls.append(1) or real(*a))
+    h5 = tmp_path / "m.h5"
+    shutil.copy(own_model / "kws_own.h5", h5)
+    _, first = load_graph(h5)
+    _, again = load_graph(h5)
+    assert len(calls) == 1 and first == again
+    (entry,) = (tmp_path / "cache" / "bnnkit" / "converted").iterdir()
+    entry.write_bytes(b"damaged")
+    assert load_graph(h5)[1] == first and len(calls) == 2
+    h5.write_bytes(h5.read_bytes() + b"\0")  # other bytes: another key
+    load_graph(h5)
+    assert len(calls) == 3

@@ -476,6 +476,44 @@ def write_int8(model, meta: dict, source: str, out: Path, calibration_images: in
     return record
 
 
+def converted_flatbuffer(model_path) -> bytes:
+    """LCE's flatbuffer of the Keras/Larq ``model_path`` (.h5), from a cache
+    keyed by the file's bytes, the conversion code and the converter's version
+    (``~/.cache/bnnkit/converted``, or under $XDG_CACHE_HOME): the first command
+    on an .h5 converts it (TensorFlow, tens of seconds), the next ones read it.
+
+    Example:
+        >>> fb = converted_flatbuffer("models/lenet_bin3.h5")  # doctest: +SKIP
+    """
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .data import user_cache_dir
+    from .outdir import write_bytes
+
+    model_path = Path(model_path)
+    try:
+        lce = version("larq-compute-engine")
+    except PackageNotFoundError:
+        lce = "?"
+    key = hashlib.sha256()
+    for part in (model_path.read_bytes(), Path(__file__).read_bytes(),
+                 (Path(__file__).parent / "layers.py").read_bytes(), lce.encode()):
+        key.update(hashlib.sha256(part).digest())
+    cached = user_cache_dir() / "converted" / f"{key.hexdigest()}.tflite"
+    if cached.is_file():
+        flatbuffer = cached.read_bytes()
+        if flatbuffer[4:8] == b"TFL3":
+            return flatbuffer
+    flatbuffer = convert_model(load_keras(model_path), str(model_path))
+    check_ops(flatbuffer, str(model_path))
+    try:
+        write_bytes(cached, flatbuffer)
+    except OSError:  # a read-only home: convert every time
+        pass
+    return flatbuffer
+
+
 def convert(model_path: str | Path, output: str | Path | None = None, int8: bool = False,
             calibration_images: int = 500, data_dir=None, progress=None,
             calibration_path=None) -> Path:

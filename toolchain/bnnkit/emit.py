@@ -253,14 +253,16 @@ def _env():
 
 
 def load_graph(model_path: Path):
-    """A .tflite is read directly; a .h5 is converted with LCE on the way."""
+    """A .tflite is read directly; a .h5 is converted with LCE on the way (once:
+    :func:`bnnkit.convert.converted_flatbuffer` caches it by content)."""
     from .tflite_reader import parse_tflite, read_tflite
 
     if model_path.suffix == ".h5":
-        from .convert import check_ops, convert_model, load_keras
+        from .convert import converted_flatbuffer
 
-        flatbuffer = convert_model(load_keras(model_path), str(model_path))
-        check_ops(flatbuffer, str(model_path))
+        if not model_path.is_file():
+            raise BnnkitError(f"{model_path}: no such file")
+        flatbuffer = converted_flatbuffer(model_path)  # cached by content
         return parse_tflite(flatbuffer, str(model_path)), flatbuffer
     if not model_path.is_file():
         raise BnnkitError(f"{model_path}: no such file")
