@@ -69,3 +69,23 @@ def test_host_analysis_times_each_layer():
 def test_bad_analyze_options(args, says):
     res = run_cli("analyze", MODELS / "lenet_bin3.tflite", *args)
     assert res.returncode == 2 and says in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_ram_overrun_names_the_peak_and_binary_work_counts(tmp_path):
+    """Over a 4 KiB RAM budget: exit 3, the step at the arena's peak with the
+    tensors live there; the work ranking counts binary ops (qconvnet's binary
+    convs lead it, not its float stem by MACs alone)."""
+    out = tmp_path / "a.json"
+    res = run_cli("analyze", MODELS / "qconvnet.tflite", "--target", "cortex-m4",
+                  "--ram-kib", "4", "--json", out)
+    assert res.returncode == 3, res.stderr
+    v = json.loads(out.read_text())["verdict"]
+    peak = v["arena_peak"]
+    assert peak["live_bytes"] == max(r["arena_live_bytes"] for r in
+                                     json.loads(out.read_text())["layers"])
+    assert sum(b["bytes"] for b in peak["buffers"]) == peak["live_bytes"]
+    assert f"RAM peak: layer {peak['layer']}" in res.stdout
+    assert peak["buffers"][0]["tensor"][-30:] in res.stdout
+    work = v["dominant"]["work"]
+    assert "mac_equivalents" in work[0] and "bconv" in " ".join(
+        r["kind"] for r in json.loads(out.read_text())["layers"] if r["layer"] == work[0]["layer"])

@@ -40,7 +40,34 @@ def layer_rows(gen) -> list[dict]:
         row["outputs"] = [_shape(low, t) for t in node.outputs]
         row["const_bytes"] = prog.layer_consts[i]
         row["arena_live_bytes"] = sum(b.nbytes for b in prog.planned if b.first <= i <= b.last)
+        # work a binary op costs about a third of a multiply-accumulate (the M4's
+        # bconv: ~11 instructions per 32-bit word, 32 binary ops)
+        row["mac_equivalents"] = row["macs"] + row["bops"] // 3
     return rows
+
+
+def arena_peak(gen) -> dict:
+    """The step where the most arena bytes are live and what they hold: the
+    layer, its name, the bytes and each live buffer (tensor name or a layer's
+    scratch) with its size, largest first.
+
+    Example:
+        >>> arena_peak(generate("models/lenet_bin3.tflite", "host", "p"))  # doctest: +SKIP
+        {'layer': 1, 'name': '...conv2/Relu', 'live_bytes': 8992, 'buffers': [...]}
+    """
+    low, prog = gen.low, gen.program
+    steps = range(len(low.nodes))
+    live = {i: [b for b in prog.planned if b.first <= i <= b.last] for i in steps}
+    i = max(steps, key=lambda s: (sum(b.nbytes for b in live[s]), -s), default=0)
+
+    def what(b):
+        if b.name.startswith("scratch"):
+            return f"scratch of layer {b.name[7:]}"
+        return low.names.get(int(b.name), f"tensor {b.name}")
+    return {"layer": i, "name": low.nodes[i].name if low.nodes else "",
+            "live_bytes": sum(b.nbytes for b in live.get(i, [])),
+            "buffers": [{"tensor": what(b), "bytes": b.nbytes}
+                        for b in sorted(live.get(i, []), key=lambda b: (-b.nbytes, b.name))]}
 
 
 def _first_input(gen, data_dir):
@@ -99,7 +126,9 @@ def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
                                                   "static_ram_bytes", "stack_bytes")})
         if measure:
             _measure(gen, rows, totals, _first_input(gen, data_dir), timeout)
+        peak = arena_peak(gen)
     verdict = _verdict(rows, totals, flash_budget, ram_budget)
+    verdict["arena_peak"] = peak
     return {"model": str(model), "target": target,
             "board": None if part is None else {"name": board, "part": part.part,
                                                 "source": part.source},
@@ -149,7 +178,7 @@ def _verdict(rows, totals, flash_kib, ram_kib) -> dict:
     out["fits"] = fits
     out["dominant"] = {"const_bytes": top("const_bytes"),
                        "work": top("instructions") if any("instructions" in r for r in rows)
-                       else top("macs")}
+                       else top("mac_equivalents")}
     return out
 
 
@@ -213,6 +242,11 @@ def summary_lines(report: dict) -> list[str]:
                          f"({100 * used / (kib * 1024):.1f} %, {state})")
         lines.append(("verdict: FITS " if v["fits"] else "verdict: DOES NOT FIT ")
                      + "; ".join(parts))
+        peak = v.get("arena_peak")
+        if peak and v.get("ram_headroom_bytes", 0) < 0:
+            lines.append(f"RAM peak: layer {peak['layer']} {peak['name'][-40:]}, "
+                         f"{peak['live_bytes']:,} B of arena live: " + ", ".join(
+                             f"{b['tensor'][-40:]} {b['bytes']:,} B" for b in peak["buffers"][:6]))
     dom = v["dominant"]
     for key, what in (("const_bytes", "constants"), ("work", "work")):
         items = dom[key]
@@ -220,7 +254,9 @@ def summary_lines(report: dict) -> list[str]:
             k = [x for x in items[0] if x not in ("layer", "name", "share")][0]
             lines.append(f"most {what}: " + ", ".join(
                 f"layer {x['layer']} {x['name'][-30:]} ({100 * x['share']:.0f} %)" for x in items)
-                + (f" [by {k}]" if key == "work" else ""))
+                + (f" [by {k.replace('_', ' ')}" + (": MACs + binary ops / 3]"
+                                                   if k == "mac_equivalents" else "]")
+                   if key == "work" else ""))
     return lines
 
 
@@ -265,9 +301,9 @@ def write_html(report: dict, path) -> Path:
                            else "microseconds (host)")
     else:
         axes[1].barh(y, [r["macs"] for r in rows], color="C1", label="MACs")
-        axes[1].barh(y, [r["bops"] / 32 for r in rows], left=[r["macs"] for r in rows],
-                     color="C2", label="binary ops / 32")
-        axes[1].set_xlabel("work (MACs, binary ops / 32)")
+        axes[1].barh(y, [r["bops"] / 3 for r in rows], left=[r["macs"] for r in rows],
+                     color="C2", label="binary ops / 3")
+        axes[1].set_xlabel("work in MAC-equivalents (MACs + binary ops / 3)")
         axes[1].legend(fontsize=8)
     axes[0].set_yticks(list(y), labels, fontsize=8)
     axes[0].invert_yaxis()
@@ -283,6 +319,11 @@ def write_html(report: dict, path) -> Path:
                     color="C4")
     ax.axhline(t["arena_bytes"], color="k", linestyle="--", linewidth=1,
                label=f"planned arena {t['arena_bytes']:,} B")
+    ram_kib = report["budget"]["ram_kib"]
+    if ram_kib is not None:  # what the arena may use: the RAM budget less the rest of RAM
+        room = ram_kib * 1024 - (t.get("ram_bytes", t["arena_bytes"]) - t["arena_bytes"])
+        ax.axhline(room, color="C3", linewidth=1.5,
+                   label=f"RAM budget less static data and stack: {room:,} B")
     ax.set_xticks(list(y), [str(r["layer"]) for r in rows])
     ax.set_xlabel("layer (step)")
     ax.set_ylabel("arena bytes live")
