@@ -22,6 +22,7 @@ from pathlib import Path
 from .errors import BnnkitError
 from .targets import PARTS
 from .outdir import temp_dir
+from .profile import keras_layer
 
 
 def _shape(low, t) -> dict:
@@ -162,8 +163,8 @@ def _verdict(rows, totals, flash_kib, ram_kib) -> dict:
     def top(key):
         ranked = sorted((r for r in rows if r.get(key)), key=lambda r: -r[key])[:3]
         total = sum(r.get(key, 0) for r in rows) or 1
-        return [{"layer": r["layer"], "name": r["name"], key: r[key],
-                 "share": round(r[key] / total, 4)} for r in ranked]
+        return [{"layer": r["layer"], "name": r["name"], "keras_layer": r.get("keras_layer", ""),
+                 key: r[key], "share": round(r[key] / total, 4)} for r in ranked]
 
     flash_used = totals.get("flash_bytes", totals["const_bytes"])
     ram_used = totals.get("ram_bytes", totals["arena_bytes"])
@@ -191,13 +192,13 @@ def format_text(report: dict) -> str:
     rows, t = report["layers"], report["totals"]
     measured = "instructions" in t or "us" in t
     unit = "instructions" if "instructions" in t else "us/input"
-    head = (f"{'layer':<6}{'kind':<17}{'name':<28}{'input':<15}{'output':<15}{'MACs':>10}"
+    head = (f"{'layer':<6}{'kind':<17}{'Keras layer':<28}{'input':<15}{'output':<15}{'MACs':>10}"
             f"{'binary ops':>11}{'const B':>9}{'live B':>8}" + (f"{unit:>14}" if measured else ""))
     lines = [f"{report['model']} on {report['target']}"
              + (f" ({report['board']['part']})" if report["board"] else ""), head]
     fmt = lambda s: "x".join(map(str, s["shape"])) + f" {s['kind']}"  # noqa: E731
     for r in rows:
-        line = (f"{r['layer']:<6}{r['kind'][:16]:<17}{r['name'][-27:]:<28}"
+        line = (f"{r['layer']:<6}{r['kind'][:16]:<17}{r['keras_layer'][:27]:<28}"
                 f"{fmt(r['inputs'][0]) if r['inputs'] else '-':<15}"
                 f"{fmt(r['outputs'][0]):<15}{r['macs']:>10,}{r['bops']:>11,}"
                 f"{r['const_bytes']:>9,}{r['arena_live_bytes']:>8,}")
@@ -244,16 +245,18 @@ def summary_lines(report: dict) -> list[str]:
                      + "; ".join(parts))
         peak = v.get("arena_peak")
         if peak and v.get("ram_headroom_bytes", 0) < 0:
-            lines.append(f"RAM peak: layer {peak['layer']} {peak['name'][-40:]}, "
+            lines.append(f"RAM peak: layer {peak['layer']} "
+                         f"{keras_layer(peak['name'].split(' -> ', 1)[-1])}, "
                          f"{peak['live_bytes']:,} B of arena live: " + ", ".join(
                              f"{b['tensor'][-40:]} {b['bytes']:,} B" for b in peak["buffers"][:6]))
     dom = v["dominant"]
     for key, what in (("const_bytes", "constants"), ("work", "work")):
         items = dom[key]
         if items:
-            k = [x for x in items[0] if x not in ("layer", "name", "share")][0]
+            k = [x for x in items[0] if x not in ("layer", "name", "keras_layer", "share")][0]
             lines.append(f"most {what}: " + ", ".join(
-                f"layer {x['layer']} {x['name'][-30:]} ({100 * x['share']:.0f} %)" for x in items)
+                f"layer {x['layer']} {x.get('keras_layer') or x['name'][-30:]} "
+                f"({100 * x['share']:.0f} %)" for x in items)
                 + (f" [by {k.replace('_', ' ')}" + (": MACs + binary ops / 3]"
                                                    if k == "mac_equivalents" else "]")
                    if key == "work" else ""))
@@ -275,10 +278,12 @@ def write_html(report: dict, path) -> Path:
     labels = [f"{r['layer']} {r['kind']}" for r in rows]
     fmt = lambda s: "x".join(map(str, s["shape"])) + f" {s['kind']}"  # noqa: E731
     work_key = ("instructions" if "instructions" in t else "us" if "us" in t else None)
-    columns = ["layer", "kind", "name", "input", "output", "MACs", "binary ops", "const B",
+    columns = ["layer", "kind", "Keras layer", "TFLite tensor", "input", "output", "MACs",
+               "binary ops", "const B",
                "arena live B"] + ([{"instructions": "instructions", "us": "us/input"}[work_key]]
                                   if work_key else [])
-    cells = [[r["layer"], r["kind"], r["name"], fmt(r["inputs"][0]) if r["inputs"] else "-",
+    cells = [[r["layer"], r["kind"], r.get("keras_layer", ""), r["name"],
+              fmt(r["inputs"][0]) if r["inputs"] else "-",
               fmt(r["outputs"][0]), f"{r['macs']:,}", f"{r['bops']:,}", f"{r['const_bytes']:,}",
               f"{r['arena_live_bytes']:,}"]
              + ([f"{r[work_key]:,}" if work_key == "instructions" else f"{r[work_key]:.2f}"]

@@ -36,15 +36,36 @@ def _profile_build(gen, defines: str):
         yield make(copy, gen.target, defines=defines)
 
 
+def keras_layer(tensor_name: str) -> str:
+    """The Keras layer a TFLite tensor came from, as TensorFlow names its
+    tensors ("model/layer/op..."), with the fake-quant layers that ``convert
+    --int8`` places after a layer named after it; else the tensor's name.
+
+    Example:
+        >>> keras_layer("lenet_bin3/conv2/Relu;lenet_bin3/conv2/BiasAdd")
+        'conv2'
+        >>> keras_layer("model_1/bn3_fake_quant/FakeQuantWithMinMaxVars")
+        'bn3'
+        >>> keras_layer("StatefulPartitionedCall:0")
+        'StatefulPartitionedCall:0'
+    """
+    parts = tensor_name.split(";")[0].split("/")
+    if len(parts) < 3 or not parts[1]:
+        return tensor_name.split(";")[0]
+    return parts[1].removesuffix("_fake_quant") or parts[1]
+
+
 def layer_costs(gen) -> list[dict]:
-    """Kind, name, MACs and binary ops of each lowered layer, in call order."""
+    """Kind, name, Keras layer, MACs and binary ops of each lowered layer, in
+    call order."""
     rows = []
     for i, n in enumerate(gen.low.nodes):
         cost = op_kind(n.kind).cost(n, gen.low)
         # "CONV_2D -> a/conv1/Relu;a/conv1/BiasAdd;..." -> "a/conv1/Relu"
         name = n.name.split(" -> ", 1)[-1].split(";")[0]
-        rows.append({"layer": i, "kind": n.kind, "name": name, "macs": int(cost.macs),
-                     "bops": int(cost.bops)})
+        rows.append({"layer": i, "kind": n.kind, "name": name,
+                     "keras_layer": keras_layer(n.name.split(" -> ", 1)[-1]),
+                     "macs": int(cost.macs), "bops": int(cost.bops)})
     return rows
 
 
