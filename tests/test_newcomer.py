@@ -120,3 +120,20 @@ def test_an_h5_is_converted_once(own_model, tmp_path, monkeypatch):
     h5.write_bytes(h5.read_bytes() + b"\0")  # other bytes: another key
     load_graph(h5)
     assert len(calls) == 3
+
+
+def test_simulate_and_analyze_take_your_data(own_model, tmp_path):
+    """simulate --data and analyze --measure --data: the user's own inputs on
+    the emulated device (accuracies from its labels), the first one measured."""
+    tmp = own_model
+    out = tmp_path / "s.json"
+    res = run_cli("simulate", tmp / "kws_own.h5", "--target", "cortex-m4", "--data",
+                  tmp / "calib.npz", "--limit", "6", "--json", out)
+    assert res.returncode == 0, res.stderr
+    record = json.loads(out.read_text())
+    assert record["n_images"] == 6 and record["agreement"] == 1.0 and "accuracy" in record
+    assert record["instructions_per_inference"] > 0
+    res = run_cli("analyze", tmp / "kws_own.h5", "--target", "cortex-m4", "--measure",
+                  "--data", tmp / "calib.npz")
+    assert res.returncode == 0, res.stderr
+    assert "instructions per inference:" in res.stdout

@@ -71,12 +71,17 @@ def arena_peak(gen) -> dict:
                         for b in sorted(live.get(i, []), key=lambda b: (-b.nbytes, b.name))]}
 
 
-def _first_input(gen, data_dir):
-    """The sidecar dataset's first test image, else zeros of the input's type."""
+def _first_input(gen, data_dir, user_data=None):
+    """The first of the user's inputs (``user_data``: .npz or image folder), else
+    the sidecar dataset's first test image, else zeros of the input's type."""
     import numpy as np
 
     from . import data
 
+    if user_data is not None:
+        from .validate import load_data
+
+        return load_data(user_data, gen, data_dir, limit=1)[0]
     dataset = gen.meta.get("dataset")
     if dataset:
         return data.load(dataset, "test", data_dir).images[:1]
@@ -85,7 +90,7 @@ def _first_input(gen, data_dir):
 
 def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
             board: str | None = None, measure: bool = False, data_dir=None,
-            timeout: float = 600) -> dict:
+            timeout: float = 600, data=None) -> dict:
     """The analysis of ``model`` on ``target`` (or on ``board``'s core, with its
     memory as the budget) as a dict: model, target, board, budget, layers,
     totals and verdict (see the module docstring).
@@ -126,7 +131,7 @@ def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
                                                   "code_flash_bytes", "ram_bytes",
                                                   "static_ram_bytes", "stack_bytes")})
         if measure:
-            _measure(gen, rows, totals, _first_input(gen, data_dir), timeout)
+            _measure(gen, rows, totals, _first_input(gen, data_dir, data), timeout)
         peak = arena_peak(gen)
     verdict = _verdict(rows, totals, flash_budget, ram_budget)
     verdict["arena_peak"] = peak

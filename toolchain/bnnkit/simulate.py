@@ -190,9 +190,11 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
 
 def simulate(model, target: str = "host", dataset: str | None = None, limit: int | None = None,
              data_dir=None, timeout: float = 600, build_dir=None, show_progress: bool = False,
-             flash_kib=None, ram_kib=None, profile: bool = False):
-    """Generate, build and run ``model`` on ``target`` over the test set, and
-    compare with LCE's interpreter on the same flatbuffer. ``profile``:
+             flash_kib=None, ram_kib=None, profile: bool = False, data=None):
+    """Generate, build and run ``model`` on ``target`` over the test set (or
+    ``data``: the user's .npz or image folder, as ``validate`` reads it; the
+    accuracies need its labels), and compare with LCE's interpreter on the same
+    flatbuffer. ``profile``:
     ``record["layers"]``, per layer the instructions of the first test image on
     an emulated target, or the time per input on the host (:mod:`bnnkit.profile`).
 
@@ -222,34 +224,41 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
             gen.target.check_firmware(dict(linked, ram_bytes=linked["static_ram_bytes"],
                                            arena_bytes=gen.program.arena_bytes, stack_bytes=0),
                                       str(model), flash_kib, ram_kib, "not yet measured")
-        dataset = dataset or gen.meta.get("dataset")
-        if dataset is None:
-            raise BnnkitError(f"{model}: no sidecar names the model's dataset; pass --dataset "
-                              "(or 'bnnkit validate' your own data)")
-        test = datamod.load(dataset, "test", data_dir).limit(limit)
-        n = len(test.labels)
+        if data is not None:
+            from .validate import load_data
+
+            images, labels = load_data(data, gen, data_dir, limit)
+        else:
+            dataset = dataset or gen.meta.get("dataset")
+            if dataset is None:
+                raise BnnkitError(f"{model}: no sidecar names the model's dataset; pass "
+                                  "--dataset, or --data with your own inputs")
+            test = datamod.load(dataset, "test", data_dir).limit(limit)
+            if len(test.labels) and len(test.class_names) != gen.program.output_floats:
+                raise BnnkitError(f"{model}: {gen.program.output_floats} outputs but {dataset} "
+                                  f"has {len(test.class_names)} classes")
+            images, labels = test.images, test.labels
+        n = len(images)
         if n == 0:
             raise BnnkitError("no test images selected (--limit)")
-        if len(test.class_names) != gen.program.output_floats:
-            raise BnnkitError(f"{model}: {gen.program.output_floats} outputs but {dataset} has "
-                              f"{len(test.class_names)} classes")
 
-        run = execute(gen, exe, test.images, timeout, show_progress)
+        run = execute(gen, exe, images, timeout, show_progress)
         preds, scores, ref = run["predictions"], run["outputs"], run["reference"]
         ref_pred = ref.argmax(axis=1)
         record = {
             "model": str(model),
             "target": target,
             "n_images": n,
-            "accuracy": round(float(np.mean(preds == test.labels)), 6),
-            "reference_accuracy": round(float(np.mean(ref_pred == test.labels)), 6),
             "agreement": round(float(np.mean(preds == ref_pred)), 6),
             "max_abs_diff": float(np.max(np.abs(scores.astype(np.float64) - ref))),
             "model_bytes": gen.model_bytes,
             "arena_bytes": gen.program.arena_bytes,
         }
+        if labels is not None:
+            record["accuracy"] = round(float(np.mean(preds == labels)), 6)
+            record["reference_accuracy"] = round(float(np.mean(ref_pred == labels)), 6)
         extra = {
-            "predictions": preds, "scores": scores, "reference_scores": ref, "labels": test.labels,
+            "predictions": preds, "scores": scores, "reference_scores": ref, "labels": labels,
             "firmware_stats": run["firmware_stats"],
             "lce_us_per_image": run["lce_us_per_inference"],
             "c_us_per_image": run["c_us_per_inference"], "generated": gen, "executable": exe,
@@ -257,19 +266,19 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
         if target != "host":
             from .device import device_figures
 
-            record.update(device_figures(gen, exe, test.images[:1], build_dir, timeout,
+            record.update(device_figures(gen, exe, images[:1], build_dir, timeout,
                                          run["firmware_stats"]))
             if gen.target.machine:  # RAM again, now with the stack the run painted
                 gen.target.check_firmware(record, str(model), flash_kib, ram_kib)
             if profile:
                 from .profile import profile_device
 
-                rows, before = profile_device(gen, test.images[:1], timeout)
+                rows, before = profile_device(gen, images[:1], timeout)
                 record["layers"], record["input_instructions"] = rows, before
         elif profile:
             from .profile import profile_host
 
-            record["layers"] = profile_host(gen, test.images[:1000], timeout)
+            record["layers"] = profile_host(gen, images[:1000], timeout)
         return record, extra
     finally:
         if tmp is not None:
@@ -277,10 +286,11 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
 
 
 def format_record(record: dict, extra: dict) -> str:
-    lines = [f"{record['model']} on {record['target']}: {record['n_images']:,} images",
-             f"  accuracy           {100 * record['accuracy']:.2f} %  "
-             f"(LCE interpreter {100 * record['reference_accuracy']:.2f} %)",
-             f"  agreement with LCE {100 * record['agreement']:.2f} % of top-1, "
+    lines = [f"{record['model']} on {record['target']}: {record['n_images']:,} images"]
+    if "accuracy" in record:
+        lines.append(f"  accuracy           {100 * record['accuracy']:.2f} %  "
+                     f"(LCE interpreter {100 * record['reference_accuracy']:.2f} %)")
+    lines += [f"  agreement with LCE {100 * record['agreement']:.2f} % of top-1, "
              f"max |score diff| {record['max_abs_diff']:.3g}",
              f"  model constants    {record['model_bytes']:,} bytes",
              f"  activation arena   {record['arena_bytes']:,} bytes"]

@@ -12,7 +12,7 @@ from . import main
 
 DOES_NOT_FIT = 3  # analyze's exit code when the model is over the budget
 from .options import (COUNT, DATASET_CHOICE, SEED, TARGET_CHOICE, TARGETS_HELP, TIMEOUT,
-                      FiniteFloat, class_names_option, data_dir_option)
+                      FiniteFloat, class_names_option, data_dir_option, user_data_option)
 
 
 @main.command()
@@ -286,10 +286,11 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
 @click.option("--html", "html_out", type=click.Path(dir_okay=False),
               help="Write one self-contained HTML page: the table, bytes and work (or "
                    "instructions) per layer, the arena over the steps, the verdict.")
+@user_data_option
 @data_dir_option
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
-def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_out, data_dir,
-            timeout):
+def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_out, user_data,
+            data_dir, timeout):
     """What MODEL costs on a target, layer by layer, and whether it fits.
 
     \b
@@ -316,7 +317,8 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
         check_file(json_out, "--json")
     if html_out:
         check_file(html_out, "--html")
-    report = run(model, target, flash_kib, ram_kib, board, measure, data_dir, timeout)
+    report = run(model, target, flash_kib, ram_kib, board, measure, data_dir, timeout,
+                 data=user_data)
     click.echo(format_text(report))
     if json_out:
         from ..simulate import write_json
@@ -429,6 +431,7 @@ def images(dataset, output, split, limit, user_data, model, data_dir):
 @click.argument("model", type=click.Path())
 @click.option("--target", type=TARGET_CHOICE, default="host", show_default=True)
 @click.option("--dataset", type=DATASET_CHOICE, help="Default: the one in the model's sidecar.")
+@user_data_option
 @click.option("--limit", type=COUNT, help="Only the first N test images (default: all).")
 @data_dir_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the figures here.")
@@ -442,8 +445,8 @@ def images(dataset, output, split, limit, user_data, model, data_dir):
               help="Also per layer, from a second build with -DBNN_PROFILE: on cortex-m3/m4/arm64 "
                    "the instructions of the first image (MACs, instructions per MAC, share); on "
                    "the host the time per image over up to 1,000 images.")
-def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_dir, flash_kib,
-             ram_kib, profile):
+def simulate(model, target, dataset, user_data, limit, data_dir, json_out, timeout, build_dir,
+             flash_kib, ram_kib, profile):
     """Run MODEL's generated C on TARGET over the test set and compare with LCE.
 
     \b
@@ -460,8 +463,13 @@ def simulate(model, target, dataset, limit, data_dir, json_out, timeout, build_d
         check_file(json_out, "--json")
     if build_dir:
         check_folder(build_dir, "--build-dir")
+    if user_data is not None and dataset is not None:
+        from ..errors import BnnkitError
+
+        raise BnnkitError("simulate takes --dataset or --data, not both")
     record, extra = run(model, target, dataset, limit, data_dir, timeout, build_dir,
-                        show_progress=True, flash_kib=flash_kib, ram_kib=ram_kib, profile=profile)
+                        show_progress=True, flash_kib=flash_kib, ram_kib=ram_kib, profile=profile,
+                        data=user_data)
     click.echo(format_record(record, extra))
     if json_out:
         write_json(record, json_out)

@@ -59,3 +59,9 @@ class_names_option = click.option(
     "--class-names", type=click.Path(dir_okay=False), callback=_read_class_names,
     help="A text file of class names, one per line in the model's output order (instead "
          "of the sidecar's).")
+
+user_data_option = click.option(
+    "--data", "user_data",
+    help="Your own inputs instead of a built-in test set: an .npz (x, optional y: the "
+         "accuracies need it) or a folder of images in class sub-folders, as validate reads "
+         "them.")
