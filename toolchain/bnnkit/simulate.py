@@ -245,18 +245,16 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
         run = execute(gen, exe, images, timeout, show_progress)
         preds, scores, ref = run["predictions"], run["outputs"], run["reference"]
         ref_pred = ref.argmax(axis=1)
-        record = {
-            "model": str(model),
-            "target": target,
-            "n_images": n,
+        record = {"model": str(model), "target": target, "n_images": n}
+        if labels is not None:  # the documented order: accuracies before agreement
+            record["accuracy"] = round(float(np.mean(preds == labels)), 6)
+            record["reference_accuracy"] = round(float(np.mean(ref_pred == labels)), 6)
+        record.update({
             "agreement": round(float(np.mean(preds == ref_pred)), 6),
             "max_abs_diff": float(np.max(np.abs(scores.astype(np.float64) - ref))),
             "model_bytes": gen.model_bytes,
             "arena_bytes": gen.program.arena_bytes,
-        }
-        if labels is not None:
-            record["accuracy"] = round(float(np.mean(preds == labels)), 6)
-            record["reference_accuracy"] = round(float(np.mean(ref_pred == labels)), 6)
+        })
         extra = {
             "predictions": preds, "scores": scores, "reference_scores": ref, "labels": labels,
             "firmware_stats": run["firmware_stats"],
