@@ -65,7 +65,8 @@ def arena_peak(gen) -> dict:
         if b.name.startswith("scratch"):
             return f"scratch of layer {b.name[7:]}"
         return low.names.get(int(b.name), f"tensor {b.name}")
-    return {"layer": i, "name": low.nodes[i].name if low.nodes else "",
+    name = low.nodes[i].name if low.nodes else ""
+    return {"layer": i, "name": name, "keras_layer": keras_layer(name.split(" -> ", 1)[-1]),
             "live_bytes": sum(b.nbytes for b in live.get(i, [])),
             "buffers": [{"tensor": what(b), "bytes": b.nbytes}
                         for b in sorted(live.get(i, []), key=lambda b: (-b.nbytes, b.name))]}
@@ -250,8 +251,7 @@ def summary_lines(report: dict) -> list[str]:
                      + "; ".join(parts))
         peak = v.get("arena_peak")
         if peak and v.get("ram_headroom_bytes", 0) < 0:
-            lines.append(f"RAM peak: layer {peak['layer']} "
-                         f"{keras_layer(peak['name'].split(' -> ', 1)[-1])}, "
+            lines.append(f"RAM peak: layer {peak['layer']} {peak['keras_layer']}, "
                          f"{peak['live_bytes']:,} B of arena live: " + ", ".join(
                              f"{b['tensor'][-40:]} {b['bytes']:,} B" for b in peak["buffers"][:6]))
     dom = v["dominant"]

@@ -94,7 +94,7 @@ def calibration_data(path, meta: dict, shape: tuple, limit: int):
     import numpy as np
 
     from . import preprocess
-    from .validate import _load_folder, _load_npz
+    from .validate import load_folder, load_npz
 
     path = Path(path)
     spec = meta["preprocessing"]
@@ -102,9 +102,9 @@ def calibration_data(path, meta: dict, shape: tuple, limit: int):
         if not preprocess.is_uint8(spec):
             raise BnnkitError(f"{path}: image folders need the model's preprocessing (a sidecar, "
                               "see docs/sidecar.md); pass an .npz of its float input instead")
-        x, y = _load_folder(path, shape, meta.get("class_names"), limit)
+        x, y = load_folder(path, shape, meta.get("class_names"), limit)
     elif path.is_file():
-        x, y = _load_npz(path, limit)
+        x, y = load_npz(path, limit)
     else:
         raise BnnkitError(f"{path}: no such file or folder (--calibration-data)")
     if int(np.prod(x.shape[1:])) != int(np.prod(shape)):
@@ -392,7 +392,8 @@ def _accuracy_on(flatbuffer: bytes, x, y) -> float:
     from .reference import lce_predict
     from .tflite_reader import parse_tflite
 
-    t = parse_tflite(flatbuffer).tensor(parse_tflite(flatbuffer).inputs[0])
+    graph = parse_tflite(flatbuffer)
+    t = graph.tensor(graph.inputs[0])
     if t.quantized:
         x = quantize_f32(x, float(t.scale[0]), int(t.zero_point[0]))
     scores = lce_predict(flatbuffer, x).reshape(len(x), -1)

@@ -80,12 +80,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_CLEANED: set = set()  # folders already swept by this process
+
+
 def clean_stale(parent) -> None:
     """Remove the staging and temporary folders that killed bnnkit runs left in
     ``parent`` (named with their PID, which no longer runs); never a link, never
-    a folder of a run still going."""
+    a folder of a run still going. Once per folder and process: a sweep or a
+    benchmark makes many temporary folders, and /tmp can be long to list."""
     import shutil
 
+    key = os.path.realpath(parent)
+    if key in _CLEANED:
+        return
+    _CLEANED.add(key)
     try:
         entries = list(Path(parent).iterdir())
     except OSError:

@@ -61,7 +61,7 @@ def _npz_array(z, name: str, path: Path, limit):
         return np.frombuffer(data, dtype).reshape((rows,) + tuple(shape[1:])), shape[0]
 
 
-def _load_npz(path: Path, limit=None):
+def load_npz(path: Path, limit=None):
     import zipfile
 
     try:
@@ -83,7 +83,7 @@ def _load_npz(path: Path, limit=None):
     return x, y
 
 
-def _load_folder(path: Path, shape: tuple, class_names, limit=None):
+def load_folder(path: Path, shape: tuple, class_names, limit=None):
     """Images in class sub-folders, as uint8 pixels of ``shape`` (H, W[, C]);
     regular files only (a FIFO would block), each of at most MAX_IMAGE_PIXELS,
     the first ``limit`` in name order."""
@@ -142,9 +142,9 @@ def load_data(data: str, gen, data_dir=None, limit=None):
         if not takes_pixels:
             raise BnnkitError(f"{path}: image folders need a model that takes pixels (its "
                               "sidecar gives the preprocessing); pass an .npz of its input")
-        x, y = _load_folder(path, gen.input_shape, gen.meta.get("class_names"), limit)
+        x, y = load_folder(path, gen.input_shape, gen.meta.get("class_names"), limit)
     elif path.is_file():
-        x, y = _load_npz(path, limit)
+        x, y = load_npz(path, limit)
     else:
         raise BnnkitError(f"{data}: no such file or folder, and not a dataset name "
                           f"({', '.join(datamod.DATASETS)})")

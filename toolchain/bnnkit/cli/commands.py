@@ -147,8 +147,8 @@ def convert(model, output, int8, calibration_images, calibration_data, data_dir)
                        data_dir=data_dir, calibration_path=calibration_data)
     click.echo(f"wrote {out}")
     if int8:
-        q = metadata.load(out)["int8"]
-        float_acc = metadata.load(out).get("keras_test_accuracy")
+        meta = metadata.load(out)
+        q, float_acc = meta["int8"], meta.get("keras_test_accuracy")
         if "test_accuracy" in q:
             click.echo(f"int8 test accuracy {100 * q['test_accuracy']:.2f} %"
                        + (f" (float Keras {100 * float_acc:.2f} %)" if float_acc is not None
