@@ -64,3 +64,93 @@ def test_input_uint8_with_scale_and_offset(tmp_path):
         res = run_cli("gen-firmware", model, "-o", tmp_path / "q", *bad)
         assert res.returncode == 2 and "Traceback" not in res.stderr, bad
         assert not (tmp_path / "q").exists()
+
+
+def _rgb_models(tmp_path):
+    """A small 3-channel float network and its int8 form (fake-quant ranges)."""
+    from larq_compute_engine import convert_keras_model
+
+    from bnnkit.convert import convert_model
+    from bnnkit.tfenv import keras, tf
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6, 6, 3))
+    x = keras.layers.Conv2D(4, 3, use_bias=True)(inp)
+    out = keras.layers.Dense(5)(keras.layers.Flatten()(x))
+    fp = tmp_path / "rgb.tflite"
+    fp.write_bytes(convert_model(keras.Model(inp, out)))
+
+    def fq(v, lo=-3.0, hi=3.0):
+        return keras.layers.Lambda(
+            lambda t: tf.quantization.fake_quant_with_min_max_vars(t, lo, hi, num_bits=8))(v)
+
+    inp = keras.Input((6, 6, 3))
+    x = fq(keras.layers.Conv2D(4, 3)(fq(inp)), -8.0, 8.0)
+    out = fq(keras.layers.Dense(5)(keras.layers.Flatten()(x)), -16.0, 16.0)
+    q = tmp_path / "rgb_int8.tflite"
+    q.write_bytes(convert_keras_model(keras.Model(inp, out), inference_input_type=tf.int8,
+                                      inference_output_type=tf.int8))
+    return fp, q
+
+
+def test_per_channel_mean_and_std(tmp_path):
+    """--mean/--std: x = (pixel * scale - mean[c]) / std[c] in float32, in the
+    generated C exactly as bnnkit.preprocess computes it (so the outputs equal
+    LCE's on the same inputs), for float input and, tabulated per channel, for
+    an int8 model's quantized input."""
+    from bnnkit.preprocess import apply, uint8_scale
+    from bnnkit.simulate import compare_on_inputs
+
+    spec = uint8_scale(1 / 255, mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    pixels = np.random.default_rng(2).integers(0, 256, (24, 6, 6, 3)).astype(np.uint8)
+    x = apply(spec, pixels, (6, 6, 3))
+    # the channel is the last axis: pixel 0 of channel 2 is -0.406 / 0.225
+    assert x[0, 0, 0, 2] == np.float32(np.float32(pixels[0, 0, 0, 2]) * np.float32(1 / 255)
+                                       - np.float32(0.406)) / np.float32(0.225)
+    fp, q = _rgb_models(tmp_path)
+    for model in (fp, q):
+        c, ref, gen = compare_on_inputs(model, pixels, build_dir=tmp_path / model.stem,
+                                        input_spec=spec)
+        assert gen.input_dtype == np.uint8
+        np.testing.assert_array_equal(c, ref)
+    source = (tmp_path / "rgb_int8" / "rgb_int8-host" / "rgb_int8" / "rgb_int8.c").read_text()
+    assert "rgb_int8_pixel_table[(i % 3) * 256 + pixels[i]]" in source
+    res = run_cli("gen-firmware", fp, "-o", tmp_path / "bad", "--input", "uint8",
+                  "--mean", "0.5,0.5", "--std", "0.2,0.2")
+    assert res.returncode == 2 and "2 mean/std values for an input of 3 channels" in res.stderr
+    assert not (tmp_path / "bad").exists()
+    res = run_cli("gen-firmware", fp, "-o", tmp_path / "bad", "--input", "uint8", "--mean", "0.5")
+    assert res.returncode == 2 and "--mean and --std go together" in res.stderr
+
+
+def test_sidecar_command(tmp_path):
+    """'bnnkit sidecar' writes what gen-firmware then reads, checked against the
+    model first, and never replaces a sidecar without --force."""
+    import json
+
+    model = tmp_path / "net.tflite"
+    model.write_bytes((MODELS / "lenet_bin3.tflite").read_bytes())
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"class {i}\n" for i in range(10)))
+    res = run_cli("sidecar", model, "--class-names", names, "--input", "uint8",
+                  "--scale", "0.0078125", "--offset", "-1", "--dataset", "fashion-mnist")
+    assert res.returncode == 0, res.stderr
+    meta = json.loads((tmp_path / "net.json").read_text())
+    assert meta["class_names"][9] == "class 9" and meta["dataset"] == "fashion-mnist"
+    assert meta["preprocessing"]["offset"] == -1.0
+    res = run_cli("gen-firmware", model, "-o", tmp_path / "p")
+    assert res.returncode == 0, res.stderr
+    source = (tmp_path / "p" / "net" / "net.c").read_text()
+    assert '"class 9"' in source and "+ -0x1.0000000000000p+0f" in source
+    before = (tmp_path / "net.json").read_bytes()
+    res = run_cli("sidecar", model, "--input", "uint8")
+    assert res.returncode == 2 and "--force" in res.stderr
+    assert (tmp_path / "net.json").read_bytes() == before
+    names.write_text("a\nb\n")
+    res = run_cli("sidecar", model, "--class-names", names, "--force")
+    assert res.returncode == 2 and "2 class names for 10 outputs" in res.stderr
+    assert (tmp_path / "net.json").read_bytes() == before
+    res = run_cli("sidecar", model, "--force", "--input", "float32")
+    assert res.returncode == 0, res.stderr
+    meta = json.loads((tmp_path / "net.json").read_text())
+    assert meta["preprocessing"]["kind"] == "none" and meta["class_names"][0] == "class 0"

@@ -432,13 +432,18 @@ def _pixel_map(spec: dict, scale: float, zero_point: int):
     """How a uint8 pixel becomes the int8 model input: the preprocessing then
     TFLite's quantization, tabulated. An int offset k when every pixel p maps
     to p + k (the usual 1/255 scale with zero point -128 gives -128), else the
-    256-entry table."""
-    q = preprocess.apply(spec, np.arange(256, dtype=np.uint8).reshape(256, 1), (1,),
-                         quant=(scale, zero_point)).reshape(256).astype(np.int64)
-    k = int(q[0])
-    if np.array_equal(q, np.arange(256) + k):
+    256-entry table, or with per-channel mean/std one 256-entry table per
+    channel (channel c's at c * 256)."""
+    pixels = np.arange(256, dtype=np.uint8).reshape(256, 1)
+    channels = len(spec.get("mean", [0]))
+    tables = [preprocess.apply(dict(spec, mean=[spec["mean"][c]], std=[spec["std"][c]])
+                               if "mean" in spec else spec, pixels, (1,),
+                               quant=(scale, zero_point)).reshape(256).astype(np.int64)
+              for c in range(channels)]
+    k = int(tables[0][0])
+    if channels == 1 and np.array_equal(tables[0], np.arange(256) + k):
         return k
-    return q.astype(np.int8)
+    return np.concatenate(tables).astype(np.int8)
 
 
 def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None,
@@ -493,6 +498,9 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
                     name=name, has_app=app)
     spec = meta["preprocessing"]
     uint8 = preprocess.is_uint8(spec)
+    if uint8:
+        preprocess.check_channels(spec, low.shapes[low.input], "--mean/--std" if input_spec
+                                  else str(metadata.sidecar_path(model_path)))
     input_ctype = "uint8_t" if uint8 else KIND_C[low.kinds[low.input]][0]
     pixel_map = None
     if uint8 and gen.input_quant is not None:
@@ -534,6 +542,8 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         "output_shape": "x".join(map(str, low.shapes[low.output])),
         "scale_hex": float(np.float32(spec.get("scale", 1.0))).hex() + "f",
         "offset_hex": (float(np.float32(spec["offset"])).hex() + "f") if spec.get("offset") else "",
+        "input_mean": [float(np.float32(v)).hex() + "f" for v in spec.get("mean", ())],
+        "input_std": [float(np.float32(v)).hex() + "f" for v in spec.get("std", ())],
         "model_bytes": gen.model_bytes,
         "class_names": names or [str(i) for i in range(prog.output_floats)],
         "arena_words": max(1, (prog.arena_bytes + 3) // 4),

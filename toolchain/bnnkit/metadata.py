@@ -179,6 +179,53 @@ def write(path: str | Path, meta: dict) -> None:
     write_text(path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
+def make_sidecar(model_path: str | Path, preprocessing: dict | None = None,
+                 class_names=None, dataset: str | None = None, force: bool = False) -> Path:
+    """Write ``MODEL.json`` beside ``model_path`` for a model bnnkit did not
+    train: its preprocessing (a spec from :func:`bnnkit.preprocess.uint8_scale`,
+    else the model's own input), class names and built-in dataset. An existing
+    sidecar is kept unless ``force``, which updates only the keys given.
+    Checked against the model (per-channel values, one name per output)
+    before anything is written.
+
+    Example:
+        >>> make_sidecar("kws.tflite", class_names=["yes", "no"])  # doctest: +SKIP
+        PosixPath('kws.json')
+    """
+    from .emit import load_graph
+
+    model_path = Path(model_path)
+    path = sidecar_path(model_path)
+    if model_path.suffix not in (".tflite", ".h5"):
+        raise BnnkitError(f"{model_path}: a sidecar describes a .tflite or .h5 model")
+    graph, _ = load_graph(model_path)  # a real model, and its input and output sizes
+    if path.exists() or path.is_symlink():
+        if not force:
+            raise BnnkitError(f"{path} exists; --force updates the keys given and keeps the rest")
+        meta = load(model_path)
+    else:
+        meta = {"preprocessing": dict(preprocess.FLOAT_INPUT)}
+    if preprocessing is not None:
+        meta["preprocessing"] = preprocessing
+    if class_names is not None:
+        meta["class_names"] = list(class_names)
+    if dataset is not None:
+        meta["dataset"] = dataset
+    meta.pop("assumed", None)
+    source = str(path)
+    meta = validate(meta, source)
+    if len(graph.inputs) == 1 and preprocess.is_uint8(meta["preprocessing"]):
+        preprocess.check_channels(meta["preprocessing"],
+                                  tuple(graph.tensor(graph.inputs[0]).shape[1:]), source)
+    if "class_names" in meta and len(graph.outputs) == 1:
+        outputs = math.prod(graph.tensor(graph.outputs[0]).shape[1:])
+        if len(meta["class_names"]) != outputs:
+            raise BnnkitError(f"{getattr(class_names, 'source', '') or source}: "
+                              f"{len(meta['class_names'])} class names for {outputs} outputs")
+    write(path, meta)
+    return path
+
+
 def package_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 

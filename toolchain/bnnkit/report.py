@@ -223,10 +223,13 @@ MODEL_COLUMNS = ("model", "device acc %", "LCE acc %", "agreement %", "Keras tes
                  "model B", "flash B", "RAM B", "instr/inference")
 
 
-def run_models(paths, target: str, limit, data_dir, timeout, progress=True) -> list[dict]:
-    """Simulate each model file on ``target`` (its dataset from its sidecar),
-    profiled per layer; the records carry name, dataset, the sidecar's Keras
-    accuracy and, for a shipped LeNet, its row of the paper's Table II (PAPER_000).
+def run_models(paths, target: str, limit, data_dir, timeout, progress=True, data=None,
+               input_spec=None, class_names=None) -> list[dict]:
+    """Simulate each model file on ``target`` (on its sidecar's dataset, or on
+    ``data``: the user's .npz or image folder), profiled per layer; the records
+    carry name, dataset, the sidecar's Keras accuracy and, for a shipped LeNet,
+    its row of the paper's Table II (PAPER_000). ``input_spec`` and
+    ``class_names`` replace the sidecars' preprocessing and names.
 
     Example:
         >>> rows = run_models(["models/lenet_bin3.tflite"], "host", 100, None, 600)  # doctest: +SKIP
@@ -242,9 +245,10 @@ def run_models(paths, target: str, limit, data_dir, timeout, progress=True) -> l
             print(f"[report {i}/{len(paths)}] {path.name} on {target} ...", file=sys.stderr,
                   flush=True)
         record, _ = simulate(path, target, limit=limit, data_dir=data_dir, timeout=timeout,
-                             show_progress=progress, profile=True)
+                             show_progress=progress, profile=True, data=data,
+                             input_spec=input_spec, class_names=class_names)
         meta = metadata.load(path)
-        record.update(name=path.stem, dataset=meta.get("dataset"),
+        record.update(name=path.stem, dataset=Path(data).name if data else meta.get("dataset"),
                       lce_flatbuffer_bytes=path.stat().st_size,
                       keras_test_accuracy=meta.get("keras_test_accuracy"),
                       paper=PAPER_TABLE.get(path.stem))
@@ -269,7 +273,9 @@ def groups(rows: list[dict]) -> list[tuple[str, int, list[dict]]]:
 
 def _cells(r: dict) -> list[str]:
     num = lambda k: f"{r[k]:,}" if k in r else "-"  # noqa: E731
-    return [r["name"], _pct(r["accuracy"]), _pct(r["reference_accuracy"]), _pct(r["agreement"]),
+    # unlabelled --data has no accuracies, only agreement
+    return [r["name"], _pct(r.get("accuracy")), _pct(r.get("reference_accuracy")),
+            _pct(r["agreement"]),
             _pct(r.get("keras_test_accuracy")), f"{r['model_bytes']:,}", num("flash_bytes"),
             num("ram_bytes"), num("instructions_per_inference")]
 
@@ -324,6 +330,8 @@ def html_models(rows: list[dict], target: str, path: Path, title: str) -> Path:
                  htmlpage.table(_columns(n), [_cells(r) for r in group])]
         fig, ax = plt.subplots(figsize=(10, 5.5))
         for r in group:
+            if "accuracy" not in r:
+                continue
             size = r.get("flash_bytes", r["model_bytes"]) / 1024
             ax.scatter(size, 100 * r["accuracy"], color="C0")
             ax.annotate(r["name"], (size, 100 * r["accuracy"]), textcoords="offset points",

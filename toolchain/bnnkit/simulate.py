@@ -190,11 +190,13 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
 
 def simulate(model, target: str = "host", dataset: str | None = None, limit: int | None = None,
              data_dir=None, timeout: float = 600, build_dir=None, show_progress: bool = False,
-             flash_kib=None, ram_kib=None, profile: bool = False, data=None):
+             flash_kib=None, ram_kib=None, profile: bool = False, data=None, input_spec=None,
+             class_names=None):
     """Generate, build and run ``model`` on ``target`` over the test set (or
     ``data``: the user's .npz or image folder, as ``validate`` reads it; the
     accuracies need its labels), and compare with LCE's interpreter on the same
-    flatbuffer. ``profile``:
+    flatbuffer. ``input_spec`` and ``class_names`` replace the sidecar's
+    preprocessing and names, as on gen-firmware. ``profile``:
     ``record["layers"]``, per layer the instructions of the first test image on
     an emulated target, or the time per input on the host (:mod:`bnnkit.profile`).
 
@@ -215,7 +217,8 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
     build_dir = Path(build_dir)
     try:
         project = build_dir / f"{model.stem}-{target}"
-        gen = generate(model, target, project, flash_kib, ram_kib)
+        gen = generate(model, target, project, flash_kib, ram_kib, input_spec=input_spec,
+                       class_names=class_names)
         exe = make(project, gen.target)
         if gen.target.machine:  # the linked ELF against the budget, before the long run
             from .device import io_buffer_bytes, linked_figures

@@ -295,6 +295,9 @@ def load_spec(path) -> Spec:
     data_dir = raw.get("data_dir")
     if data_dir is not None and not isinstance(data_dir, str):
         _fail(source, "data_dir must be a path")
+    if data_dir is not None:
+        # relative to the spec, so the sweep runs the same from any folder
+        data_dir = str(path.parent / data_dir)
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, dict):
         _fail(source, "defaults must be a mapping of parameters")

@@ -12,7 +12,8 @@ from . import main
 
 DOES_NOT_FIT = 3  # analyze's exit code when the model is over the budget
 from .options import (COUNT, DATASET_CHOICE, SEED, TARGET_CHOICE, TARGETS_HELP, TIMEOUT,
-                      FiniteFloat, class_names_option, data_dir_option, user_data_option)
+                      FiniteFloat, class_names_option, data_dir_option, preprocessing_options,
+                      user_data_option)
 
 
 @main.command()
@@ -177,20 +178,33 @@ def inspect(file, passes):
     click.echo(describe_passes(file) if passes else describe(file))
 
 
-def input_spec_from_options(input_kind, scale, offset):
-    """--input/--scale/--offset as a preprocessing spec (None: the sidecar decides)."""
-    from .. import preprocess
-    from ..errors import BnnkitError
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@preprocessing_options
+@class_names_option
+@click.option("--dataset", type=DATASET_CHOICE,
+              help="The built-in dataset the model classifies (simulate and report test on it).")
+@click.option("--force", is_flag=True, help="Update an existing MODEL.json: the keys given are "
+                                            "replaced, the others kept.")
+def sidecar(model, input_spec, class_names, dataset, force):
+    """Write MODEL.json, the sidecar every command reads beside MODEL, for a
+    model bnnkit did not train: how raw input becomes the model's input, and
+    what its outputs are called (docs/sidecar.md lists every key).
 
-    if input_kind is None:
-        if scale is not None or offset:
-            raise BnnkitError("--scale and --offset need --input uint8")
-        return None
-    if input_kind == "float32":
-        if scale is not None or offset:
-            raise BnnkitError("--scale and --offset only apply to --input uint8")
-        return dict(preprocess.FLOAT_INPUT)
-    return preprocess.uint8_scale(1 / 255 if scale is None else scale, offset)
+    \b
+    Without --input the model takes its own input tensor. Checked against the
+    model (one class name per output, one mean/std per channel) before writing.
+
+    \b
+    Examples:
+      bnnkit sidecar kws.tflite --class-names words.txt
+      bnnkit sidecar net.h5 --input uint8 --scale 0.00784313725 --offset -1
+      bnnkit sidecar cifar.tflite --input uint8 --mean 0.4914,0.4822,0.4465 --std 0.247,0.2435,0.2616
+    """
+    from ..metadata import make_sidecar
+
+    path = make_sidecar(model, input_spec, class_names, dataset, force)
+    click.echo(f"wrote {path}")
 
 
 @main.command("gen-firmware")
@@ -204,13 +218,7 @@ def input_spec_from_options(input_kind, scale, offset):
                    "default: 1024 KiB). Checked on the linked example firmware.")
 @click.option("--ram-kib", type=COUNT,
               help="RAM budget: arena, static data, stack (Cortex-M default: 128 KiB).")
-@click.option("--input", "input_kind", type=click.Choice(["uint8", "float32"]),
-              help="What NAME_run takes. Default: the sidecar's preprocessing (uint8 pixels "
-                   "for models bnnkit trained), else the model's own float32 input.")
-@click.option("--scale", type=FiniteFloat(nonzero=True), default=None,
-              help="With --input uint8: x = pixel * SCALE + OFFSET in float32 (default 1/255).")
-@click.option("--offset", type=FiniteFloat(), default=0.0, show_default=True,
-              help="With --input uint8: added after the scale.")
+@preprocessing_options
 @click.option("--force", is_flag=True,
               help="Write into an existing folder bnnkit did not create (its other files stay; "
                    "files with the names bnnkit writes are replaced).")
@@ -226,7 +234,7 @@ def input_spec_from_options(input_kind, scale, offset):
               help="Skip a fusion pass (repeatable), to compare or to isolate a problem; "
                    "'bnnkit inspect MODEL.tflite --passes' shows what each does.")
 @class_names_option
-def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, offset, force,
+def gen_firmware(model, target, output, flash_kib, ram_kib, input_spec, force,
                  name, arena, no_app, disabled_passes, class_names):
     """Generate a C library for MODEL (.tflite, or .h5 converted on the way)
     and an example application that runs it on TARGET.
@@ -255,7 +263,7 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
 
     out = Path(output) if output else Path("build") / f"{Path(model).stem}-{target}"
     gen = generate(model, target, out, flash_kib, ram_kib,
-                   input_spec=input_spec_from_options(input_kind, scale, offset), force=force,
+                   input_spec=input_spec, force=force,
                    name=name, arena=arena, app=not no_app, check_linked=True,
                    disabled_passes=disabled_passes, class_names=class_names)
     if gen.replaced:
@@ -287,10 +295,11 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_kind, scale, o
               help="Write one self-contained HTML page: the table, bytes and work (or "
                    "instructions) per layer, the arena over the steps, the verdict.")
 @user_data_option
+@preprocessing_options
 @data_dir_option
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
 def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_out, user_data,
-            data_dir, timeout):
+            input_spec, data_dir, timeout):
     """What MODEL costs on a target, layer by layer, and whether it fits.
 
     \b
@@ -318,7 +327,7 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
     if html_out:
         check_file(html_out, "--html")
     report = run(model, target, flash_kib, ram_kib, board, measure, data_dir, timeout,
-                 data=user_data)
+                 data=user_data, input_spec=input_spec)
     click.echo(format_text(report))
     if json_out:
         from ..simulate import write_json
@@ -340,7 +349,8 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
 @data_dir_option
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
 @class_names_option
-def validate(model, data, target, limit, json_out, data_dir, timeout, class_names):
+@preprocessing_options
+def validate(model, data, target, limit, json_out, data_dir, timeout, class_names, input_spec):
     """Run your own data through the generated C and through LCE's interpreter.
 
     \b
@@ -363,7 +373,7 @@ def validate(model, data, target, limit, json_out, data_dir, timeout, class_name
     if json_out:
         check_file(json_out, "--json")
     report = run(model, data, target, limit, data_dir, timeout, show_progress=True,
-                 class_names=class_names)
+                 class_names=class_names, input_spec=input_spec)
     click.echo(format_text(report))
     if json_out:
         from ..simulate import write_json
@@ -445,8 +455,10 @@ def images(dataset, output, split, limit, user_data, model, data_dir):
               help="Also per layer, from a second build with -DBNN_PROFILE: on cortex-m3/m4/arm64 "
                    "the instructions of the first image (MACs, instructions per MAC, share); on "
                    "the host the time per image over up to 1,000 images.")
+@preprocessing_options
+@class_names_option
 def simulate(model, target, dataset, user_data, limit, data_dir, json_out, timeout, build_dir,
-             flash_kib, ram_kib, profile):
+             flash_kib, ram_kib, profile, input_spec, class_names):
     """Run MODEL's generated C on TARGET over the test set and compare with LCE.
 
     \b
@@ -469,7 +481,7 @@ def simulate(model, target, dataset, user_data, limit, data_dir, json_out, timeo
         raise BnnkitError("simulate takes --dataset or --data, not both")
     record, extra = run(model, target, dataset, limit, data_dir, timeout, build_dir,
                         show_progress=True, flash_kib=flash_kib, ram_kib=ram_kib, profile=profile,
-                        data=user_data)
+                        data=user_data, input_spec=input_spec, class_names=class_names)
     click.echo(format_record(record, extra))
     if json_out:
         write_json(record, json_out)
@@ -489,11 +501,17 @@ def simulate(model, target, dataset, user_data, limit, data_dir, json_out, timeo
 @click.option("--suite", type=click.Choice(["lenet", "sign"]), default="lenet", show_default=True,
               help="lenet: paper 000's Table II (Fashion-MNIST). sign: paper 001's threshold "
                    "lists on Sign Language MNIST (needs --data-dir or BNNKIT_DATA_DIR).")
-def report(models, target, report_name, models_dir, limit, data_dir, docs, timeout, suite):
+@user_data_option
+@preprocessing_options
+@class_names_option
+def report(models, target, report_name, models_dir, limit, data_dir, docs, timeout, suite,
+           user_data, input_spec, class_names):
     """Run models on TARGET and report accuracy, size and speed beside the papers.
 
     \b
-    With MODELS (any .tflite files, each with its sidecar naming its dataset):
+    With MODELS (any .tflite files, each with its sidecar naming its dataset,
+    or all on your own inputs with --data FILE.npz|FOLDER, and --input/--scale/
+    --mean/--std and --class-names for models without a sidecar):
     one table per dataset and image count (device and LCE accuracy, agreement,
     Keras accuracy, model bytes, flash, RAM, instructions), the papers' rows
     beside the shipped LeNets, and each model's per-layer instructions, written
@@ -515,6 +533,7 @@ def report(models, target, report_name, models_dir, limit, data_dir, docs, timeo
     Examples:
       bnnkit report models/lenet_bin3.tflite models/qconvnet.tflite --target cortex-m4
       bnnkit report models/*.tflite --target host --limit 1000 --name all-host
+      bnnkit report my_kws.tflite --data my_clips.npz --class-names words.txt --name kws
       bnnkit report --target cortex-m4          # paper 000's table, all 10,000 images
     """
     from .. import report as rep
@@ -522,13 +541,17 @@ def report(models, target, report_name, models_dir, limit, data_dir, docs, timeo
     from ..outdir import check_folder
 
     check_folder(docs, "--docs")
+    if not models and (user_data or input_spec or class_names):
+        raise BnnkitError("--data, --input and --class-names apply to the MODELS given, not to "
+                          "a suite")
     if models:
         if not report_name.replace("-", "_").isidentifier():
             raise BnnkitError(f"--name {report_name!r}: use letters, digits, '_' and '-'")
         for m in models:
             if not Path(m).is_file():
                 raise BnnkitError(f"{m}: no such model file")
-        rows = rep.run_models(models, target, limit, data_dir, timeout)
+        rows = rep.run_models(models, target, limit, data_dir, timeout, data=user_data,
+                              input_spec=input_spec, class_names=class_names)
         click.echo(rep.markdown_models(rows, target))
         click.echo("wrote " + ", ".join(map(str, rep.write_models(rows, target, Path(docs),
                                                                   report_name))))

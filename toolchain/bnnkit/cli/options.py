@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import click
@@ -65,3 +66,71 @@ user_data_option = click.option(
     help="Your own inputs instead of a built-in test set: an .npz (x, optional y: the "
          "accuracies need it) or a folder of images in class sub-folders, as validate reads "
          "them.")
+
+
+class FloatList(click.ParamType):
+    """Comma-separated finite numbers, one per channel: ``0.485,0.456,0.406``."""
+
+    name = "numbers"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        parts = str(value).split(",")
+        if len(parts) > 4096:
+            self.fail("at most 4096 values", param, ctx)
+        return [FiniteFloat().convert(p.strip(), param, ctx) for p in parts]
+
+
+def input_spec_from_options(input_kind, scale, offset, mean, std):
+    """--input/--scale/--offset/--mean/--std as a preprocessing spec (None: the
+    model's sidecar decides).
+
+    Example:
+        >>> input_spec_from_options("uint8", None, 0.0, [0.5], [0.25])["description"]
+        'x = (float32(pixel) * 0.003921568859368563 - mean[c]) / std[c], 1 channel'
+    """
+    from .. import preprocess
+    from ..errors import BnnkitError
+
+    given = scale is not None or offset or mean is not None or std is not None
+    if input_kind is None:
+        if given:
+            raise BnnkitError("--scale, --offset, --mean and --std need --input uint8")
+        return None
+    if input_kind == "float32":
+        if given:
+            raise BnnkitError("--scale, --offset, --mean and --std only apply to --input uint8")
+        return dict(preprocess.FLOAT_INPUT)
+    return preprocess.uint8_scale(1 / 255 if scale is None else scale, offset, mean=mean, std=std)
+
+
+_PREPROCESSING = (
+    click.option("--input", "input_kind", type=click.Choice(["uint8", "float32"]),
+                 help="What the model is fed: uint8 pixels, scaled as below, or its own float32 "
+                      "input. Default: the sidecar's preprocessing (uint8 pixels for models "
+                      "bnnkit trained), else the model's own input."),
+    click.option("--scale", type=FiniteFloat(nonzero=True), default=None,
+                 help="With --input uint8: x = pixel * SCALE + OFFSET in float32 (default 1/255)."),
+    click.option("--offset", type=FiniteFloat(), default=0.0, show_default=True,
+                 help="With --input uint8: added after the scale."),
+    click.option("--mean", type=FloatList(), default=None,
+                 help="With --input uint8 and --std: per channel x = (pixel * SCALE - MEAN[c]) / "
+                      "STD[c], comma-separated, one value or one per channel "
+                      "(0.485,0.456,0.406 for ImageNet's, with the default scale 1/255)."),
+    click.option("--std", type=FloatList(), default=None,
+                 help="With --mean: the per-channel divisor (0.229,0.224,0.225 for ImageNet's)."),
+)
+
+
+def preprocessing_options(command):
+    """Add --input, --scale, --offset, --mean and --std to ``command``, which
+    receives them as one ``input_spec`` (see :func:`input_spec_from_options`)."""
+    @functools.wraps(command)
+    def wrapper(*args, input_kind, scale, offset, mean, std, **kwargs):
+        return command(*args, input_spec=input_spec_from_options(input_kind, scale, offset,
+                                                                 mean, std), **kwargs)
+
+    for option in reversed(_PREPROCESSING):
+        wrapper = option(wrapper)
+    return wrapper
