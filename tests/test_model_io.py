@@ -154,3 +154,32 @@ def test_sidecar_command(tmp_path):
     assert res.returncode == 0, res.stderr
     meta = json.loads((tmp_path / "net.json").read_text())
     assert meta["preprocessing"]["kind"] == "none" and meta["class_names"][0] == "class 0"
+
+
+def test_io_float_for_an_int8_model(tmp_path):
+    """--io float: NAME_run takes float32 and gives float32 scores for an int8
+    model, quantizing the input as bnnkit.ops._quant.quantize_f32 does (ties
+    away from zero, NaN to the zero point, saturated) and dequantizing each
+    score once; the same bytes as LCE on the quantized input."""
+    from bnnkit.ops._quant import quantize_f32
+    from bnnkit.simulate import compare_on_inputs
+
+    _, q = _rgb_models(tmp_path)
+    rng = np.random.default_rng(4)
+    x = rng.normal(scale=2.0, size=(24, 6, 6, 3)).astype(np.float32)
+    x[0, 0, 0, :3] = [np.nan, 1e30, -np.inf]
+    c, ref, gen = compare_on_inputs(q, x, build_dir=tmp_path / "f", io="float")
+    assert gen.input_dtype == np.float32 and gen.output_kind == "f32" and c.dtype == np.float32
+    np.testing.assert_array_equal(c, ref)
+    scale, zp = gen.input_quant
+    assert quantize_f32(x[0, 0, 0, :3], scale, zp).tolist() == [zp, 127, -128]
+    # the scores are the int8 model's, dequantized: a float32 multiple of the scale
+    oscale, ozp = gen.output_quant
+    steps = c / np.float32(oscale) + ozp
+    np.testing.assert_array_equal(steps, np.round(steps))
+    header = (gen.lib_dir / "rgb_int8.h").read_text()
+    assert "typedef float rgb_int8_input_t;" in header and "typedef float rgb_int8_output_t;" in header
+    assert "#define RGB_INT8_OUTPUT_SCALE" in header
+    res = run_cli("gen-firmware", MODELS / "lenet_bin3.tflite", "-o", tmp_path / "bad", "--io", "float")
+    assert res.returncode == 2 and "--io float is for int8 models" in res.stderr
+    assert not (tmp_path / "bad").exists()

@@ -285,6 +285,7 @@ class Generated:
     name: str = "model"  # the library's name: its folder, files and symbol prefix
     has_app: bool = True  # an example application in out_dir/app
     linked: dict | None = None  # the linked firmware's figures, when generate checked them
+    io_float: bool = False  # an int8 model's API in float32 (--io float)
 
     @property
     def lib_dir(self) -> Path:
@@ -308,8 +309,30 @@ class Generated:
 
     @property
     def output_kind(self) -> str:
-        """What the model writes: "f32" scores, "i8" int8 scores or "bits" words."""
-        return self.low.kinds[self.low.output]
+        """What NAME_run writes: "f32" scores, "i8" int8 scores or "bits" words."""
+        kind = self.low.kinds[self.low.output]
+        return "f32" if self.io_float and kind == "i8" else kind
+
+    @property
+    def output_quant(self):
+        """(scale, zero_point) of an int8 model output, else None."""
+        low = self.low
+        return low.quant.get(low.output) if low is not None and low.quant else None
+
+    def api_outputs(self, model_outputs: np.ndarray) -> np.ndarray:
+        """The model's own outputs (as LCE's interpreter gives them) as NAME_run
+        returns them: with --io float an int8 output becomes float32
+        ``float32(q - zero_point) * scale``, one rounding.
+
+        Example:
+            >>> gen.api_outputs(np.int8([[-128, 0]]))  # doctest: +SKIP
+            array([[0.  , 0.5]], dtype=float32)    # scale 1/256, zero point -128
+        """
+        if self.io_float and self.low.kinds[self.low.output] == "i8":
+            scale, zp = self.output_quant
+            return ((model_outputs.astype(np.int64) - zp).astype(np.float32)
+                    * np.float32(scale))
+        return model_outputs
 
     @property
     def input_dtype(self):
@@ -317,7 +340,7 @@ class Generated:
         or int8 values."""
         if preprocess.is_uint8(self.meta["preprocessing"]):
             return np.uint8
-        return np.int8 if self.input_quant is not None else np.float32
+        return np.int8 if self.input_quant is not None and not self.io_float else np.float32
 
 
 _C_KEYWORDS = frozenset(
@@ -428,6 +451,16 @@ def _check_linked(gen, staging: Path, source: str, flash_kib, ram_kib) -> dict:
     return figures
 
 
+def output_bits_of(low) -> bool:
+    return low.kinds[low.output] == "bits"
+
+
+def np_ctype(dtype) -> str:
+    """The C type of a numpy element type NAME_run takes."""
+    return {np.dtype(np.uint8): "uint8_t", np.dtype(np.int8): "int8_t",
+            np.dtype(np.float32): "float"}[np.dtype(dtype)]
+
+
 def _pixel_map(spec: dict, scale: float, zero_point: int):
     """How a uint8 pixel becomes the int8 model input: the preprocessing then
     TFLite's quantization, tabulated. An int offset k when every pixel p maps
@@ -449,7 +482,8 @@ def _pixel_map(spec: dict, scale: float, zero_point: int):
 def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None,
              input_spec: dict | None = None, force: bool = False, name: str | None = None,
              arena: str = "static", app: bool = True, check_linked: bool = False,
-             check_budget: bool = True, disabled_passes=(), class_names=None) -> Generated:
+             check_budget: bool = True, disabled_passes=(), class_names=None,
+             io: str = "model") -> Generated:
     """Lower ``model_path`` and write the C library for ``target_name`` into
     ``out_dir/NAME/`` and, with ``app``, an example application that runs it
     on the target into ``out_dir/app/``.
@@ -472,6 +506,9 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     bound from gcc's -fcallgraph-info (``gen.linked`` holds the figures).
     ``disabled_passes``: fusion passes to skip (:data:`bnnkit.passes.PASS_NAMES`).
     ``class_names``: the outputs' names (else the sidecar's, else their numbers).
+    ``io``: "model" (NAME_run takes and gives the model's own tensors: int8 for
+    an int8 model) or "float" (float32 in and out, quantized and dequantized
+    inside NAME_run with the model's scales and zero points).
 
     Example:
         >>> gen = generate("models/lenet_bin3.tflite", "host", "build/m")  # doctest: +SKIP
@@ -482,6 +519,8 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     name = check_library_name(name) if name is not None else library_name(model_path)
     if arena not in ("static", "caller"):
         raise BnnkitError(f"--arena {arena}: choose static or caller")
+    if io not in ("model", "float"):
+        raise BnnkitError(f"--io {io}: choose model or float")
     target = get_target(target_name)
     shown = Path(out_dir)
     out_dir = outdir.check_project_folder(shown, force)
@@ -495,13 +534,18 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
                                 disabled_passes=disabled_passes)
     gen = Generated(Path(out_dir), prog, meta, target, flatbuffer,
                     tuple(low.shapes[low.input]), low.kinds[low.output] == "bits", low=low,
-                    name=name, has_app=app)
+                    name=name, has_app=app, io_float=io == "float")
+    if gen.io_float and gen.input_quant is None and gen.output_quant is None:
+        raise BnnkitError(f"{model_path}: --io float is for int8 models; this model's input "
+                          "and output are already float32")
+    if gen.io_float and output_bits_of(low):
+        raise BnnkitError(f"{model_path}: --io float: the output is bit-packed, not int8")
     spec = meta["preprocessing"]
     uint8 = preprocess.is_uint8(spec)
     if uint8:
         preprocess.check_channels(spec, low.shapes[low.input], "--mean/--std" if input_spec
                                   else str(metadata.sidecar_path(model_path)))
-    input_ctype = "uint8_t" if uint8 else KIND_C[low.kinds[low.input]][0]
+    input_ctype = "uint8_t" if uint8 else np_ctype(gen.input_dtype)
     pixel_map = None
     if uint8 and gen.input_quant is not None:
         pixel_map = _pixel_map(spec, *gen.input_quant)
@@ -533,10 +577,12 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         "input_ctype": input_ctype,
         "input_buf_ctype": KIND_C[low.kinds[low.input]][0],
         "input_quant": gen.input_quant,
+        "quantize_input": gen.io_float and not uint8 and gen.input_quant is not None,
+        "dequantize_output": gen.io_float and gen.output_quant is not None,
         "pixel_map": pixel_map,
         "input_arg": "pixels" if uint8 else "x",
         "input_shape": "x".join(map(str, low.shapes[low.input])) or "scalar",
-        "output_ctype": KIND_C[low.kinds[low.output]][0],
+        "output_ctype": KIND_C[gen.output_kind][0],
         "output_quant": low.quant.get(low.output) if low.quant else None,
         "output_bits": output_bits,
         "output_shape": "x".join(map(str, low.shapes[low.output])),

@@ -176,7 +176,12 @@ def apply(spec: dict, images: np.ndarray, input_shape: tuple | None = None,
         [[-128, 127]]
     """
     if spec.get("kind") == "none":
-        x = np.asarray(images, np.int8 if quant is not None else np.float32)
+        x = np.asarray(images)
+        if quant is not None and x.dtype.kind == "f":  # float given to an int8 input (--io float)
+            from .ops._quant import quantize_f32
+
+            x = quantize_f32(x, *quant)
+        x = x.astype(np.int8 if quant is not None else np.float32)
     elif spec.get("kind") == "scale":
         x = images.astype(np.float32) * np.float32(spec["scale"])
         if spec.get("offset"):

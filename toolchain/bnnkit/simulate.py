@@ -64,7 +64,7 @@ def run_firmware(gen, exe: Path, images: np.ndarray, timeout: float, progress=No
 
 
 def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None,
-                      timeout: float = 600, input_spec: dict | None = None):
+                      timeout: float = 600, input_spec: dict | None = None, io: str = "model"):
     """Run ``x`` (N inputs, as the generated API takes them: uint8 pixels or the
     model's float32 input) through the generated C on ``target`` and through LCE's
     interpreter. Returns ``(c_outputs, lce_outputs, generated)``, both (N, outputs)
@@ -76,7 +76,7 @@ def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None
         >>> float(np.max(np.abs(c - ref)))                         # doctest: +SKIP
         0.0
     """
-    run = run_comparison(model, x, target, build_dir, timeout, input_spec)
+    run = run_comparison(model, x, target, build_dir, timeout, input_spec, io=io)
     return run["outputs"], run["reference"], run["generated"]
 
 
@@ -128,7 +128,9 @@ def reference_outputs(gen, x: np.ndarray, progress=None, timing=None, ready=None
                       progress=progress, timing=timing, ready=ready).reshape(len(x), -1)
     if gen.output_bits:
         return ref.astype(np.int32).view(np.uint32)
-    return ref.astype(np.int8) if gen.output_kind == "i8" else ref.astype(np.float32)
+    if gen.low.kinds[gen.low.output] == "i8":
+        return gen.api_outputs(ref.astype(np.int8))
+    return ref.astype(np.float32)
 
 
 def as_printed(gen, scores: np.ndarray) -> np.ndarray:
@@ -162,7 +164,7 @@ def execute(gen, exe: Path, x: np.ndarray, timeout: float, show_progress: bool =
 
 def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
                    timeout: float = 600, input_spec: dict | None = None,
-                   device: bool = False) -> dict:
+                   device: bool = False, io: str = "model") -> dict:
     """:func:`compare_on_inputs` with everything measured on the way: a dict of
     outputs, reference, generated, firmware_stats, c_us_per_inference,
     lce_us_per_inference and, with ``device`` on an emulated target, the device
@@ -174,7 +176,7 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
         build_dir = tmp.name
     try:
         gen = generate(model, target, Path(build_dir) / f"{model.stem}-{target}",
-                       input_spec=input_spec)
+                       input_spec=input_spec, io=io)
         exe = make(gen.out_dir, gen.target)
         run = execute(gen, exe, x, timeout)
         if device and target != "host":
@@ -191,12 +193,12 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
 def simulate(model, target: str = "host", dataset: str | None = None, limit: int | None = None,
              data_dir=None, timeout: float = 600, build_dir=None, show_progress: bool = False,
              flash_kib=None, ram_kib=None, profile: bool = False, data=None, input_spec=None,
-             class_names=None):
+             class_names=None, io: str = "model"):
     """Generate, build and run ``model`` on ``target`` over the test set (or
     ``data``: the user's .npz or image folder, as ``validate`` reads it; the
     accuracies need its labels), and compare with LCE's interpreter on the same
     flatbuffer. ``input_spec`` and ``class_names`` replace the sidecar's
-    preprocessing and names, as on gen-firmware. ``profile``:
+    preprocessing and names, and ``io`` is NAME_run's form, as on gen-firmware. ``profile``:
     ``record["layers"]``, per layer the instructions of the first test image on
     an emulated target, or the time per input on the host (:mod:`bnnkit.profile`).
 
@@ -218,7 +220,7 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
     try:
         project = build_dir / f"{model.stem}-{target}"
         gen = generate(model, target, project, flash_kib, ram_kib, input_spec=input_spec,
-                       class_names=class_names)
+                       class_names=class_names, io=io)
         exe = make(project, gen.target)
         if gen.target.machine:  # the linked ELF against the budget, before the long run
             from .device import io_buffer_bytes, linked_figures

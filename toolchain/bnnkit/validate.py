@@ -204,9 +204,10 @@ def _keras_scores(model: Path, gen, x):
 
 def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
              timeout: float = 600, worst: int = 5, show_progress: bool = False,
-             class_names=None, input_spec=None) -> dict:
+             class_names=None, input_spec=None, io: str = "model") -> dict:
     """The report (see the module docstring) as a dict. ``class_names`` and
-    ``input_spec`` (a preprocessing spec) replace the sidecar's, as on gen-firmware.
+    ``input_spec`` (a preprocessing spec) replace the sidecar's, and ``io`` is
+    NAME_run's form, as on gen-firmware.
 
     Example:
         >>> validate("models/lenet_bin3.tflite", "fashion-mnist", limit=100)["agreement"]  # doctest: +SKIP
@@ -224,7 +225,7 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
     model = Path(model)
     with temp_dir("validate") as tmp:
         gen = generate(model, target, Path(tmp) / "p", class_names=class_names,
-                       input_spec=input_spec)
+                       input_spec=input_spec, io=io)
         x, y = load_data(data, gen, data_dir, limit)
         if gen.output_bits:
             raise BnnkitError(f"{model}: a bit-packed output has no scores to validate")

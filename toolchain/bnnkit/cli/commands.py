@@ -12,8 +12,8 @@ from . import main
 
 DOES_NOT_FIT = 3  # analyze's exit code when the model is over the budget
 from .options import (COUNT, DATASET_CHOICE, SEED, TARGET_CHOICE, TARGETS_HELP, TIMEOUT,
-                      FiniteFloat, class_names_option, data_dir_option, preprocessing_options,
-                      user_data_option)
+                      FiniteFloat, class_names_option, data_dir_option, io_option,
+                      preprocessing_options, user_data_option)
 
 
 @main.command()
@@ -234,8 +234,9 @@ def sidecar(model, input_spec, class_names, dataset, force):
               help="Skip a fusion pass (repeatable), to compare or to isolate a problem; "
                    "'bnnkit inspect MODEL.tflite --passes' shows what each does.")
 @class_names_option
+@io_option
 def gen_firmware(model, target, output, flash_kib, ram_kib, input_spec, force,
-                 name, arena, no_app, disabled_passes, class_names):
+                 name, arena, no_app, disabled_passes, class_names, io):
     """Generate a C library for MODEL (.tflite, or .h5 converted on the way)
     and an example application that runs it on TARGET.
 
@@ -265,7 +266,7 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_spec, force,
     gen = generate(model, target, out, flash_kib, ram_kib,
                    input_spec=input_spec, force=force,
                    name=name, arena=arena, app=not no_app, check_linked=True,
-                   disabled_passes=disabled_passes, class_names=class_names)
+                   disabled_passes=disabled_passes, class_names=class_names, io=io)
     if gen.replaced:
         click.echo(f"replaced your {', '.join(gen.replaced)} in {out}/ (--force)")
     click.echo(f"wrote {out}/{gen.name}/" + ("" if no_app else f" and {out}/app/")
@@ -350,7 +351,8 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
 @class_names_option
 @preprocessing_options
-def validate(model, data, target, limit, json_out, data_dir, timeout, class_names, input_spec):
+@io_option
+def validate(model, data, target, limit, json_out, data_dir, timeout, class_names, input_spec, io):
     """Run your own data through the generated C and through LCE's interpreter.
 
     \b
@@ -373,7 +375,7 @@ def validate(model, data, target, limit, json_out, data_dir, timeout, class_name
     if json_out:
         check_file(json_out, "--json")
     report = run(model, data, target, limit, data_dir, timeout, show_progress=True,
-                 class_names=class_names, input_spec=input_spec)
+                 class_names=class_names, input_spec=input_spec, io=io)
     click.echo(format_text(report))
     if json_out:
         from ..simulate import write_json
@@ -457,8 +459,9 @@ def images(dataset, output, split, limit, user_data, model, data_dir):
                    "the host the time per image over up to 1,000 images.")
 @preprocessing_options
 @class_names_option
+@io_option
 def simulate(model, target, dataset, user_data, limit, data_dir, json_out, timeout, build_dir,
-             flash_kib, ram_kib, profile, input_spec, class_names):
+             flash_kib, ram_kib, profile, input_spec, class_names, io):
     """Run MODEL's generated C on TARGET over the test set and compare with LCE.
 
     \b
@@ -481,7 +484,7 @@ def simulate(model, target, dataset, user_data, limit, data_dir, json_out, timeo
         raise BnnkitError("simulate takes --dataset or --data, not both")
     record, extra = run(model, target, dataset, limit, data_dir, timeout, build_dir,
                         show_progress=True, flash_kib=flash_kib, ram_kib=ram_kib, profile=profile,
-                        data=user_data, input_spec=input_spec, class_names=class_names)
+                        data=user_data, input_spec=input_spec, class_names=class_names, io=io)
     click.echo(format_record(record, extra))
     if json_out:
         write_json(record, json_out)

@@ -67,6 +67,12 @@ user_data_option = click.option(
          "accuracies need it) or a folder of images in class sub-folders, as validate reads "
          "them.")
 
+io_option = click.option(
+    "--io", type=click.Choice(["model", "float"]), default="model", show_default=True,
+    help="model: NAME_run takes and gives the model's own tensors (int8 for an int8 model). "
+         "float: float32 in and out, quantized and dequantized inside NAME_run with the "
+         "model's scales and zero points (an int8 model only).")
+
 
 class FloatList(click.ParamType):
     """Comma-separated finite numbers, one per channel: ``0.485,0.456,0.406``."""
