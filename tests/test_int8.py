@@ -266,3 +266,35 @@ def test_inspect_shows_the_io_quantization():
     assert res.returncode == 0, res.stderr
     assert "int8[1, 28, 28, 1], real = 0.003921568859368563 * (q + 128)" in res.stdout
     assert "int8[1, 10], real = 0.00390625 * (q + 128)" in res.stdout
+
+
+def test_conversion_names_the_layers_left_in_float(tmp_path):
+    """A layer without an int8 range after it stays float32, and so does what it
+    feeds: float_layers (recorded by convert --int8 and printed) says which, by
+    Keras layer name, and why."""
+    from larq_compute_engine import convert_keras_model
+
+    from bnnkit.cli.commands import format_float_layers
+    from bnnkit.convert import float_layers
+    from bnnkit.tfenv import keras, tf
+
+    def fq(v, lo, hi):
+        return keras.layers.Lambda(
+            lambda t: tf.quantization.fake_quant_with_min_max_vars(t, lo, hi, num_bits=8))(v)
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 2))
+    x = fq(keras.layers.Conv2D(4, 3, name="quantized")(fq(inp, -1.0, 1.0)), -4.0, 4.0)
+    x = keras.layers.Conv2D(4, 3, name="no_range")(x)  # no fake-quant after it
+    out = fq(keras.layers.Dense(3, name="head")(keras.layers.Flatten()(x)), -8.0, 8.0)
+    fb = convert_keras_model(keras.Model(inp, out), inference_input_type=tf.int8,
+                             inference_output_type=tf.int8)
+    layers = float_layers(fb)
+    assert layers == [
+        "no_range (conv2d): its output has no int8 range (no fake-quant node after the layer): "
+        "its int8 input is dequantized",
+        "head (fc): its input is float32, from no_range (conv2d)"]
+    assert not any(x.startswith("quantized") for x in layers)
+    assert float_layers((MODELS / "lenet_bin3_int8.tflite").read_bytes()) == []
+    assert "every layer runs int8" in format_float_layers([])
+    assert "2 layer(s) still run float32" in format_float_layers(layers[:2])

@@ -1,7 +1,8 @@
 """The workflow of a user with a Larq network of their own and no sidecar
 (issue 28's newcomer path): convert --int8 --calibration-data, gen-firmware
---class-names, two libraries into one folder, validate on an .npz, analyze
-over a budget exiting non-zero."""
+--class-names, two libraries into one folder, validate and report on an .npz
+(the int8 model also through --io float), analyze over a budget exiting
+non-zero."""
 
 import json
 
@@ -55,6 +56,9 @@ def test_int8_from_your_own_calibration_data(own_model):
     q = json.loads(out.with_suffix(".json").read_text())["int8"]
     assert q["calibration_set"] == "the first 48 inputs of calib.npz"
     assert 0 <= q["calibration_data_accuracy"] <= 1 and "test_accuracy" not in q
+    # the layers left in float32 are named, in the sidecar and on the terminal
+    assert isinstance(q["float_layers"], list)
+    assert ("every layer runs int8" in res.stdout) == (q["float_layers"] == [])
     from bnnkit.tflite_reader import read_tflite
 
     g = read_tflite(out)
@@ -91,6 +95,17 @@ def test_your_model_through_the_whole_workflow(own_model):
     assert v["agreement"] == 1.0 and v["max_abs_diff"] == 0 and v["class_names"][0] == "yes"
     res = run_cli("validate", tmp / "kws_own.h5", "--data", tmp / "calib.npz")
     assert res.returncode == 0, res.stderr
+    # the int8 library with float32 in and out takes the float .npz as it is
+    res = run_cli("validate", int8, "--data", tmp / "calib.npz", "--io", "float", "--json", report)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(report.read_text())["agreement"] == 1.0
+    # report on the user's own data, names from the file: no built-in dataset needed
+    res = run_cli("report", int8, "--data", tmp / "x8.npz", "--class-names", tmp / "labels.txt",
+                  "--target", "host", "--name", "own", "--docs", tmp / "docs")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads((tmp / "docs" / "report-own.json").read_text())
+    assert rows[0]["n_images"] == 64 and rows[0]["agreement"] == 1.0
+    assert rows[0]["dataset"] == "x8.npz" and "accuracy" in rows[0]
     # over a 1 KiB RAM budget: the verdict, and exit 3 for a CI job to gate on
     res = run_cli("analyze", int8, "--target", "cortex-m4", "--ram-kib", "1")
     assert res.returncode == 3 and "DOES NOT FIT" in res.stdout, res.stdout[-500:]

@@ -400,6 +400,47 @@ def _accuracy_on(flatbuffer: bytes, x, y) -> float:
     return float(np.mean(scores.argmax(axis=1) == y))
 
 
+def float_layers(flatbuffer: bytes, source: str = "<model>") -> list[str]:
+    """The layers of an int8 flatbuffer that bnnkit still runs with float32
+    kernels, each as "LAYER (kernel): why", LAYER the Keras layer it came from:
+    fed float32 by the layer before it, or with no int8 range on its output (no
+    fake-quant node after it). Binary layers are not listed (their float
+    output transform is part of the binary kernel), nor reshapes (no arithmetic).
+
+    Example:
+        >>> float_layers(open("models/lenet_bin3_int8.tflite", "rb").read())  # doctest: +SKIP
+        []
+    """
+    from .lower import lower
+    from .profile import keras_layer
+    from .tflite_reader import parse_tflite
+
+    low = lower(parse_tflite(flatbuffer, source), source)
+    producer = {t: n for n in low.nodes for t in n.outputs}
+    layer = lambda n: keras_layer(n.name.split(" -> ", 1)[-1])  # noqa: E731
+    out = []
+    for n in low.nodes:
+        if n.kind.startswith(("binary", "bconv", "bmaxpool")) or \
+                n.kind in ("reshape", "dequantize_s8") or \
+                not any(low.kinds.get(t) == "f32" for t in n.outputs):
+            continue
+        fed = [t for t in n.inputs if low.kinds.get(t) == "f32"]
+        p = producer.get(fed[0]) if fed else None
+        while p is not None and p.kind == "reshape":  # data moves: the layer before
+            p = producer.get(p.inputs[0])
+        no_range = "its output has no int8 range (no fake-quant node after the layer)"
+        if p is not None and p.kind == "dequantize_s8":
+            why = f"{no_range}: its int8 input is dequantized"
+        elif p is not None:
+            why = f"its input is float32, from {layer(p)} ({p.kind})"
+        elif fed:
+            why = "its input is the model's float32 input"
+        else:
+            why = no_range
+        out.append(f"{layer(n)} ({n.kind}): {why}")
+    return out
+
+
 def write_int8(model, meta: dict, source: str, out: Path, calibration_images: int = 500,
                data_dir=None, progress=None, fine_tune=None,
                max_drop: float | None = 0.005, calibration_path=None) -> dict:
@@ -471,6 +512,7 @@ def write_int8(model, meta: dict, source: str, out: Path, calibration_images: in
         record["test_accuracy"] = accuracy
     elif accuracy is not None:
         record["calibration_data_accuracy"] = accuracy
+    record["float_layers"] = float_layers(flatbuffer, source)
     meta["int8"] = record
     _write_atomic(out, flatbuffer)
     metadata.write(metadata.sidecar_path(out), meta)

@@ -101,6 +101,18 @@ def train(arch, output, recipe, epochs, batch_size, seed, limit, dataset, thresh
                  if "post_training_accuracy" in q else "")
         click.echo(f"{int8_path(output)}: int8 test accuracy {100 * q['test_accuracy']:.2f} %"
                    f"{tuned}")
+        click.echo(format_float_layers(q.get("float_layers", [])))
+
+
+def format_float_layers(layers: list[str], shown: int = 12) -> str:
+    """What convert --int8 and train --int8 say about layers left in float32."""
+    if not layers:
+        return "int8: every layer runs int8 kernels (binary layers 1-bit)"
+    lines = [f"int8: {len(layers)} layer(s) still run float32 kernels (slower; bnnkit "
+             "keeps them exact):"] + [f"  {x}" for x in layers[:shown]]
+    if len(layers) > shown:
+        lines.append(f"  ... and {len(layers) - shown} more (the sidecar's int8.float_layers)")
+    return "\n".join(lines)
 
 
 @main.command()
@@ -158,6 +170,7 @@ def convert(model, output, int8, calibration_images, calibration_data, data_dir)
             click.echo(f"int8 accuracy on the calibration data "
                        f"{100 * q['calibration_data_accuracy']:.2f} % (no test set: the "
                        "model's sidecar names no dataset)")
+        click.echo(format_float_layers(q.get("float_layers", [])))
     click.echo(describe_tflite(out))
 
 
