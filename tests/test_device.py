@@ -160,7 +160,8 @@ def test_budgets_check_the_whole_firmware(tmp_path, target, model, ram_kib):
     """40 KiB of flash and RAM_KIB: the model's constants and arena fit, its
     firmware does not. gen-firmware links the example firmware and refuses it,
     saying where the bytes go; a budget it accepts is one the linked firmware,
-    measured by simulate (stack painted by the run), meets."""
+    measured by simulate (stack painted by the run), meets, with the same RAM
+    figure in gen-firmware, simulate and analyze."""
     import json
 
     from bnnkit.emit import generate
@@ -177,7 +178,7 @@ def test_budgets_check_the_whole_firmware(tmp_path, target, model, ram_kib):
                   "--ram-kib", ram_kib, "-o", tmp_path / "p")
     assert res.returncode == 2 and f"does not fit {target} RAM" in res.stderr
     assert f"arena {gen.program.arena_bytes:,}, stack" in res.stderr
-    assert "bound from -fcallgraph-info" in res.stderr
+    assert "measured on the emulator" in res.stderr
     # the smallest whole-KiB budget gen-firmware accepts, then simulate's measurement
     res = run_cli("gen-firmware", MODELS / f"{model}.tflite", "--target", target,
                   "-o", tmp_path / "q")
@@ -195,7 +196,12 @@ def test_budgets_check_the_whole_firmware(tmp_path, target, model, ram_kib):
                   "--flash-kib", kib[0], "--ram-kib", kib[1], "--json", out)
     assert res.returncode == 0, res.stderr
     record = json.loads(out.read_text())
-    assert record["flash_bytes"] <= int(kib[0]) * 1024 and record["ram_bytes"] <= ram
+    # one RAM figure: gen-firmware's, simulate's over real images and analyze's agree
+    assert record["flash_bytes"] == flash and record["ram_bytes"] == ram
+    res = run_cli("analyze", MODELS / f"{model}.tflite", "--target", target, "--json", out)
+    assert res.returncode == 0, res.stderr
+    totals = json.loads(out.read_text())["totals"]
+    assert totals["ram_bytes"] == ram and totals["stack_source"].startswith("measured")
     res = run_cli("simulate", MODELS / f"{model}.tflite", "--target", target, "--limit", "2",
                   "--flash-kib", str(int(kib[0]) - 1))
     assert res.returncode == 2 and f"does not fit {target} flash" in res.stderr

@@ -5,7 +5,8 @@ Per layer: the kernel, its input and output shapes and element kinds, MACs and
 binary ops, the bytes of constants it owns, and the arena bytes live while it
 runs. Totals: constants, arena, and for a bare-metal target the example
 firmware linked in a temporary folder (flash exactly, RAM as static data plus
-the deepest call chain's stack from gcc's -fcallgraph-info). With ``measure``:
+the stack measured on the emulator, else the deepest call chain from gcc's
+-fcallgraph-info: the figure gen-firmware and simulate report). With ``measure``:
 instructions per layer on the emulator (a -DBNN_PROFILE build) and the plain
 build's exact total, or time per layer on the host.
 
@@ -128,10 +129,11 @@ def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
                   "arena_peak_live_bytes": max((r["arena_live_bytes"] for r in rows),
                                                default=0)}
         if tgt.machine:
-            linked = linked_estimate(gen, gen.out_dir, stack_bound=False)
+            linked = linked_estimate(gen, gen.out_dir, timeout=timeout)
             totals.update({k: linked[k] for k in ("flash_bytes", "model_flash_bytes",
                                                   "code_flash_bytes", "ram_bytes",
-                                                  "static_ram_bytes", "stack_bytes")})
+                                                  "static_ram_bytes", "stack_bytes",
+                                                  "stack_source")})
         if measure:
             _measure(gen, rows, totals, _first_input(gen, data_dir, data), timeout)
         peak = arena_peak(gen)
@@ -228,7 +230,7 @@ def summary_lines(report: dict) -> list[str]:
         lines.append(f"linked example firmware: {t['flash_bytes']:,} B flash (constants "
                      f"{t['model_flash_bytes']:,}, model code and kernels {t['code_flash_bytes']:,}"
                      f"), {t['ram_bytes']:,} B RAM (static {t['static_ram_bytes']:,}, stack "
-                     f"{t['stack_bytes']:,}: the deepest call chain of bnnkit's code)")
+                     f"{t['stack_bytes']:,} {t['stack_source']})")
     if "instructions" in t:
         lines.append(f"instructions per inference: {t['instructions']:,} (emulator, plain "
                      f"build; per layer from a -DBNN_PROFILE build, input conversion "

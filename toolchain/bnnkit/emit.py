@@ -446,8 +446,7 @@ def _check_linked(gen, staging: Path, source: str, flash_kib, ram_kib) -> dict:
     except BnnkitError as exc:  # name the project the user asked for, not the staging copy
         raise BnnkitError(str(exc).replace(str(staging), str(gen.out_dir)), exc.exit_code) \
             from None
-    gen.target.check_firmware(figures, source, flash_kib, ram_kib,
-                              "bound from -fcallgraph-info")
+    gen.target.check_firmware(figures, source, flash_kib, ram_kib, figures["stack_source"])
     return figures
 
 
@@ -503,7 +502,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     ``check_budget`` is false, on the constants and arena first; with ``check_linked`` on a bare-metal target whose
     compiler is installed, also on the whole example firmware, built and linked
     in a temporary copy: its flash exactly, its RAM as static data plus a stack
-    bound from gcc's -fcallgraph-info (``gen.linked`` holds the figures).
+    as :func:`bnnkit.device.linked_estimate` finds it (``gen.linked`` holds the figures).
     ``disabled_passes``: fusion passes to skip (:data:`bnnkit.passes.PASS_NAMES`).
     ``class_names``: the outputs' names (else the sidecar's, else their numbers).
     ``io``: "model" (NAME_run takes and gives the model's own tensors: int8 for

@@ -301,7 +301,7 @@ def format_record(record: dict, extra: dict) -> str:
         lines += [f"  flash              {record['flash_bytes']:,} bytes "
                   f"(model {record['model_flash_bytes']:,}, kernels {record['code_flash_bytes']:,})",
                   f"  RAM                {record['ram_bytes']:,} bytes incl. stack "
-                  f"({record.get('stack_bytes', 0):,}); harness I/O buffers "
+                  f"({record.get('stack_bytes', 0):,}, painted); harness I/O buffers "
                   f"{record.get('io_buffer_bytes', 0):,} bytes apart",
                   f"  instructions       {record['instructions_per_inference']:,} per inference "
                   "(QEMU instruction count, not cycles)"]

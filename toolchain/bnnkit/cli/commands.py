@@ -289,8 +289,9 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_spec, force,
     if gen.linked:
         flash, ram = gen.target.budget(flash_kib, ram_kib)
         click.echo(f"the example firmware fits {target}: {gen.linked['flash_bytes']:,} bytes of "
-                   f"flash ({flash} KiB budget), {gen.linked['ram_bytes']:,} bytes of RAM with "
-                   f"{gen.linked['stack_bytes']:,} of stack estimated ({ram} KiB budget)")
+                   f"flash ({flash} KiB budget), {gen.linked['ram_bytes']:,} bytes of RAM "
+                   f"({ram} KiB budget) with {gen.linked['stack_bytes']:,} of stack "
+                   f"{gen.linked['stack_source']}")
 
 
 @main.command()
@@ -321,7 +322,8 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
     ops, bytes of constants, arena bytes live while it runs (and with
     --measure, instructions or microseconds). Totals: constants, arena and,
     on a bare-metal target, the example firmware linked as gen-firmware makes
-    it (flash exactly; RAM = static data + the deepest call chain's stack). The
+    it (flash exactly; RAM = static data + the stack, measured on the emulator
+    as simulate does, else the deepest call chain from gcc's call graph). The
     verdict compares them with the budget: headroom or overrun, and which
     layers dominate. Exit code 3 when the model does not fit (the report is
     printed and written all the same), so a CI job can gate on it.
