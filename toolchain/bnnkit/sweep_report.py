@@ -349,7 +349,8 @@ def markdown(spec, groups, records, verdict) -> str:
         for r in rows:
             lines.append("| " + " | ".join(_row(r, point_label(r["params"], group.x))) + " |")
         for p in group.paper:
-            lines.append(f"| paper: {p['x']} | {p['accuracy']:.2f} % ({p['note']}) |"
+            note = f" ({p['note']})" if p["note"] else ""
+            lines.append(f"| paper: {p['x']} | {p['accuracy']:.2f} %{note} |"
                          + " |" * (len(cols) - 2))
         lines.append("")
     if verdict is not None:
