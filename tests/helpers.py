@@ -53,3 +53,35 @@ def assert_not_blank(pixels):
     assert ink.mean() > 0.02, f"only {100 * ink.mean():.2f} % of the page is drawn"
     colours = {tuple(p) for p in pixels[::7, ::7].reshape(-1, 3)}
     assert len(colours) > 20, f"{len(colours)} colours: a blank or one-colour page"
+
+
+def power_of_two_scales(fb: bytes, filters=(4,)) -> bytes:
+    """The flatbuffer with every int8 activation scale and the filter scales
+    of the ops in ``filters`` (builtin codes: 3 CONV_2D, 4 DEPTHWISE_CONV_2D,
+    9 FULLY_CONNECTED) rounded to a power of two (biases rescaled to match, as
+    TFLite checks): their multipliers become exactly 2^30 with a shift, so
+    that many sums are exact ties of both roundings."""
+    from tensorflow.lite.tools import flatbuffer_utils as fu
+
+    model = fu.convert_bytearray_to_object(bytearray(fb))
+    sg = model.subgraphs[0]
+
+    def pow2(v):
+        return np.float32(2.0) ** np.round(np.log2(np.asarray(v, np.float64))).astype(np.float32)
+
+    for t in sg.tensors:
+        q = t.quantization
+        if t.type == 9 and q is not None and q.scale is not None and len(q.scale) == 1:
+            q.scale = pow2(q.scale)  # int8 activations (and per-tensor weights)
+    for op in sg.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) not in (3, 4, 9):
+            continue  # CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
+        inp, w = sg.tensors[op.inputs[0]], sg.tensors[op.inputs[1]]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) in filters:
+            w.quantization.scale = pow2(w.quantization.scale)
+        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+            sg.tensors[op.inputs[2]].quantization.scale = (
+                np.float32(inp.quantization.scale[0]) * np.asarray(w.quantization.scale,
+                                                                   np.float32))
+    return bytes(fu.convert_object_to_bytearray(model))

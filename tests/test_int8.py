@@ -260,7 +260,6 @@ def test_int8_library_states_its_quantization(tmp_path):
 
 
 def test_inspect_shows_the_io_quantization():
-    from helpers import run_cli
 
     res = run_cli("inspect", MODELS / "lenet_bin3_int8.tflite")
     assert res.returncode == 0, res.stderr

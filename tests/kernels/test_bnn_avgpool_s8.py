@@ -59,7 +59,8 @@ def test_keras_model_matches_interpreter(monkeypatch, tmp_path):
     """Keras AveragePooling2D (VALID and SAME), GlobalAveragePooling2D with
     keepdims (TFLite's spatial int8 mean, 20 channels: a vector block and a
     tail) and without (QuantizedMeanOrSum), full-integer converted; the
-    generated C equals LCE's interpreter on every input."""
+    generated C equals LCE's interpreter on every input with --reference lce,
+    TFLite's reference kernels by default."""
     from bnnkit import convert as cv
     from bnnkit.simulate import compare_on_inputs
     from bnnkit.tfenv import keras
@@ -80,15 +81,20 @@ def test_keras_model_matches_interpreter(monkeypatch, tmp_path):
     calib = np.random.default_rng(0).uniform(-1, 1, (32, 12, 10, 3)).astype(np.float32)
     monkeypatch.setattr(cv, "_calibration_inputs", lambda *a, **k: calib)
     fb = cv.convert_int8(model, {}, "pools", len(calib))
-    low = lower.lower(parse_tflite(fb, "pools"), "pools")
+    low = lower.lower(parse_tflite(fb, "pools"), "pools", reference="lce")
     kinds = [n.kind for n in low.nodes]
     assert kinds.count("avgpool_s8") == 2 and kinds.count("mean_s8") == 2
     assert sorted(n.params["spatial"] for n in low.nodes if n.kind == "mean_s8") == [False, True]
+    # TFLite's reference kernels take QuantizedMeanOrSum for both
+    low = lower.lower(parse_tflite(fb, "pools"), "pools")
+    assert [n.params["spatial"] for n in low.nodes if n.kind == "mean_s8"] == [False, False]
 
     path = tmp_path / "pools.tflite"
     path.write_bytes(fb)
     # an int8 input model takes int8 values (no preprocessing)
     x = np.random.default_rng(1).integers(-128, 128, (40, 12, 10, 3)).astype(np.int8)
-    c, ref, _ = compare_on_inputs(path, x, target="host", build_dir=tmp_path)
-    np.testing.assert_array_equal(c, ref)
-    assert ref.dtype == np.int8 and (ref.std(axis=0) > 5).all()  # the outputs vary
+    for reference in ("lce", "tflite"):
+        c, ref, _ = compare_on_inputs(path, x, target="host", build_dir=tmp_path / reference,
+                                      reference=reference)
+        np.testing.assert_array_equal(c, ref)
+        assert ref.dtype == np.int8 and (ref.std(axis=0) > 5).all()  # the outputs vary

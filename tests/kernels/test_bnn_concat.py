@@ -215,7 +215,6 @@ def test_relu_fused_concatenation(tmp_path):
     says: checked against LCE's concatenation of the same model without the
     activation, followed by max(x, 0) in numpy."""
     import flatbuffers
-    import pytest
 
     from bnnkit.build import make
     from bnnkit.convert import convert_model

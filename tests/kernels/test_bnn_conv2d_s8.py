@@ -47,8 +47,8 @@ def run_conv(klib, x, w, bias, mult, shift, params, wide=False):
         ring = ring_layout(g, wide)
         wpacked = (row_pairs_s16 if wide else row_pairs_s8)(w)
     p = ConvS8Params(h, wd, ic, oc, kh, kw, sh, sw, pt, pl, conv_h, conv_w, ph, pw, words,
-                     params["zp_in"], params["zp_out"], lo, hi, int(ring["wide"]), ring["rows"],
-                     ring["len"])
+                     params["zp_in"], params["zp_out"], lo, hi, int(params["ties"] == "up"),
+                     int(ring["wide"]), ring["rows"], ring["len"])
     b = np.zeros(-(-oc // GROUP) * GROUP, np.int32)
     b[:oc] = bias
     scratch = np.full(ring["scratch_bytes"] // 4 + 1, 0x5A5A5A5A, np.uint32)
@@ -61,7 +61,7 @@ def run_conv(klib, x, w, bias, mult, shift, params, wide=False):
     return out
 
 
-def _case(rng, h, ic, oc, k, stride, same, pool=None, zp_in=-128, relu=True):
+def _case(rng, h, ic, oc, k, stride, same, pool=None, zp_in=-128, relu=True, ties="up"):
     x = rng.integers(-128, 128, (h, h, ic)).astype(np.int8)
     w = rng.integers(-127, 128, (oc, k, k, ic)).astype(np.int8)
     bias = rng.integers(-5000, 5000, oc).astype(np.int64)
@@ -71,7 +71,7 @@ def _case(rng, h, ic, oc, k, stride, same, pool=None, zp_in=-128, relu=True):
     mult = np.array([m for m, _ in pairs], np.int32)
     shift = np.array([s for _, s in pairs], np.int32)
     params = {"stride": (stride, stride), "padding": "SAME" if same else "VALID", "pool": pool,
-              "zp_in": zp_in, "zp_out": -5, "act": (-5 if relu else -128, 127)}
+              "zp_in": zp_in, "zp_out": -5, "act": (-5 if relu else -128, 127), "ties": ties}
     return x, w, bias, mult, shift, params
 
 
@@ -98,15 +98,19 @@ def test_conv_s8_matches_reference(klib, h, ic, oc, k, stride, same, pool, wide)
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 9), st.integers(1, 20), st.integers(1, 9), st.integers(1, 4),
        st.integers(1, 3), st.booleans(), st.integers(-128, 127), st.booleans(),
-       st.integers(0, 2 ** 31), st.booleans(), st.sampled_from([None, (2, 2), (1, 2), (3, 1)]))
-def test_conv_s8_any_shape(klib, h, ic, oc, k, stride, same, zp_in, relu, seed, wide, pool):
+       st.integers(0, 2 ** 31), st.booleans(), st.sampled_from([None, (2, 2), (1, 2), (3, 1)]),
+       st.sampled_from(["up", "away"]))
+def test_conv_s8_any_shape(klib, h, ic, oc, k, stride, same, zp_in, relu, seed, wide, pool, ties):
+    """Any shape, either reference's rounding (ties up: LCE; away: TFLite's
+    reference kernels)."""
     if not same and k > h:
         return
     conv = -(-h // stride) if same else (h - k) // stride + 1
     if pool and (conv < pool[0] or conv < pool[1]):
         pool = None
     rng = np.random.default_rng(seed)
-    x, w, bias, mult, shift, params = _case(rng, h, ic, oc, k, stride, same, pool, zp_in, relu)
+    x, w, bias, mult, shift, params = _case(rng, h, ic, oc, k, stride, same, pool, zp_in, relu,
+                                            ties)
     np.testing.assert_array_equal(run_conv(klib, x, w, bias, mult, shift, params, wide),
                                   conv_s8_reference(x, w, bias, mult, shift, params))
 
@@ -114,8 +118,9 @@ def test_conv_s8_any_shape(klib, h, ic, oc, k, stride, same, zp_in, relu, seed, 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.integers(-130, 129), st.sampled_from([0.0, 0.25, 0.5, 0.75]),
                           st.integers(-3, 3)), min_size=4, max_size=4),
-       st.integers(2 ** 30, 2 ** 31 - 1), st.integers(-31, 8), st.booleans())
-def test_requantize_at_every_rounding(lib_dsp, targets, mult, shift, wrap):
+       st.integers(2 ** 30, 2 ** 31 - 1), st.integers(-31, 8), st.booleans(),
+       st.sampled_from(["up", "away"]))
+def test_requantize_at_every_rounding(lib_dsp, targets, mult, shift, wrap, ties):
     """bnn_requant.h's single multiply-add form against TFLite's two-step
     arithmetic in numpy: accumulators placed on and around the ties of both
     roundings (and, with ``wrap``, anywhere in int32) for every shift. The
@@ -132,8 +137,8 @@ def test_requantize_at_every_rounding(lib_dsp, targets, mult, shift, wrap):
     x = np.zeros((1, 1, 4), np.int8)
     w = np.ones((n, 1, 1, 4), np.int8)
     params = {"stride": (1, 1), "padding": "VALID", "pool": None, "zp_in": 0, "zp_out": 0,
-              "act": (-128, 127)}
+              "act": (-128, 127), "ties": ties}
     mults, shifts = np.full(n, mult, np.int32), np.full(n, shift, np.int32)
     got = run_conv(lib_dsp, x, w, np.array(accs), mults, shifts, params).reshape(-1)
-    want = np.clip(requantize(np.array(accs, np.int64), mults, shifts, "up"), -128, 127)
+    want = np.clip(requantize(np.array(accs, np.int64), mults, shifts, ties), -128, 127)
     np.testing.assert_array_equal(got, want)

@@ -8,6 +8,8 @@ import ctypes
 
 import numpy as np
 import pytest
+
+from helpers import power_of_two_scales
 from hypothesis import given, settings, strategies as st
 
 from bnnkit.ops._quant import quantize_f32, quantize_multiplier, requantize
@@ -157,43 +159,13 @@ def test_reference_is_tflites_sum():
     np.testing.assert_array_equal(got, want)
 
 
-def power_of_two_scales(fb: bytes) -> bytes:
-    """The flatbuffer with every int8 activation scale and every depthwise
-    filter scale rounded to a power of two (biases rescaled to match, as
-    TFLite checks): the depthwise multipliers become exactly 2^30 with a shift,
-    so that many sums are exact ties of both roundings."""
-    from tensorflow.lite.tools import flatbuffer_utils as fu
-
-    model = fu.convert_bytearray_to_object(bytearray(fb))
-    sg = model.subgraphs[0]
-
-    def pow2(v):
-        return np.float32(2.0) ** np.round(np.log2(np.asarray(v, np.float64))).astype(np.float32)
-
-    for t in sg.tensors:
-        q = t.quantization
-        if t.type == 9 and q is not None and q.scale is not None and len(q.scale) == 1:
-            q.scale = pow2(q.scale)  # int8 activations (and per-tensor weights)
-    for op in sg.operators:
-        code = model.operatorCodes[op.opcodeIndex]
-        if max(code.builtinCode, code.deprecatedBuiltinCode) not in (3, 4, 9):
-            continue  # CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
-        inp, w = sg.tensors[op.inputs[0]], sg.tensors[op.inputs[1]]
-        if code.builtinCode == 4 or code.deprecatedBuiltinCode == 4:
-            w.quantization.scale = pow2(w.quantization.scale)
-        if len(op.inputs) > 2 and op.inputs[2] >= 0:
-            sg.tensors[op.inputs[2]].quantization.scale = (
-                np.float32(inp.quantization.scale[0]) * np.asarray(w.quantization.scale,
-                                                                   np.float32))
-    return bytes(fu.convert_object_to_bytearray(model))
-
-
 def test_converted_keras_model_matches_interpreter(monkeypatch, tmp_path):
     """TensorFlow's full-integer converter on a tiny Keras model with two int8
     depthwise layers (10 channels: 8 rounding ties up, 2 away; then a depth
     multiplier of 2, stride 2: 16 and 4), scales made powers of two so that
-    rounding ties are frequent: the generated C on the host gives the
-    interpreter's bytes."""
+    rounding ties are frequent: the generated C on the host gives LCE's
+    interpreter's bytes with --reference lce, and TFLite's reference kernels'
+    (every channel's ties away from zero) by default."""
     from bnnkit import convert as cv
     from bnnkit.lower import lower
     from bnnkit.simulate import compare_on_inputs
@@ -213,13 +185,21 @@ def test_converted_keras_model_matches_interpreter(monkeypatch, tmp_path):
     path = tmp_path / "dw_s8.tflite"
     path.write_bytes(fb)
     graph = parse_tflite(fb, "dw_s8")
-    dws = [n for n in lower(graph, "dw_s8").nodes if n.kind == "depthwise_conv2d_s8"]
+    dws = [n for n in lower(graph, "dw_s8", reference="lce").nodes
+           if n.kind == "depthwise_conv2d_s8"]
     assert [(n.params["depth_multiplier"], n.params["up_channels"]) for n in dws] == [(1, 8),
                                                                                       (2, 16)]
+    assert [n.params["up_channels"] for n in lower(graph, "dw_s8").nodes
+            if n.kind == "depthwise_conv2d_s8"] == [0, 0]
     assert all((n.consts["mult"] == 1 << 30).all() for n in dws)  # ties are frequent
     # without a sidecar an int8 model's generated API takes its int8 input as is
     t = graph.tensor(graph.inputs[0])
     xq = quantize_f32(x, float(t.scale[0]), int(t.zero_point[0]))
-    c, ref, _ = compare_on_inputs(path, xq, target="host", build_dir=tmp_path)
+    c, lce, _ = compare_on_inputs(path, xq, target="host", build_dir=tmp_path / "lce",
+                                  reference="lce")
+    np.testing.assert_array_equal(c, lce)
+    assert lce.shape == (len(x), 10) and len(np.unique(lce, axis=0)) == len(x)
+    c, ref, gen = compare_on_inputs(path, xq, target="host", build_dir=tmp_path / "ref")
+    assert gen.low.reference == "tflite"
     np.testing.assert_array_equal(c, ref)
-    assert ref.shape == (len(x), 10) and len(np.unique(ref, axis=0)) == len(x)
+    assert not np.array_equal(ref, lce)  # the ties: the two references differ here

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from bnnkit.ops._quant import quantize_multiplier
 from bnnkit.ops.elementwise import bcast_strides
-from bnnkit.ops.elementwise_s8 import (add_multipliers, add_s8, mul_fits_int16, mul_multiplier,
+from bnnkit.ops.elementwise_s8 import (add_blocked, add_multipliers, add_s8, mul_fits_int16, mul_multiplier,
                                        mul_s8)
 from bnnkit.ops.requantize_s8 import requantize_s8
 from kernels.kernel_lib import ptr
@@ -28,7 +28,8 @@ def _params(p, sa, sb, out_shape):
     arr = lambda v: (ctypes.c_int32 * 4)(*v)  # noqa: E731
     (ma, a_shift), (mb, b_shift), (mo, so) = p.get("mults") or ((0, 0), (0, 0), p["mult"])
     return EwParams(arr(dims), arr(bcast_strides(sa, out_shape)), arr(bcast_strides(sb, out_shape)),
-                    -p["za"], -p["zb"], p["zo"], ma, a_shift, mb, b_shift, mo, so, *p["act"])
+                    -p["za"], -p["zb"], p["zo"], ma, a_shift, mb, b_shift, mo, so, *p["act"],
+                    add_blocked(int(np.prod(out_shape)), p) if "mults" in p else 0)
 
 
 def _run(fn, p, a, b):
@@ -106,16 +107,17 @@ def test_mul_broadcasts(lib, shapes, sa, sb, so, za, zb, zo, seed):
 @settings(max_examples=150, deadline=None)
 @given(n=st.integers(1, 70), ratio=st.one_of(st.sampled_from([0.25, 0.5, 1.0, 2.0, 3.0]),
                                              st.floats(0.01, 4.0)),
-       zp_in=ZERO_POINTS, zp_out=ZERO_POINTS, seed=st.integers(0, 2**31))
-def test_requantize(lib, n, ratio, zp_in, zp_out, seed):
+       zp_in=ZERO_POINTS, zp_out=ZERO_POINTS, seed=st.integers(0, 2**31), tflite=st.booleans())
+def test_requantize(lib, n, ratio, zp_in, zp_out, seed, tflite):
     """Ratios of 1/4 and 1/2 put values on exact ties, which blocks of 16 break
-    upward and the tail away from zero."""
+    upward and the tail away from zero (TFLite's reference kernel: all away)."""
     m, s = quantize_multiplier(ratio)
     x = np.random.default_rng(seed).integers(-128, 128, n).astype(np.int8)
     out = np.full(n + 8, 99, np.int8)
-    lib.bnn_requantize_tensor_s8(ptr(x), n, m, s, zp_in, zp_out, ptr(out))
+    blocked = 0 if tflite else n // 16 * 16
+    lib.bnn_requantize_tensor_s8(ptr(x), n, blocked, m, s, zp_in, zp_out, ptr(out))
     assert (out[n:] == 99).all()
-    np.testing.assert_array_equal(out[:n], requantize_s8(x, m, s, zp_in, zp_out))
+    np.testing.assert_array_equal(out[:n], requantize_s8(x, m, s, zp_in, zp_out, tflite))
 
 
 def test_requantize_ties_depend_on_the_block():

@@ -8,7 +8,7 @@ import ctypes
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from kernels.kernel_lib import f32, fma_f32, ptr
+from kernels.kernel_lib import fma_f32, ptr
 from bnnkit.kernel_structs import ctypes_struct
 
 OC_BLOCK = 8

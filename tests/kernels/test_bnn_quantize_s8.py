@@ -18,8 +18,10 @@ SCALES = st.floats(2.0 ** -10, 0.5, width=32)
 
 
 @settings(max_examples=80, deadline=None)
-@given(n=st.integers(1, 40), scale=SCALES, zp=st.integers(-128, 127), seed=st.integers(0, 2**31))
-def test_quantize_matches_the_interpreters_two_paths(lib, n, scale, zp, seed):
+@given(n=st.integers(1, 40), scale=SCALES, zp=st.integers(-128, 127), seed=st.integers(0, 2**31),
+       tflite=st.booleans())
+def test_quantize_matches_the_interpreters_two_paths(lib, n, scale, zp, seed, tflite):
+    """LCE's blocks of 8 and tail, or TFLite's reference kernel (blocked -1)."""
     rng = np.random.default_rng(seed)
     s = np.float32(scale)
     # exact ties of both paths (k + 0.5) * scale, values far out of range, NaN
@@ -30,25 +32,30 @@ def test_quantize_matches_the_interpreters_two_paths(lib, n, scale, zp, seed):
     x[rng.random(n) < 0.05] = np.float32("nan")
     out = np.zeros(n, np.int8)
     inv = np.float32(1.0 / np.float64(s))
-    lib.bnn_quantize_s8(ptr(x), n, f32(inv), ctypes.c_double(float(s)), zp, ptr(out))
-    np.testing.assert_array_equal(out, quantize_reference(x, s, zp))
+    blocked = -1 if tflite else n // 8 * 8
+    lib.bnn_quantize_s8(ptr(x), n, blocked, f32(inv), ctypes.c_double(float(s)), zp, ptr(out))
+    np.testing.assert_array_equal(out, quantize_reference(x, s, zp, tflite))
 
 
 def test_quantize_rounds_ties_even_in_blocks_and_away_in_the_tail(lib):
     x = np.float32([0.5, 1.5, 2.5, -0.5, -2.5, 0.5, 0.5, 0.5, 0.5, -2.5])
     out = np.zeros(10, np.int8)
-    lib.bnn_quantize_s8(ptr(x), 10, f32(1.0), ctypes.c_double(1.0), 0, ptr(out))
+    lib.bnn_quantize_s8(ptr(x), 10, 8, f32(1.0), ctypes.c_double(1.0), 0, ptr(out))
     assert out.tolist() == [0, 2, 2, 0, -2, 0, 0, 0, 1, -3]
+    lib.bnn_quantize_s8(ptr(x), 10, -1, f32(1.0), ctypes.c_double(1.0), 0, ptr(out))
+    assert out.tolist() == [1, 2, 3, -1, -3, 1, 1, 1, 1, -3]  # TFLite's reference: all away
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.integers(1, 40), scale=SCALES, zp=st.integers(-128, 127), seed=st.integers(0, 2**31))
-def test_dequantize(lib, n, scale, zp, seed):
+@given(n=st.integers(1, 40), scale=SCALES, zp=st.integers(-128, 127), seed=st.integers(0, 2**31),
+       tflite=st.booleans())
+def test_dequantize(lib, n, scale, zp, seed, tflite):
     q = np.random.default_rng(seed).integers(-128, 128, n).astype(np.int8)
     out = np.zeros(n, np.float32)
-    lib.bnn_dequantize_s8(ptr(q), n, f32(scale), f32(neg_zero_point_scale(scale, zp)), zp,
-                          ptr(out))
-    ref = dequantize_reference(q, scale, zp)
+    blocked = 0 if tflite else n // 8 * 8
+    lib.bnn_dequantize_s8(ptr(q), n, blocked, f32(scale), f32(neg_zero_point_scale(scale, zp)),
+                          zp, ptr(out))
+    ref = dequantize_reference(q, scale, zp, tflite)
     np.testing.assert_array_equal(out.view(np.uint32), ref.view(np.uint32))
 
 

@@ -1,7 +1,6 @@
 """bnn_select_f32.c (tf.where's sign as SELECT(GREATER_EQUAL)) against the op's
 reference, and a tf.where quantizer model against LCE's interpreter."""
 
-import ctypes
 
 import numpy as np
 from hypothesis import given, settings, strategies as st

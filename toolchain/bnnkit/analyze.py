@@ -92,7 +92,7 @@ def _first_input(gen, data_dir, user_data=None):
 
 def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
             board: str | None = None, measure: bool = False, data_dir=None,
-            timeout: float = 600, data=None, input_spec=None) -> dict:
+            timeout: float = 600, data=None, input_spec=None, reference=None) -> dict:
     """The analysis of ``model`` on ``target`` (or on ``board``'s core, with its
     memory as the budget) as a dict: model, target, board, budget, layers,
     totals and verdict (see the module docstring). ``input_spec``: the
@@ -122,7 +122,8 @@ def analyze(model, target: str | None = None, flash_kib=None, ram_kib=None,
     flash_budget, ram_budget = tgt.budget(flash_kib, ram_kib)
     with temp_dir("analyze") as tmp:
         # no budget check here: analyze reports what does not fit instead of refusing it
-        gen = generate(model, target, Path(tmp) / "p", check_budget=False, input_spec=input_spec)
+        gen = generate(model, target, Path(tmp) / "p", check_budget=False, input_spec=input_spec,
+                       reference=reference)
         rows = layer_rows(gen)
         totals = {"macs": sum(r["macs"] for r in rows), "bops": sum(r["bops"] for r in rows),
                   "const_bytes": gen.model_bytes, "arena_bytes": gen.program.arena_bytes,

@@ -186,12 +186,12 @@ class Builder:
 
 
 def _lower_and_plan(graph, source: str, target: Target | None = None, prefix: str = "",
-                    disabled_passes=()):
+                    disabled_passes=(), reference: str | None = None):
     """Lower and plan; every failure is one error naming ``source``. The checks
     of lowering should refuse any inconsistent model; what slips past them is
     still an error about the file, never a traceback, and says so."""
     try:
-        low = lower(graph, source, disabled_passes)
+        low = lower(graph, source, disabled_passes, reference=reference)
         return low, build_program(low, target, prefix)
     except BnnkitError as exc:
         if str(exc).startswith(source):
@@ -482,7 +482,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
              input_spec: dict | None = None, force: bool = False, name: str | None = None,
              arena: str = "static", app: bool = True, check_linked: bool = False,
              check_budget: bool = True, disabled_passes=(), class_names=None,
-             io: str = "model") -> Generated:
+             io: str = "model", reference: str | None = None) -> Generated:
     """Lower ``model_path`` and write the C library for ``target_name`` into
     ``out_dir/NAME/`` and, with ``app``, an example application that runs it
     on the target into ``out_dir/app/``.
@@ -508,6 +508,8 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     ``io``: "model" (NAME_run takes and gives the model's own tensors: int8 for
     an int8 model) or "float" (float32 in and out, quantized and dequantized
     inside NAME_run with the model's scales and zero points).
+    ``reference``: whose int8 arithmetic to reproduce, "tflite" or "lce"
+    (default: :func:`bnnkit.lower.choose_reference`'s rule).
 
     Example:
         >>> gen = generate("models/lenet_bin3.tflite", "host", "build/m")  # doctest: +SKIP
@@ -530,7 +532,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     if class_names is not None:
         meta = dict(meta, class_names=list(class_names))
     low, prog = _lower_and_plan(graph, str(model_path), target, prefix=f"{name}_",
-                                disabled_passes=disabled_passes)
+                                disabled_passes=disabled_passes, reference=reference)
     gen = Generated(Path(out_dir), prog, meta, target, flatbuffer,
                     tuple(low.shapes[low.input]), low.kinds[low.output] == "bits", low=low,
                     name=name, has_app=app, io_float=io == "float")

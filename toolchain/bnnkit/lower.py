@@ -38,6 +38,40 @@ class Lowered:
     output: int
     names: dict  # tensor id -> name
     quant: dict = None  # tensor id -> (scale, zero_point) of each int8 tensor
+    reference: str = "lce"  # whose int8 arithmetic the kernels reproduce (choose_reference)
+
+
+REFERENCES = {
+    "tflite": "TFLite's reference kernels (BUILTIN_REF: what TFLite Micro and CMSIS-NN compute)",
+    "lce": "LCE's interpreter (TFLite's optimized x86 kernels)",
+}
+REFERENCE_SHORT = {"tflite": "TFLite reference", "lce": "LCE"}  # in one-line outputs
+
+
+def choose_reference(graph: Graph, forced: str | None = None, source: str = "model") -> str:
+    """Whose int8 arithmetic bnnkit reproduces: "tflite" (TFLite's reference
+    kernels, which TFLite Micro and CMSIS-NN implement) for a model without LCE
+    ops that computes in int8, else "lce" (LCE's interpreter, the only runtime
+    of its ops). ``forced`` overrides the rule; a model with LCE ops has no
+    TFLite reference. Float kernels have one arithmetic either way.
+
+    Example:
+        >>> from bnnkit.tflite_reader import read_tflite
+        >>> choose_reference(read_tflite("models/lenet_float_int8.tflite"))  # doctest: +SKIP
+        'tflite'
+    """
+    lce_ops = sorted({op.type for op in graph.ops if op.custom})
+    if forced is not None:
+        if forced not in REFERENCES:
+            raise BnnkitError(f"--reference {forced}: choose {' or '.join(REFERENCES)}")
+        if forced == "tflite" and lce_ops:
+            raise BnnkitError(f"{source}: --reference tflite: TFLite has no kernels for "
+                              f"{', '.join(lce_ops)}; LCE's interpreter is their reference")
+        return forced
+    if lce_ops:
+        return "lce"
+    int8 = any(t.dtype == "int8" and not t.is_constant for t in graph.tensors)
+    return "tflite" if int8 else "lce"
 
 
 # ------------------------------------------------------------------ pass 1
@@ -50,8 +84,9 @@ class LowerContext:
     """What an op kind's ``lower`` sees of the graph while one op is lowered:
     the op's description for messages, constants, and the activation tables."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, reference: str = "lce"):
         self.graph = graph
+        self.reference = reference  # "tflite" or "lce": whose int8 roundings (REFERENCES)
         self.shapes, self.kinds, self.names, self.quant = {}, {}, {}, {}
         self.problems = []
         self.op = None
@@ -136,11 +171,11 @@ def _shapes_agree(ctx: LowerContext, kind, node) -> bool:
     return True
 
 
-def to_nodes(graph: Graph, source: str = "model") -> Lowered:
+def to_nodes(graph: Graph, source: str = "model", reference: str = "lce") -> Lowered:
     """One node per op, each lowered by its op kind (:mod:`bnnkit.ops`), on a
-    graph :func:`check_dataflow` accepted. Everything unsupported is gathered
-    into one error."""
-    ctx = LowerContext(graph)
+    graph :func:`check_dataflow` accepted, for ``reference``'s arithmetic.
+    Everything unsupported is gathered into one error."""
+    ctx = LowerContext(graph, reference)
     nodes = []
 
     inp = graph.tensor(graph.inputs[0])
@@ -199,7 +234,7 @@ def to_nodes(graph: Graph, source: str = "model") -> Lowered:
         raise BnnkitError(f"{source}: the model's output {graph.tensor(graph.outputs[0]).name} "
                           "is computed by no op")
     return Lowered(nodes, ctx.shapes, ctx.kinds, graph.inputs[0], graph.outputs[0], ctx.names,
-                   ctx.quant)
+                   ctx.quant, reference)
 
 
 def check_dataflow(graph: Graph, source: str = "model") -> None:
@@ -245,16 +280,18 @@ def check_dataflow(graph: Graph, source: str = "model") -> None:
         raise BnnkitError(f"{source}: " + "; ".join(shown))
 
 
-def lower(graph: Graph, source: str = "model", disabled=(), dump=None) -> Lowered:
+def lower(graph: Graph, source: str = "model", disabled=(), dump=None,
+          reference: str | None = None) -> Lowered:
     """The network as kernel nodes: the dataflow checked (:func:`check_dataflow`),
-    constants folded (:mod:`bnnkit.fold`), one node per op (:func:`to_nodes`),
-    then the fusion passes (:func:`bnnkit.passes.run_passes`; ``disabled``: pass
-    names to skip, ``dump(name, low)``: called after each)."""
+    constants folded (:mod:`bnnkit.fold`), one node per op (:func:`to_nodes`)
+    with the int8 arithmetic of :func:`choose_reference` (``reference`` forces
+    it), then the fusion passes (:func:`bnnkit.passes.run_passes`; ``disabled``:
+    pass names to skip, ``dump(name, low)``: called after each)."""
     from .fold import fold_constants
     from .passes import run_passes
 
     check_dataflow(graph, source)
-    low = to_nodes(fold_constants(graph), source)
+    low = to_nodes(fold_constants(graph), source, choose_reference(graph, reference, source))
     low = run_passes(low, disabled, dump)
     leftovers = sorted({n.name for n in low.nodes if n.kind == "quantize"
                         and low.kinds.get(n.inputs[0]) != "f32"})

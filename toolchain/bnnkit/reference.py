@@ -1,4 +1,8 @@
-"""The reference: LCE's own TFLite interpreter on the same flatbuffer."""
+"""The references bnnkit's generated C is compared with, on the same
+flatbuffer: LCE's own TFLite interpreter (models with LCE ops, float models),
+and TensorFlow's interpreter with TFLite's reference kernels (BUILTIN_REF: the
+arithmetic of TFLite Micro and CMSIS-NN) for int8 models without LCE ops
+(:func:`bnnkit.lower.choose_reference`)."""
 
 from __future__ import annotations
 
@@ -30,8 +34,12 @@ def lce_predict(flatbuffer, x: np.ndarray, progress=None, timing: dict | None = 
     TensorFlow, building the interpreter or the progress bar, so that it
     compares fairly with the generated C's own inference time.
     """
-    interp = lce_interpreter(flatbuffer)
-    predict = interp.interpreter.predict
+    return _predict_each(lce_interpreter(flatbuffer).interpreter.predict, x, progress, timing,
+                         ready)
+
+
+def _predict_each(predict, x: np.ndarray, progress=None, timing: dict | None = None,
+                  ready=None) -> np.ndarray:
     if len(x):
         predict([x[:1]])  # warm-up: first-call allocations are not per-image cost
     if ready:
@@ -48,3 +56,40 @@ def lce_predict(flatbuffer, x: np.ndarray, progress=None, timing: dict | None = 
     if timing is not None:
         timing["seconds"] = seconds
     return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
+
+
+class _TfliteReference:
+    """TensorFlow's interpreter with TFLite's reference kernels, behind the
+    ``predict([x])`` interface of LCE's testing interpreter (one input, one
+    output)."""
+
+    def __init__(self, flatbuffer: bytes):
+        from .tfenv import tf
+
+        self.interp = tf.lite.Interpreter(
+            model_content=flatbuffer, num_threads=1,
+            experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+        self.interp.allocate_tensors()
+        self.input = self.interp.get_input_details()[0]["index"]
+        self.output = self.interp.get_output_details()[0]["index"]
+
+    def predict(self, inputs):
+        self.interp.set_tensor(self.input, inputs[0])
+        self.interp.invoke()
+        return [self.interp.get_tensor(self.output).copy()]
+
+
+def reference_predict(reference: str, flatbuffer, x: np.ndarray, progress=None,
+                      timing: dict | None = None, ready=None) -> np.ndarray:
+    """:func:`lce_predict` with ``reference``'s interpreter: "lce" (LCE's) or
+    "tflite" (TFLite's reference kernels, BUILTIN_REF).
+
+    Example:
+        >>> reference_predict("tflite", open("kws_ref_model.tflite", "rb").read(), x)  # doctest: +SKIP
+    """
+    if reference == "lce":
+        return lce_predict(flatbuffer, x, progress, timing, ready)
+    if not isinstance(flatbuffer, bytes):
+        flatbuffer = Path(flatbuffer).read_bytes()
+    interp = _TfliteReference(flatbuffer)
+    return _predict_each(interp.predict, x, progress, timing, ready)

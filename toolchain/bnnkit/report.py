@@ -219,12 +219,12 @@ def write(rows: list[dict], target: str, docs: Path) -> tuple[Path, Path]:
     return md, png
 
 
-MODEL_COLUMNS = ("model", "device acc %", "LCE acc %", "agreement %", "Keras test % (sidecar)",
-                 "model B", "flash B", "RAM B", "instr/inference")
+MODEL_COLUMNS = ("model", "reference", "device acc %", "reference acc %", "agreement %",
+                 "Keras test % (sidecar)", "model B", "flash B", "RAM B", "instr/inference")
 
 
 def run_models(paths, target: str, limit, data_dir, timeout, progress=True, data=None,
-               input_spec=None, class_names=None) -> list[dict]:
+               input_spec=None, class_names=None, reference=None) -> list[dict]:
     """Simulate each model file on ``target`` (on its sidecar's dataset, or on
     ``data``: the user's .npz or image folder), profiled per layer; the records
     carry name, dataset, the sidecar's Keras accuracy and, for a shipped LeNet,
@@ -246,7 +246,8 @@ def run_models(paths, target: str, limit, data_dir, timeout, progress=True, data
                   flush=True)
         record, _ = simulate(path, target, limit=limit, data_dir=data_dir, timeout=timeout,
                              show_progress=progress, profile=True, data=data,
-                             input_spec=input_spec, class_names=class_names)
+                             input_spec=input_spec, class_names=class_names,
+                             reference=reference)
         meta = metadata.load(path)
         record.update(name=path.stem, dataset=Path(data).name if data else meta.get("dataset"),
                       lce_flatbuffer_bytes=path.stat().st_size,
@@ -274,7 +275,10 @@ def groups(rows: list[dict]) -> list[tuple[str, int, list[dict]]]:
 def _cells(r: dict) -> list[str]:
     num = lambda k: f"{r[k]:,}" if k in r else "-"  # noqa: E731
     # unlabelled --data has no accuracies, only agreement
-    return [r["name"], _pct(r.get("accuracy")), _pct(r.get("reference_accuracy")),
+    from .lower import REFERENCE_SHORT
+
+    return [r["name"], REFERENCE_SHORT[r["reference"]], _pct(r.get("accuracy")),
+            _pct(r.get("reference_accuracy")),
             _pct(r["agreement"]),
             _pct(r.get("keras_test_accuracy")), f"{r['model_bytes']:,}", num("flash_bytes"),
             num("ram_bytes"), num("instructions_per_inference")]
@@ -282,7 +286,7 @@ def _cells(r: dict) -> list[str]:
 
 def _columns(n: int) -> list[str]:
     """MODEL_COLUMNS with the image count on every measured accuracy."""
-    return [f"{c[:-2]} ({n:,} test images) %" if c in ("device acc %", "LCE acc %",
+    return [f"{c[:-2]} ({n:,} test images) %" if c in ("device acc %", "reference acc %",
                                                         "agreement %") else c
             for c in MODEL_COLUMNS]
 
@@ -311,8 +315,10 @@ def markdown_models(rows: list[dict], target: str) -> str:
     if paper:
         lines += ["", f"## Beside {PAPER_000}", "", "| " + " | ".join(PAPER_COLUMNS) + " |",
                   "|" + "---|" * len(PAPER_COLUMNS)] + ["| " + " | ".join(p) + " |" for p in paper]
-    lines += ["", "Device accuracy: the generated C on the target; LCE acc: LCE's interpreter "
-              "on the same flatbuffer and images; agreement: same top-1. flash = text + rodata "
+    lines += ["", "Device accuracy: the generated C on the target; reference acc: the model's "
+              "reference on the same flatbuffer and images (LCE: LCE's interpreter, for models "
+              "with LCE ops and float models; TFLite reference: TFLite's reference kernels, "
+              "what TFLite Micro and CMSIS-NN compute, for int8 models); agreement: same top-1. flash = text + rodata "
               "+ data of the example firmware; RAM = data + bss + measured stack; "
               "instr/inference: QEMU's instruction count (not cycles)."]
     return htmlpage.md_safe("\n".join(lines + per_layer(rows)) + "\n")
@@ -391,7 +397,8 @@ def html_models(rows: list[dict], target: str, path: Path, title: str) -> Path:
                                       f"{x.get('macs', 0):,}", f"{x.get('bops', 0):,}"]
                                      for x in r["layers"]])]
     body.append("<p class=\"note\">Measured by <code>bnnkit report</code>: device accuracy is "
-                "the generated C on the target, LCE acc LCE's interpreter on the same flatbuffer "
+                "the generated C on the target, reference acc the model's reference interpreter "
+                "(LCE's, or TFLite's reference kernels for int8 models) on the same flatbuffer "
                 "and images; instructions are QEMU's count, not cycles.</p>")
     return htmlpage.write(path, title, body)
 

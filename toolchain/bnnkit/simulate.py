@@ -22,7 +22,7 @@ from .emit import generate
 from .errors import BnnkitError
 from .outdir import temp_dir
 
-HOST_KEYS = ("model", "target", "n_images", "accuracy", "reference_accuracy", "agreement",
+HOST_KEYS = ("model", "target", "n_images", "reference", "accuracy", "reference_accuracy", "agreement",
              "max_abs_diff", "model_bytes", "arena_bytes")
 CHUNK = 1000  # images per firmware run: progress, and a bounded emulator run each
 
@@ -64,7 +64,8 @@ def run_firmware(gen, exe: Path, images: np.ndarray, timeout: float, progress=No
 
 
 def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None,
-                      timeout: float = 600, input_spec: dict | None = None, io: str = "model"):
+                      timeout: float = 600, input_spec: dict | None = None, io: str = "model",
+                      reference: str | None = None):
     """Run ``x`` (N inputs, as the generated API takes them: uint8 pixels or the
     model's float32 input) through the generated C on ``target`` and through LCE's
     interpreter. Returns ``(c_outputs, lce_outputs, generated)``, both (N, outputs)
@@ -76,7 +77,8 @@ def compare_on_inputs(model, x: np.ndarray, target: str = "host", build_dir=None
         >>> float(np.max(np.abs(c - ref)))                         # doctest: +SKIP
         0.0
     """
-    run = run_comparison(model, x, target, build_dir, timeout, input_spec, io=io)
+    run = run_comparison(model, x, target, build_dir, timeout, input_spec, io=io,
+                         reference=reference)
     return run["outputs"], run["reference"], run["generated"]
 
 
@@ -113,7 +115,8 @@ def ulps_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def reference_outputs(gen, x: np.ndarray, progress=None, timing=None, ready=None) -> np.ndarray:
-    """LCE's interpreter on ``x`` (raw inputs, as the generated API takes them),
+    """The model's reference interpreter (``gen.low.reference``: LCE's, or
+    TFLite's reference kernels) on ``x`` (raw inputs, as the generated API takes them),
     preprocessed as the generated C does: (N, outputs) in the form
     :func:`as_printed` gives the firmware's (float32 scores, uint32 words of a
     bit-packed output, int8 scores).
@@ -121,11 +124,12 @@ def reference_outputs(gen, x: np.ndarray, progress=None, timing=None, ready=None
     Example:
         >>> ref = reference_outputs(generate("m.tflite", "host", "p"), pixels)  # doctest: +SKIP
     """
-    from .reference import lce_predict
+    from .reference import reference_predict
 
-    ref = lce_predict(gen.flatbuffer, preprocess.apply(gen.meta["preprocessing"], x,
-                                                       gen.input_shape, gen.input_quant),
-                      progress=progress, timing=timing, ready=ready).reshape(len(x), -1)
+    ref = reference_predict(gen.low.reference, gen.flatbuffer,
+                            preprocess.apply(gen.meta["preprocessing"], x, gen.input_shape,
+                                             gen.input_quant),
+                            progress=progress, timing=timing, ready=ready).reshape(len(x), -1)
     if gen.output_bits:
         return ref.astype(np.int32).view(np.uint32)
     if gen.low.kinds[gen.low.output] == "i8":
@@ -164,7 +168,7 @@ def execute(gen, exe: Path, x: np.ndarray, timeout: float, show_progress: bool =
 
 def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
                    timeout: float = 600, input_spec: dict | None = None,
-                   device: bool = False, io: str = "model") -> dict:
+                   device: bool = False, io: str = "model", reference: str | None = None) -> dict:
     """:func:`compare_on_inputs` with everything measured on the way: a dict of
     outputs, reference, generated, firmware_stats, c_us_per_inference,
     lce_us_per_inference and, with ``device`` on an emulated target, the device
@@ -176,7 +180,7 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
         build_dir = tmp.name
     try:
         gen = generate(model, target, Path(build_dir) / f"{model.stem}-{target}",
-                       input_spec=input_spec, io=io)
+                       input_spec=input_spec, io=io, reference=reference)
         exe = make(gen.out_dir, gen.target)
         run = execute(gen, exe, x, timeout)
         if device and target != "host":
@@ -193,7 +197,7 @@ def run_comparison(model, x: np.ndarray, target: str = "host", build_dir=None,
 def simulate(model, target: str = "host", dataset: str | None = None, limit: int | None = None,
              data_dir=None, timeout: float = 600, build_dir=None, show_progress: bool = False,
              flash_kib=None, ram_kib=None, profile: bool = False, data=None, input_spec=None,
-             class_names=None, io: str = "model"):
+             class_names=None, io: str = "model", reference: str | None = None):
     """Generate, build and run ``model`` on ``target`` over the test set (or
     ``data``: the user's .npz or image folder, as ``validate`` reads it; the
     accuracies need its labels), and compare with LCE's interpreter on the same
@@ -220,7 +224,7 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
     try:
         project = build_dir / f"{model.stem}-{target}"
         gen = generate(model, target, project, flash_kib, ram_kib, input_spec=input_spec,
-                       class_names=class_names, io=io)
+                       class_names=class_names, io=io, reference=reference)
         exe = make(project, gen.target)
         if gen.target.machine:  # the linked ELF against the budget, before the long run
             from .device import io_buffer_bytes, linked_figures
@@ -250,7 +254,8 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
         run = execute(gen, exe, images, timeout, show_progress)
         preds, scores, ref = run["predictions"], run["outputs"], run["reference"]
         ref_pred = ref.argmax(axis=1)
-        record = {"model": str(model), "target": target, "n_images": n}
+        record = {"model": str(model), "target": target, "n_images": n,
+                  "reference": gen.low.reference}
         if labels is not None:  # the documented order: accuracies before agreement
             record["accuracy"] = round(float(np.mean(preds == labels)), 6)
             record["reference_accuracy"] = round(float(np.mean(ref_pred == labels)), 6)
@@ -289,11 +294,15 @@ def simulate(model, target: str = "host", dataset: str | None = None, limit: int
 
 
 def format_record(record: dict, extra: dict) -> str:
-    lines = [f"{record['model']} on {record['target']}: {record['n_images']:,} images"]
+    from .lower import REFERENCE_SHORT, REFERENCES
+
+    ref = REFERENCE_SHORT[record["reference"]]
+    lines = [f"{record['model']} on {record['target']}: {record['n_images']:,} images",
+             f"  reference          {REFERENCES[record['reference']]}"]
     if "accuracy" in record:
         lines.append(f"  accuracy           {100 * record['accuracy']:.2f} %  "
-                     f"(LCE interpreter {100 * record['reference_accuracy']:.2f} %)")
-    lines += [f"  agreement with LCE {100 * record['agreement']:.2f} % of top-1, "
+                     f"({ref} {100 * record['reference_accuracy']:.2f} %)")
+    lines += [f"  agreement with {ref} {100 * record['agreement']:.2f} % of top-1, "
              f"max |score diff| {record['max_abs_diff']:.3g}",
              f"  model constants    {record['model_bytes']:,} bytes",
              f"  activation arena   {record['arena_bytes']:,} bytes"]
@@ -319,7 +328,7 @@ def format_record(record: dict, extra: dict) -> str:
                                                           record["input_instructions"]).split("\n")]
     if record["target"] == "host" and extra.get("c_us_per_image"):
         lines.append(f"  time per image     {extra['c_us_per_image']:.1f} us generated C vs "
-                     f"{extra['lce_us_per_image']:.1f} us LCE interpreter")
+                     f"{extra['lce_us_per_image']:.1f} us {ref} interpreter")
     return "\n".join(lines)
 
 

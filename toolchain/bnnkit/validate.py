@@ -204,7 +204,8 @@ def _keras_scores(model: Path, gen, x):
 
 def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
              timeout: float = 600, worst: int = 5, show_progress: bool = False,
-             class_names=None, input_spec=None, io: str = "model") -> dict:
+             class_names=None, input_spec=None, io: str = "model",
+             reference: str | None = None) -> dict:
     """The report (see the module docstring) as a dict. ``class_names`` and
     ``input_spec`` (a preprocessing spec) replace the sidecar's, and ``io`` is
     NAME_run's form, as on gen-firmware.
@@ -225,7 +226,7 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
     model = Path(model)
     with temp_dir("validate") as tmp:
         gen = generate(model, target, Path(tmp) / "p", class_names=class_names,
-                       input_spec=input_spec, io=io)
+                       input_spec=input_spec, io=io, reference=reference)
         x, y = load_data(data, gen, data_dir, limit)
         if gen.output_bits:
             raise BnnkitError(f"{model}: a bit-packed output has no scores to validate")
@@ -238,6 +239,7 @@ def validate(model, data: str, target: str = "host", limit=None, data_dir=None,
     denom = np.linalg.norm(c) * np.linalg.norm(ref)
     report = {
         "model": str(model), "data": str(data), "target": target, "n_inputs": int(len(x)),
+        "reference": gen.low.reference,
         "agreement": round(float(np.mean(c_pred == ref_pred)), 6),
         "max_abs_diff": float(diff.max()),
         "rmse": float(np.sqrt(np.mean((c - ref) ** 2))),
@@ -272,15 +274,19 @@ def format_text(report: dict) -> str:
     Example:
         >>> print(format_text(validate("m.tflite", "data.npz")))  # doctest: +SKIP
     """
+    from .lower import REFERENCE_SHORT, REFERENCES
+
     r = report
-    lines = [f"{r['model']} on {r['target']}: {r['n_inputs']:,} inputs from {r['data']}"]
+    ref = REFERENCE_SHORT[r["reference"]]
+    lines = [f"{r['model']} on {r['target']}: {r['n_inputs']:,} inputs from {r['data']}",
+             f"  reference          {REFERENCES[r['reference']]}"]
     if "accuracy" in r:
         line = (f"  accuracy           {100 * r['accuracy']:.2f} % generated C, "
-                f"{100 * r['reference_accuracy']:.2f} % LCE interpreter")
+                f"{100 * r['reference_accuracy']:.2f} % {ref}")
         if "keras_accuracy" in r:
             line += f", {100 * r['keras_accuracy']:.2f} % Keras"
         lines.append(line)
-    lines += [f"  agreement with LCE {100 * r['agreement']:.2f} % of top-1",
+    lines += [f"  agreement with {ref} {100 * r['agreement']:.2f} % of top-1",
               f"  max |diff|         {r['max_abs_diff']:.6g}   RMSE {r['rmse']:.6g}   "
               f"cosine {r['cosine']:.6f}"]
     if "keras_agreement" in r:
@@ -295,6 +301,6 @@ def format_text(report: dict) -> str:
     lines.append("  inputs that disagree most:")
     for w in r["worst"]:
         lines.append(f"    #{w['index']}: max |diff| {w['max_abs_diff']:.6g}, C class "
-                     f"{w['c_class']}, LCE class {w['reference_class']}"
+                     f"{w['c_class']}, {ref} class {w['reference_class']}"
                      + (f", label {w['label']}" if "label" in w else ""))
     return "\n".join(lines)

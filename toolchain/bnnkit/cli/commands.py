@@ -12,8 +12,8 @@ from . import main
 
 DOES_NOT_FIT = 3  # analyze's exit code when the model is over the budget
 from .options import (COUNT, DATASET_CHOICE, SEED, TARGET_CHOICE, TARGETS_HELP, TIMEOUT,
-                      FiniteFloat, class_names_option, data_dir_option, io_option,
-                      preprocessing_options, user_data_option)
+                      class_names_option, data_dir_option, io_option,
+                      preprocessing_options, reference_option, user_data_option)
 
 
 @main.command()
@@ -248,8 +248,9 @@ def sidecar(model, input_spec, class_names, dataset, force):
                    "'bnnkit inspect MODEL.tflite --passes' shows what each does.")
 @class_names_option
 @io_option
+@reference_option
 def gen_firmware(model, target, output, flash_kib, ram_kib, input_spec, force,
-                 name, arena, no_app, disabled_passes, class_names, io):
+                 name, arena, no_app, disabled_passes, class_names, io, reference):
     """Generate a C library for MODEL (.tflite, or .h5 converted on the way)
     and an example application that runs it on TARGET.
 
@@ -279,7 +280,8 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_spec, force,
     gen = generate(model, target, out, flash_kib, ram_kib,
                    input_spec=input_spec, force=force,
                    name=name, arena=arena, app=not no_app, check_linked=True,
-                   disabled_passes=disabled_passes, class_names=class_names, io=io)
+                   disabled_passes=disabled_passes, class_names=class_names, io=io,
+                   reference=reference)
     if gen.replaced:
         click.echo(f"replaced your {', '.join(gen.replaced)} in {out}/ (--force)")
     click.echo(f"wrote {out}/{gen.name}/" + ("" if no_app else f" and {out}/app/")
@@ -311,10 +313,11 @@ def gen_firmware(model, target, output, flash_kib, ram_kib, input_spec, force,
                    "instructions) per layer, the arena over the steps, the verdict.")
 @user_data_option
 @preprocessing_options
+@reference_option
 @data_dir_option
 @click.option("--timeout", type=TIMEOUT, default=600, show_default=True)
 def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_out, user_data,
-            input_spec, data_dir, timeout):
+            input_spec, reference, data_dir, timeout):
     """What MODEL costs on a target, layer by layer, and whether it fits.
 
     \b
@@ -343,7 +346,7 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
     if html_out:
         check_file(html_out, "--html")
     report = run(model, target, flash_kib, ram_kib, board, measure, data_dir, timeout,
-                 data=user_data, input_spec=input_spec)
+                 data=user_data, input_spec=input_spec, reference=reference)
     click.echo(format_text(report))
     if json_out:
         from ..simulate import write_json
@@ -367,7 +370,9 @@ def analyze(model, target, board, flash_kib, ram_kib, measure, json_out, html_ou
 @class_names_option
 @preprocessing_options
 @io_option
-def validate(model, data, target, limit, json_out, data_dir, timeout, class_names, input_spec, io):
+@reference_option
+def validate(model, data, target, limit, json_out, data_dir, timeout, class_names, input_spec, io,
+             reference):
     """Run your own data through the generated C and through LCE's interpreter.
 
     \b
@@ -390,7 +395,7 @@ def validate(model, data, target, limit, json_out, data_dir, timeout, class_name
     if json_out:
         check_file(json_out, "--json")
     report = run(model, data, target, limit, data_dir, timeout, show_progress=True,
-                 class_names=class_names, input_spec=input_spec, io=io)
+                 class_names=class_names, input_spec=input_spec, io=io, reference=reference)
     click.echo(format_text(report))
     if json_out:
         from ..simulate import write_json
@@ -475,13 +480,16 @@ def images(dataset, output, split, limit, user_data, model, data_dir):
 @preprocessing_options
 @class_names_option
 @io_option
+@reference_option
 def simulate(model, target, dataset, user_data, limit, data_dir, json_out, timeout, build_dir,
-             flash_kib, ram_kib, profile, input_spec, class_names, io):
+             flash_kib, ram_kib, profile, input_spec, class_names, io, reference):
     """Run MODEL's generated C on TARGET over the test set and compare with LCE.
 
     \b
-    Prints and (--json) writes: model, target, n_images, accuracy,
-    reference_accuracy (LCE's interpreter on the same flatbuffer), agreement
+    Prints and (--json) writes: model, target, n_images, reference ("tflite":
+    TFLite's reference kernels, for int8 models without LCE ops; "lce": LCE's
+    interpreter), accuracy, reference_accuracy (that interpreter on the same
+    flatbuffer), agreement
     (share of images with the same top-1), max_abs_diff (largest score
     difference), model_bytes, arena_bytes; on cortex-m3/m4/arm64 also flash_bytes,
     ram_bytes, model_flash_bytes, code_flash_bytes, instructions_per_inference.
@@ -499,7 +507,8 @@ def simulate(model, target, dataset, user_data, limit, data_dir, json_out, timeo
         raise BnnkitError("simulate takes --dataset or --data, not both")
     record, extra = run(model, target, dataset, limit, data_dir, timeout, build_dir,
                         show_progress=True, flash_kib=flash_kib, ram_kib=ram_kib, profile=profile,
-                        data=user_data, input_spec=input_spec, class_names=class_names, io=io)
+                        data=user_data, input_spec=input_spec, class_names=class_names, io=io,
+                        reference=reference)
     click.echo(format_record(record, extra))
     if json_out:
         write_json(record, json_out)
@@ -522,8 +531,9 @@ def simulate(model, target, dataset, user_data, limit, data_dir, json_out, timeo
 @user_data_option
 @preprocessing_options
 @class_names_option
+@reference_option
 def report(models, target, report_name, models_dir, limit, data_dir, docs, timeout, suite,
-           user_data, input_spec, class_names):
+           user_data, input_spec, class_names, reference):
     """Run models on TARGET and report accuracy, size and speed beside the papers.
 
     \b
@@ -559,9 +569,9 @@ def report(models, target, report_name, models_dir, limit, data_dir, docs, timeo
     from ..outdir import check_folder
 
     check_folder(docs, "--docs")
-    if not models and (user_data or input_spec or class_names):
-        raise BnnkitError("--data, --input and --class-names apply to the MODELS given, not to "
-                          "a suite")
+    if not models and (user_data or input_spec or class_names or reference):
+        raise BnnkitError("--data, --input, --class-names and --reference apply to the MODELS "
+                          "given, not to a suite")
     if models:
         if not report_name.replace("-", "_").isidentifier():
             raise BnnkitError(f"--name {report_name!r}: use letters, digits, '_' and '-'")
@@ -569,7 +579,8 @@ def report(models, target, report_name, models_dir, limit, data_dir, docs, timeo
             if not Path(m).is_file():
                 raise BnnkitError(f"{m}: no such model file")
         rows = rep.run_models(models, target, limit, data_dir, timeout, data=user_data,
-                              input_spec=input_spec, class_names=class_names)
+                              input_spec=input_spec, class_names=class_names,
+                              reference=reference)
         click.echo(rep.markdown_models(rows, target))
         click.echo("wrote " + ", ".join(map(str, rep.write_models(rows, target, Path(docs),
                                                                   report_name))))

@@ -73,6 +73,13 @@ io_option = click.option(
          "float: float32 in and out, quantized and dequantized inside NAME_run with the "
          "model's scales and zero points (an int8 model only).")
 
+reference_option = click.option(
+    "--reference", type=click.Choice(["tflite", "lce"]), default=None,
+    help="Whose int8 arithmetic the C reproduces and is checked against: tflite (TFLite's "
+         "reference kernels, what TFLite Micro and CMSIS-NN compute) or lce (LCE's "
+         "interpreter, TFLite's optimized x86 kernels). Default: tflite for an int8 model "
+         "without LCE ops, else lce (LCE's ops have no other reference).")
+
 
 class FloatList(click.ParamType):
     """Comma-separated finite numbers, one per channel: ``0.485,0.456,0.406``."""

@@ -70,6 +70,14 @@ def fold_input_offset(bias, weights2d, zp_in: int, where: str):
     return folded
 
 
+def requant_ties(ctx) -> str:
+    """The last rounding of CONV_2D's and FULLY_CONNECTED's requantization:
+    ties toward +inf for LCE's interpreter (ruy's x86 output stage), away from
+    zero for TFLite's reference kernels (MultiplyByQuantizedMultiplier, as
+    TFLite Micro and CMSIS-NN's arm_nn_requantize)."""
+    return "away" if ctx.reference == "tflite" else "up"
+
+
 def requant_params(ctx, op, w_scale, n_out, float_product=False):
     """(multipliers, shifts, zp_out, act_min, act_max) of an int8 op, or None."""
     s_in, zp_in = ctx.quant[op.inputs[0]]
@@ -119,7 +127,7 @@ class Conv2DS8(OpKind):
         zp_in = ctx.quant[ins[0]][1]
         return ctx.node(self.kind, [ins[0]], {
             "stride": (o["stride_h"], o["stride_w"]), "padding": o["padding"], "pool": None,
-            "zp_in": zp_in, "zp_out": zp_out, "act": (lo, hi)},
+            "zp_in": zp_in, "zp_out": zp_out, "act": (lo, hi), "ties": requant_ties(ctx)},
             {"weights": w.astype(np.int8),
              "bias": fold_input_offset(bias, w.reshape(n_out, -1), zp_in, ctx.where),
              "mult": mult, "shift": shift})
@@ -158,7 +166,8 @@ class Conv2DS8(OpKind):
                  k_h=kh, k_w=kw, stride_h=g["sh"], stride_w=g["sw"], pad_top=g["pt"],
                  pad_left=g["pl"], conv_h=g["conv_h"], conv_w=g["conv_w"], pool_h=pool[0],
                  pool_w=pool[1], patch_words=words, pad_value=n.params["zp_in"],
-                 out_zero_point=n.params["zp_out"], act_min=lo, act_max=hi, wide=ring["wide"],
+                 out_zero_point=n.params["zp_out"], act_min=lo, act_max=hi,
+                 ties_up=int(n.params["ties"] == "up"), wide=ring["wide"],
                  ring_rows=ring["rows"], ring_len=ring["len"])
         wn = b.const("conv_w", "uint32_t", packed,
                      f"{n.name} int8 filter [{oc}][{kh}][{kw}][{ic}] as {form}")
@@ -298,5 +307,5 @@ def conv_s8_reference(x, w, folded_bias, mult, shift, params):
         acc = acc[:oh // ph * ph, :ow // pw * pw]
         acc = acc.reshape(oh // ph, ph, ow // pw, pw, oc).max(axis=(1, 3))
     lo, hi = params["act"]
-    out = requantize(acc, mult, shift, "up") + params["zp_out"]
+    out = requantize(acc, mult, shift, params["ties"]) + params["zp_out"]
     return np.clip(out, lo, hi).astype(np.int8)

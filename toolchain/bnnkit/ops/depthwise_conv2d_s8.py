@@ -165,7 +165,9 @@ class DepthwiseConv2DS8(OpKind):
             return ctx.problem("the bias is so large that the int32 sums could overflow")
         return ctx.node(self.kind, [ins[0]], {
             "stride": stride, "dilation": dil, "padding": o["padding"], "depth_multiplier": dm,
-            "zp_in": zp_in, "zp_out": zp_out, "act": (lo, hi), "up_channels": up_channels(oc)},
+            "zp_in": zp_in, "zp_out": zp_out, "act": (lo, hi),
+            # TFLite's reference kernel rounds every channel's ties away from zero
+            "up_channels": 0 if ctx.reference == "tflite" else up_channels(oc)},
             {"weights": w, "bias": folded, "mult": mult, "shift": shift})
 
     def output_shape(self, n, low):

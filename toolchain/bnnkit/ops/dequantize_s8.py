@@ -9,6 +9,8 @@ thresholds (:func:`bnnkit.passes.binary.fuse_dequantize_sign`) when it can."""
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
 from .base import Cost, OpKind, register
@@ -18,8 +20,10 @@ def neg_zero_point_scale(scale: float, zero_point: int) -> np.float32:
     return np.float32(np.float64(-int(zero_point)) * np.float64(np.float32(scale)))
 
 
-def dequantize_reference(q, scale: float, zero_point: int) -> np.ndarray:
-    """numpy of bnn_dequantize_s8 on the flattened tensor ``q``.
+def dequantize_reference(q, scale: float, zero_point: int, tflite: bool = False) -> np.ndarray:
+    """numpy of bnn_dequantize_s8 on the flattened tensor ``q``: LCE's blocks
+    of 8 and tail, or with ``tflite`` TFLite's reference kernel, every value
+    float32(q - zero_point) * scale (one rounding, as the tail).
 
     Example:
         >>> dequantize_reference(np.int8([-128, 0, 127]), 0.5, -128).tolist()
@@ -27,7 +31,7 @@ def dequantize_reference(q, scale: float, zero_point: int) -> np.ndarray:
     """
     f = np.asarray(q, np.int64).reshape(-1)
     block, out = dequantize_paths(f, scale, zero_point)
-    blocked = f.size // 8 * 8
+    blocked = 0 if tflite else f.size // 8 * 8
     out[:blocked] = block[:blocked]
     return out.reshape(np.shape(q))
 
@@ -56,14 +60,16 @@ class DequantizeS8(OpKind):
         if not (ctx.need_int8(op.inputs[0]) and ctx.need_float(op.outputs[0])):
             return None
         scale, zp = ctx.quant[op.inputs[0]]
-        return ctx.node(self.kind, [op.inputs[0]], {"scale": scale, "zp": zp})
+        return ctx.node(self.kind, [op.inputs[0]], {"scale": scale, "zp": zp,
+                                                   "tflite": ctx.reference == "tflite"})
 
     def output_shape(self, n, low):
         return tuple(low.shapes[n.inputs[0]])
 
     def emit(self, b, i, n):
         s, zp = n.params["scale"], n.params["zp"]
-        return [f"bnn_dequantize_s8({b.buf(n.inputs[0])}, {b.size(n.inputs[0])}, "
+        blocked = 0 if n.params.get("tflite") else prod(b.low.shapes[n.inputs[0]]) // 8 * 8
+        return [f"bnn_dequantize_s8({b.buf(n.inputs[0])}, {b.size(n.inputs[0])}, {blocked}, "
                 f"{float(np.float32(s)).hex()}f, {float(neg_zero_point_scale(s, zp)).hex()}f, "
                 f"{zp}, {b.buf(n.outputs[0])});"]
 
@@ -71,4 +77,5 @@ class DequantizeS8(OpKind):
         return Cost()
 
     def reference(self, n, inputs, low):
-        return dequantize_reference(inputs[0], n.params["scale"], n.params["zp"])
+        return dequantize_reference(inputs[0], n.params["scale"], n.params["zp"],
+                                    n.params.get("tflite", False))

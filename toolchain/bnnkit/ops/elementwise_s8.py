@@ -31,6 +31,8 @@ activation's int8 range.
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
 from ._quant import activation_range, quantize_multiplier, requantize
@@ -104,7 +106,7 @@ def add_s8(a, b, p: dict) -> np.ndarray:
     (ma, sa), (mb, sb), (mo, so) = p["mults"]
     a = np.asarray(a, np.int64).reshape(-1) - p["za"]
     b = np.asarray(b, np.int64).reshape(-1) - p["zb"]
-    blocked = a.size // ADD_BLOCK * ADD_BLOCK
+    blocked = add_blocked(a.size, p)
     # tail: two roundings per input
     tail = (requantize(a[blocked:] << LEFT_SHIFT, ma, sa, "away")
             + requantize(b[blocked:] << LEFT_SHIFT, mb, sb, "away"))
@@ -114,6 +116,13 @@ def add_s8(a, b, p: dict) -> np.ndarray:
              + requantize(_shift_left(b[:blocked], LEFT_SHIFT + sb), mb, 0, "away"))
     block = np.clip(_wrap16(_wrap16(requantize(block, mo, so, "away")) + p["zo"]), -128, 127)
     return np.clip(np.concatenate([block, tail]), *p["act"]).astype(np.int8)
+
+
+def add_blocked(n: int, params: dict) -> int:
+    """How many leading values of an ADD go the NEON block way: whole blocks of
+    16 in LCE's interpreter, none in TFLite's reference kernel (its scalar
+    loop, two roundings per input, for every value)."""
+    return 0 if params.get("tflite") else n // ADD_BLOCK * ADD_BLOCK
 
 
 def mul_s8(a, b, p: dict) -> np.ndarray:
@@ -175,7 +184,8 @@ class ElementwiseS8(OpKind):
         if act is None:
             return ctx.problem(f"fused activation {op.options.get('activation')}")
         params = {"za": za, "zb": zb, "zo": zo, "act": act,
-                  "operands": [("const" if n in consts else "input") for n in ("a", "b")]}
+                  "operands": [("const" if n in consts else "input") for n in ("a", "b")],
+                  "tflite": ctx.reference == "tflite"}
         if op.type == "ADD":
             mults = add_multipliers(sa, sb, so)
             if mults is None:
@@ -227,7 +237,8 @@ class ElementwiseS8(OpKind):
                  a_strides=bcast_strides(shapes[0], out_shape),
                  b_strides=bcast_strides(shapes[1], out_shape), a_offset=-p["za"],
                  b_offset=-p["zb"], out_offset=p["zo"], a_mult=ma, a_shift=sa, b_mult=mb,
-                 b_shift=sb, out_mult=mo, out_shift=so, act_min=p["act"][0], act_max=p["act"][1])
+                 b_shift=sb, out_mult=mo, out_shift=so, act_min=p["act"][0], act_max=p["act"][1],
+                 add_blocked=add_blocked(prod(out_shape), p) if n.kind == "add_s8" else 0)
         fn = "bnn_add_s8" if n.kind == "add_s8" else "bnn_mul_s8"
         return [f"{fn}(&{pname}, {refs[0]}, {refs[1]}, {b.buf(out)});"]
 

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import BnnkitError
 from .base import Cost, OpKind, prod, register
 from .conv2d_s8 import (fold_input_offset, int32_bias, interleaved_s8, quantized_weights,
-                        requant_consts, requant_params, scratch_bytes_s8)
+                        requant_consts, requant_params, requant_ties, scratch_bytes_s8)
 from ._quant import requantize
 
 
@@ -46,7 +46,7 @@ class FullyConnectedS8(OpKind):
         zp_in = ctx.quant[ins[0]][1]
         return ctx.node(self.kind, [ins[0]], {
             "keep_num_dims": bool(o.get("keep_num_dims")), "zp_in": zp_in, "zp_out": zp_out,
-            "act": (lo, hi)},
+            "act": (lo, hi), "ties": requant_ties(ctx)},
             {"weights": w.astype(np.int8), "bias": fold_input_offset(bias, w, zp_in, ctx.where),
              "mult": mult, "shift": shift})
 
@@ -69,7 +69,8 @@ class FullyConnectedS8(OpKind):
         b.struct("bnn_conv2d_s8_params", pname, in_h=1, in_w=1, in_c=n_in, out_c=n_out, k_h=1,
                  k_w=1, stride_h=1, stride_w=1, pad_top=0, pad_left=0, conv_h=1, conv_w=1,
                  pool_h=1, pool_w=1, patch_words=-(-n_in // 4), pad_value=n.params["zp_in"],
-                 out_zero_point=n.params["zp_out"], act_min=lo, act_max=hi, wide=0,
+                 out_zero_point=n.params["zp_out"], act_min=lo, act_max=hi,
+                 ties_up=int(n.params["ties"] == "up"), wide=0,
                  ring_rows=0, ring_len=0)
         wn = b.const("fc_w", "uint32_t", interleaved_s8(w),
                      f"{n.name} int8 weights [{n_out}][{n_in}], four outputs interleaved "
@@ -86,5 +87,5 @@ class FullyConnectedS8(OpKind):
         x = inputs[0].reshape(-1).astype(np.int64)
         acc = n.consts["weights"].astype(np.int64) @ x + n.consts["bias"]
         lo, hi = n.params["act"]
-        out = requantize(acc, n.consts["mult"], n.consts["shift"], "up") + n.params["zp_out"]
+        out = requantize(acc, n.consts["mult"], n.consts["shift"], n.params["ties"]) + n.params["zp_out"]
         return np.clip(out, lo, hi).astype(np.int8).reshape(low.shapes[n.outputs[0]])

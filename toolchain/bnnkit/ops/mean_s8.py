@@ -15,7 +15,9 @@ module reproduces each:
   scalar code, ties away from zero (gemmlowp's RoundingDivideByPOT). This
   holds for the one-thread interpreter bnnkit compares with (more threads
   split the channels into other blocks).
-- any other axes or keep_dims false (what Keras' GlobalAveragePooling2D gives):
+- any other axes or keep_dims false (what Keras' GlobalAveragePooling2D gives),
+  and every int8 mean of TFLite's reference kernels (measured against
+  BUILTIN_REF: its keep_dims [1, 2] case too):
   reference_ops::QuantizedMeanOrSum. The multiplier of ``si / so`` (doubles)
   is folded with ``1 / n``: ``k = min(floor(log2 n), 32, 31 + shift)``,
   ``multiplier = (multiplier << k) / n`` (integer division), ``shift -= k``;
@@ -70,7 +72,10 @@ class MeanS8(Mean):
         if resolved[0] == 0:  # the interpreter mishandles some of these (checked: [1, 4] over [0])
             return ctx.problem(f"mean over the batch axis (axes {listed})")
         keep = bool(op.options.get("keep_dims", False))
-        spatial = keep and rank == 4 and sorted(listed) == [1, 2]  # TFLite's test, on raw axes
+        # TFLite's test, on raw axes; its reference kernels (BUILTIN_REF, measured)
+        # take QuantizedMeanOrSum for every int8 mean
+        spatial = (keep and rank == 4 and sorted(listed) == [1, 2]
+                   and ctx.reference != "tflite")
         count = prod([full[a] for a in resolved])
         if count > MAX_COUNT:
             return ctx.problem(f"mean of {count} values per output (at most {MAX_COUNT})")

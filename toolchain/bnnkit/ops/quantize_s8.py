@@ -6,9 +6,14 @@ product, ties to even); the last ``n % 8`` values take the scalar path,
 (int32, wrapping) and saturation. LCE writes one where a float part of a
 network (a binary layer's float output, a float op) feeds an int8 one.
 On a core without a double-precision FPU the scalar tail's division goes
-through the compiler's soft-float routines (a few values at most)."""
+through the compiler's soft-float routines (a few values at most). For a model
+whose reference is TFLite's reference kernels (lower.choose_reference), every
+value is ``round(float32(x / scale))``, ties away from zero, as TFLite Micro's
+AffineQuantize computes it."""
 
 from __future__ import annotations
+
+from math import prod
 
 import numpy as np
 
@@ -30,17 +35,26 @@ def _round_away(d: np.ndarray) -> np.ndarray:
     return np.copysign(np.where(a - f >= 0.5, f + 1, f), d)
 
 
-def quantize_reference(x, scale: float, zero_point: int) -> np.ndarray:
-    """numpy of bnn_quantize_s8 on the flattened tensor ``x``.
+def quantize_reference(x, scale: float, zero_point: int, tflite: bool = False) -> np.ndarray:
+    """numpy of bnn_quantize_s8 on the flattened tensor ``x``: LCE's blocks
+    and tail, or with ``tflite`` TFLite's reference kernel, round(float32(x /
+    scale)) with ties away from zero, for every value.
 
     Example:
         >>> quantize_reference(np.float32([0.5] * 8 + [0.5]), 1.0, 0).tolist()
         [0, 0, 0, 0, 0, 0, 0, 0, 1]
+        >>> quantize_reference(np.float32([0.5] * 8 + [0.5]), 1.0, 0, tflite=True).tolist()
+        [1, 1, 1, 1, 1, 1, 1, 1, 1]
     """
     f = np.asarray(x, np.float32).reshape(-1)
     blocked = f.size // 8 * 8
     s = np.float32(scale)
     r = np.empty(f.size, np.int64)
+    if tflite:
+        with np.errstate(all="ignore"):
+            r = _to_i32(_round_away((f / s).astype(np.float32).astype(np.float64)))
+        r = (r + int(zero_point) + (1 << 31)) % (1 << 32) - (1 << 31)  # int32 wrap
+        return np.clip(r, -128, 127).astype(np.int8).reshape(np.shape(x))
     with np.errstate(all="ignore"):
         inv = np.float32(1.0 / np.float64(s))
         r[:blocked] = _to_i32(np.rint((f[:blocked] * inv).astype(np.float32)))
@@ -63,7 +77,8 @@ class QuantizeS8(OpKind):
         if not ctx.need_int8(op.outputs[0]):
             return None
         scale, zp = ctx.quant[op.outputs[0]]
-        return ctx.node(self.kind, [op.inputs[0]], {"scale": scale, "zp": zp})
+        return ctx.node(self.kind, [op.inputs[0]], {"scale": scale, "zp": zp,
+                                                   "tflite": ctx.reference == "tflite"})
 
     def output_shape(self, n, low):
         return tuple(low.shapes[n.inputs[0]])
@@ -71,7 +86,9 @@ class QuantizeS8(OpKind):
     def emit(self, b, i, n):
         s = np.float32(n.params["scale"])
         inv = np.float32(1.0 / np.float64(s))
-        return [f"bnn_quantize_s8({b.buf(n.inputs[0])}, {b.size(n.inputs[0])}, "
+        n_values = prod(b.low.shapes[n.inputs[0]])
+        blocked = -1 if n.params["tflite"] else n_values // 8 * 8
+        return [f"bnn_quantize_s8({b.buf(n.inputs[0])}, {b.size(n.inputs[0])}, {blocked}, "
                 f"{float(inv).hex()}f, {float(s).hex()}, {n.params['zp']}, "
                 f"{b.buf(n.outputs[0])});"]
 
@@ -79,4 +96,5 @@ class QuantizeS8(OpKind):
         return Cost()
 
     def reference(self, n, inputs, low):
-        return quantize_reference(inputs[0], n.params["scale"], n.params["zp"])
+        return quantize_reference(inputs[0], n.params["scale"], n.params["zp"],
+                                  n.params["tflite"])

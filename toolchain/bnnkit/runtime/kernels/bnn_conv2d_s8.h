@@ -34,6 +34,9 @@ typedef struct {
     int32_t patch_words;    /* patch path: ceil(k_h * k_w * in_c / 4) */
     int32_t pad_value;      /* the input zero point */
     int32_t out_zero_point, act_min, act_max;
+    int32_t ties_up;        /* the requantization's last rounding: 1 ties toward +inf (ruy,
+                               LCE's interpreter), 0 away from zero (TFLite's reference
+                               kernels, TFLite Micro, CMSIS-NN) */
     int32_t wide;           /* rows path: 1 = int16 ring and weights (cores with SMLAD) */
     int32_t ring_rows;      /* rows path: (pool_h - 1) * stride_h + k_h; 0: patch path */
     int32_t ring_len;       /* rows path: elements per ring row, even */

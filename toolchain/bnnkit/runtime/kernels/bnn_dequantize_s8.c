@@ -2,10 +2,9 @@
  * contraction: the vector path's multiply and add round separately. */
 #include "bnn_dequantize_s8.h"
 
-void bnn_dequantize_s8(const int8_t *in, int32_t n, float scale, float neg_zp_scale,
-                       int32_t zero_point, float *out)
+void bnn_dequantize_s8(const int8_t *in, int32_t n, int32_t blocked, float scale,
+                       float neg_zp_scale, int32_t zero_point, float *out)
 {
-    const int32_t blocked = n / 8 * 8;
     int32_t i;
     for (i = 0; i < blocked; i++) {
         const float product = (float)in[i] * scale;

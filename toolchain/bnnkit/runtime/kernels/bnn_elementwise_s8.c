@@ -57,7 +57,7 @@ void bnn_add_s8(const bnn_elementwise_s8_params *p, const int8_t *a, const int8_
                 int8_t *out)
 {
     const int32_t n = p->dims[0] * p->dims[1] * p->dims[2] * p->dims[3];
-    const int32_t blocked = n / 16 * 16;
+    const int32_t blocked = p->add_blocked;
     int32_t i;
     for (i = 0; i < blocked; i++)
         out[i] = add_block(p, a[i], b[i]);

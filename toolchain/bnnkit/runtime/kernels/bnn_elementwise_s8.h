@@ -1,7 +1,8 @@
 /* int8 ADD (same shapes) and MUL (NumPy/TFLite broadcasting), TFLite's
  * integer arithmetic exactly (ops/elementwise_s8.py):
  *
- *   ADD, the first n / 16 * 16 values (TFLite's NEON blocks):
+ *   ADD, the first add_blocked values (LCE's interpreter: n / 16 * 16, TFLite's
+ *   NEON blocks; TFLite's reference kernel: none):
  *        a' = srdhm((a + a_offset) << (20 + a_shift), a_mult), b' likewise,
  *        out = clamp(sat8(wrap16(wrap16(rdbpot(srdhm(a' + b', out_mult), -out_shift))
  *                         + out_offset)))
@@ -29,6 +30,8 @@ typedef struct {
     int32_t a_mult, a_shift, b_mult, b_shift; /* ADD only */
     int32_t out_mult, out_shift;
     int32_t act_min, act_max;
+    int32_t add_blocked; /* ADD: values computed the NEON block way (LCE's interpreter:
+                            n / 16 * 16; TFLite's reference kernel: 0) */
 } bnn_elementwise_s8_params;
 
 void bnn_add_s8(const bnn_elementwise_s8_params *p, const int8_t *a, const int8_t *b,

@@ -46,11 +46,17 @@ static int8_t saturate(int32_t r, int32_t zero_point)
     return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
 }
 
-void bnn_quantize_s8(const float *in, int32_t n, float inv_scale, double scale,
-                     int32_t zero_point, int8_t *out)
+void bnn_quantize_s8(const float *in, int32_t n, int32_t blocked, float inv_scale,
+                     double scale, int32_t zero_point, int8_t *out)
 {
-    const int32_t blocked = n / 8 * 8;
     int32_t i;
+    if (blocked < 0) { /* TFLite's reference kernel: a float32 division */
+        const float scale_f = (float)scale;
+        for (i = 0; i < n; i++) {
+            out[i] = saturate(to_i32(round_away((double)(in[i] / scale_f))), zero_point);
+        }
+        return;
+    }
     for (i = 0; i < blocked; i++) {
         out[i] = saturate(to_i32((double)rint_f32(in[i] * inv_scale)), zero_point);
     }

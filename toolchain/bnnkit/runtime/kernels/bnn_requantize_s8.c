@@ -2,10 +2,9 @@
 #include "bnn_requantize_s8.h"
 #include "bnn_requant.h"
 
-void bnn_requantize_tensor_s8(const int8_t *in, int32_t n, int32_t mult, int32_t shift,
-                              int32_t zp_in, int32_t zp_out, int8_t *out)
+void bnn_requantize_tensor_s8(const int8_t *in, int32_t n, int32_t blocked, int32_t mult,
+                              int32_t shift, int32_t zp_in, int32_t zp_out, int8_t *out)
 {
-    const int32_t blocked = n / 16 * 16;
     int32_t i;
     for (i = 0; i < n; i++) {
         const int32_t x = (int32_t)in[i] - zp_in;
