@@ -13,7 +13,8 @@ from helpers import power_of_two_scales
 from hypothesis import given, settings, strategies as st
 
 from bnnkit.ops._quant import quantize_f32, quantize_multiplier, requantize
-from bnnkit.ops.depthwise_conv2d_s8 import depthwise_s8_reference, up_channels, window
+from bnnkit.ops.depthwise_conv2d_s8 import (depthwise_s8_reference, padded_rows,
+                                           padded_rows_scratch, up_channels, window)
 from kernels.kernel_lib import ptr
 from bnnkit.kernel_structs import ctypes_struct
 
@@ -32,15 +33,22 @@ def run_dw(lib, x, w, bias, mult, shift, params):
     oh, ow, pt, pl = window(h, wd, kh, kw, params["stride"], params["dilation"],
                             params["padding"])
     lo, hi = params["act"]
+    padded = int(padded_rows(kh, kw, oc // c, *params["dilation"]))
     p = DwS8Params(h, wd, c, oc // c, kh, kw, *params["stride"], *params["dilation"], pt, pl,
-                   oh, ow, params["zp_in"], params["zp_out"], lo, hi, params["up_channels"])
+                   oh, ow, params["zp_in"], params["zp_out"], lo, hi, params["up_channels"],
+                   padded)
+    scratch_bytes = padded_rows_scratch({"padded_rows": padded, "out_w": ow,
+                                         "stride_w": params["stride"][1], "in_c": c})
+    scratch = np.full(scratch_bytes // 4 + 1, 0x5A5A5A5A, np.uint32)  # a guard word after
     out = np.full(oh * ow * oc + GUARD, 0x55, np.uint8)
     xin = np.ascontiguousarray(x, np.int8).copy()
     lib.bnn_depthwise_conv2d_s8(ctypes.byref(p), ptr(xin), ptr(np.ascontiguousarray(w, np.int8)),
                                 ptr(np.ascontiguousarray(bias, np.int32)),
                                 ptr(np.ascontiguousarray(mult, np.int32)),
-                                ptr(np.ascontiguousarray(shift, np.int32)), ptr(out))
+                                ptr(np.ascontiguousarray(shift, np.int32)),
+                                ptr(scratch) if padded else None, ptr(out))
     assert (out[oh * ow * oc:] == 0x55).all(), "wrote past its output"
+    assert scratch[-1] == 0x5A5A5A5A, "wrote past its scratch"
     np.testing.assert_array_equal(xin, x)  # the input is left as it was
     return out[:oh * ow * oc].view(np.int8).reshape(oh, ow, oc)
 
@@ -78,6 +86,30 @@ def test_dw_s8_any_shape(lib, h, wd, c, dm, kh, kw, sh, sw, dil, same, zp_in, zp
     shift = np.array([s for _, s in pairs], np.int32)
     act = (max(zp_out, -128), 127) if relu else (-128, 127)
     params = _params((sh, sw), dil, same, zp_in, zp_out, act, oc)
+    got = run_dw(lib, x, w, bias, mult, shift, params)
+    np.testing.assert_array_equal(got, depthwise_s8_reference(x, w, bias, mult, shift, params))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 70), st.integers(1, 3),
+       st.integers(1, 3), st.booleans(), st.integers(-128, 127), st.sampled_from([0, -1]),
+       st.integers(0, 2 ** 31))
+def test_dw_s8_3x3_padded_rows(lib, h, wd, c, sh, sw, same, zp_in, up, seed):
+    """The 3x3, depth multiplier 1 path (zero-point padded rows in scratch,
+    nine unrolled taps): the reference's sums for any size, channel count
+    (whole groups of 4 and a rest), stride and padding, either rounding."""
+    if not same and (h < 3 or wd < 3):
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, (h, wd, c)).astype(np.int8)
+    w = rng.integers(-128, 128, (1, 3, 3, c)).astype(np.int8)
+    bias = fold(rng.integers(-20000, 20000, c), w, zp_in)
+    pairs = [quantize_multiplier(float(s)) for s in 1.0 / 240 * 2.0 ** rng.integers(-2, 3, c)]
+    mult = np.array([m for m, _ in pairs], np.int32)
+    shift = np.array([s for _, s in pairs], np.int32)
+    params = _params((sh, sw), (1, 1), same, zp_in, 3, (-128, 127), c)
+    if up == 0:
+        params["up_channels"] = 0  # TFLite's reference kernels: every tie away from zero
     got = run_dw(lib, x, w, bias, mult, shift, params)
     np.testing.assert_array_equal(got, depthwise_s8_reference(x, w, bias, mult, shift, params))
 

@@ -89,7 +89,29 @@ def params_c(low, n) -> dict:
     return dict(in_h=h, in_w=w, in_c=c, depth_multiplier=dm, k_h=kh, k_w=kw, stride_h=sh,
                 stride_w=sw, dilation_h=dh, dilation_w=dw, pad_top=pt, pad_left=pl, out_h=oh,
                 out_w=ow, in_zero_point=n.params["zp_in"], out_zero_point=n.params["zp_out"],
-                act_min=lo, act_max=hi, up_channels=n.params["up_channels"])
+                act_min=lo, act_max=hi, up_channels=n.params["up_channels"],
+                padded_rows=int(padded_rows(kh, kw, dm, dh, dw)))
+
+
+def padded_rows(kh: int, kw: int, dm: int, dh: int, dw: int) -> bool:
+    """3x3, depth multiplier 1, no dilation (DS-CNN's and MobileNet's): the
+    kernel copies the three rows an output row reads, padded with the zero
+    point, into scratch and runs nine unrolled taps at every position.
+
+    Example:
+        >>> padded_rows(3, 3, 1, 1, 1), padded_rows(3, 3, 2, 1, 1)
+        (True, False)
+    """
+    return (kh, kw, dm, dh, dw) == (3, 3, 1, 1, 1)
+
+
+def padded_rows_scratch(fields: dict) -> int:
+    """Scratch bytes of the padded-rows path: three rows of
+    bnn_dw_padded_row_bytes, whole words; 0 without it."""
+    if not fields["padded_rows"]:
+        return 0
+    row = ((fields["out_w"] - 1) * fields["stride_w"] + 3) * fields["in_c"]
+    return -(-3 * row // 4) * 4
 
 
 def depthwise_weights(ctx, idx, in_c):
@@ -186,7 +208,10 @@ class DepthwiseConv2DS8(OpKind):
                      f"{n.name} int8 depthwise filter [{kh}][{kw}][{oc}]")
         bn, mn, sn = requant_consts(b, "dw", n)
         return [f"bnn_depthwise_conv2d_s8(&{pname}, {b.buf(n.inputs[0])}, {wn}, {bn}, {mn}, "
-                f"{sn}, {b.buf(n.outputs[0])});"]
+                f"{sn}, {b.scratch(i, 'uint32_t')}, {b.buf(n.outputs[0])});"]
+
+    def scratch_bytes(self, b, n) -> int:
+        return padded_rows_scratch(params_c(b.low, n))
 
     def cost(self, n, low):
         """MACs counted as if every tap were inside the input; constants: the

@@ -10,6 +10,8 @@
  * their order, so the result is TFLite's sum exactly. */
 #include "bnn_depthwise_conv2d_s8.h"
 
+#include <string.h>
+
 #include "bnn_requant.h"
 
 /* one output position: its window's origin and the taps inside the input */
@@ -28,6 +30,28 @@ static int8_t requant(const bnn_depthwise_conv2d_s8_params *p, int32_t acc, int3
     v += p->out_zero_point;
     v = v < p->act_min ? p->act_min : v;
     return (int8_t)(v > p->act_max ? p->act_max : v);
+}
+
+/* requant of output channels o..o+3 into dst[o..o+3], the rounding chosen once
+ * for the four when they share it (inlined: no call per value) */
+BNN_INLINE void requant4(const bnn_depthwise_conv2d_s8_params *p, const int32_t *acc,
+                         int32_t o, const int32_t *mult, const int32_t *shift, int8_t *dst)
+{
+    const int32_t zp = p->out_zero_point, lo = p->act_min, hi = p->act_max;
+    int32_t j, v;
+    if (o >= p->up_channels) {
+        for (j = 0; j < 4; j++) {
+            v = bnn_requantize_away(acc[j], mult[o + j], shift[o + j]) + zp;
+            v = v < lo ? lo : v;
+            dst[o + j] = (int8_t)(v > hi ? hi : v);
+        }
+    } else if (o + 4 <= p->up_channels) {
+        for (j = 0; j < 4; j++)
+            dst[o + j] = bnn_requantize_s8(acc[j], mult[o + j], shift[o + j], zp, lo, hi);
+    } else {
+        for (j = 0; j < 4; j++)
+            dst[o + j] = requant(p, acc[j], o + j, mult, shift);
+    }
 }
 
 /* The sums of output channels o..o+3, which read input channels i0, i0 + d1,
@@ -76,6 +100,30 @@ BNN_INLINE void block4(const bnn_depthwise_conv2d_s8_params *p, const dw_window 
     acc[3] = a3;
 }
 
+/* 3x3, depth multiplier 1, dilation 1 over padded rows: output channels
+ * o..o+3 with the nine taps unrolled, no bounds test. x: the window's origin
+ * at channel o (rows in_row bytes apart); w: the filter at channel o. */
+BNN_INLINE void block4_3x3(const int8_t *x, const int8_t *w, int32_t in_row, int32_t in_c,
+                           int32_t oc, const int32_t *bias, int32_t *acc)
+{
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+    int32_t ky;
+    for (ky = 0; ky < 3; ky++) { /* gcc and clang unroll this at -O2 */
+        const int8_t *r0 = x, *r1 = x + in_c, *r2 = x + 2 * in_c;
+        const int8_t *w0 = w, *w1 = w + oc, *w2 = w + 2 * oc;
+        a0 += r0[0] * w0[0] + r1[0] * w1[0] + r2[0] * w2[0];
+        a1 += r0[1] * w0[1] + r1[1] * w1[1] + r2[1] * w2[1];
+        a2 += r0[2] * w0[2] + r1[2] * w1[2] + r2[2] * w2[2];
+        a3 += r0[3] * w0[3] + r1[3] * w1[3] + r2[3] * w2[3];
+        x += in_row;
+        w += 3 * oc;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
 /* The sum of one output channel o, reading input channel i. */
 static int32_t single(const bnn_depthwise_conv2d_s8_params *p, const dw_window *win,
                       const int8_t *in, const int8_t *weights, const int32_t *bias, int32_t o,
@@ -108,15 +156,71 @@ static int32_t single(const bnn_depthwise_conv2d_s8_params *p, const dw_window *
     return a;
 }
 
+/* Row ky of the padded window rows for output row oy: input row
+ * oy * stride_h - pad_top + ky, columns -pad_left onwards, the padding (and a
+ * row outside the input) filled with the zero point. */
+static void padded_row(const bnn_depthwise_conv2d_s8_params *p, const int8_t *in, int32_t y,
+                       int8_t *row)
+{
+    const int32_t c = p->in_c, cols = bnn_dw_padded_row_bytes(p) / c;
+    const int8_t zp = (int8_t)p->in_zero_point;
+    int32_t first = p->pad_left, last = p->pad_left + p->in_w, i; /* inside: [first, last) */
+    if (last > cols)
+        last = cols;
+    if (first > cols)
+        first = cols;
+    if (y < 0 || y >= p->in_h)
+        first = last = cols;
+    for (i = 0; i < first * c; i++)
+        row[i] = zp;
+    if (last > first)
+        memcpy(row + first * c, in + ((int32_t)y * p->in_w + first - p->pad_left) * c,
+               (size_t)((last - first) * c));
+    for (i = (last > first ? last : first) * c; i < cols * c; i++)
+        row[i] = zp;
+}
+
+static void padded_rows(const bnn_depthwise_conv2d_s8_params *p, const int8_t *in,
+                        const int8_t *weights, const int32_t *bias, const int32_t *mult,
+                        const int32_t *shift, int8_t *rows, int8_t *out)
+{
+    const int32_t c = p->in_c, row_bytes = bnn_dw_padded_row_bytes(p);
+    const int32_t blocked = c / 4 * 4;
+    int32_t oy, ox, o, ky, acc[4];
+    for (oy = 0; oy < p->out_h; oy++) {
+        for (ky = 0; ky < 3; ky++)
+            padded_row(p, in, oy * p->stride_h - p->pad_top + ky, rows + ky * row_bytes);
+        for (ox = 0; ox < p->out_w; ox++) {
+            const int8_t *x = rows + ox * p->stride_w * c;
+            int8_t *dst = out + (oy * p->out_w + ox) * c;
+            for (o = 0; o < blocked; o += 4) {
+                block4_3x3(x + o, weights + o, row_bytes, c, c, bias + o, acc);
+                requant4(p, acc, o, mult, shift, dst);
+            }
+            for (; o < c; o++) { /* the last c % 4 channels */
+                int32_t a = bias[o], kx;
+                for (ky = 0; ky < 3; ky++)
+                    for (kx = 0; kx < 3; kx++)
+                        a += x[ky * row_bytes + kx * c + o] * weights[(ky * 3 + kx) * c + o];
+                dst[o] = requant(p, a, o, mult, shift);
+            }
+        }
+    }
+}
+
 void bnn_depthwise_conv2d_s8(const bnn_depthwise_conv2d_s8_params *p, const int8_t *in,
                              const int8_t *weights, const int32_t *bias, const int32_t *mult,
-                             const int32_t *shift, int8_t *out)
+                             const int32_t *shift, uint32_t *scratch, int8_t *out)
 {
     const int32_t dm = p->depth_multiplier;
     const int32_t oc = p->in_c * dm;
     const int32_t blocked = oc / 4 * 4;
-    int32_t oy, ox, o, j, acc[4];
+    int32_t oy, ox, o, acc[4];
     dw_window win;
+    if (p->padded_rows) {
+        padded_rows(p, in, weights, bias, mult, shift, (int8_t *)scratch, out);
+        return;
+    }
     for (oy = 0; oy < p->out_h; oy++) {
         win.y0 = oy * p->stride_h - p->pad_top;
         bnn_inside_taps(win.y0, p->dilation_h, p->k_h, p->in_h, &win.ky0, &win.ky1);
@@ -134,8 +238,7 @@ void bnn_depthwise_conv2d_s8(const bnn_depthwise_conv2d_s8_params *p, const int8
                 else
                     block4(p, &win, in, weights, bias, o, o / dm, (o + 1) / dm - o / dm,
                            (o + 2) / dm - o / dm, (o + 3) / dm - o / dm, acc);
-                for (j = 0; j < 4; j++)
-                    dst[o + j] = requant(p, acc[j], o + j, mult, shift);
+                requant4(p, acc, o, mult, shift, dst);
             }
             for (; o < oc; o++)
                 dst[o] = requant(p, single(p, &win, in, weights, bias, o, o / dm), o, mult,

@@ -20,7 +20,12 @@
  * (its scalar tail: gemmlowp's RoundingDivideByPOT).
  *
  * Nothing outside `in` is read: the taps inside the input are found once per
- * output position; `in` and `out` must not overlap. No scratch. */
+ * output position; `in` and `out` must not overlap. No scratch, except with
+ * padded_rows (3x3, depth multiplier 1, dilation 1): the three input rows an
+ * output row reads are copied into `scratch` with the padding filled with
+ * in_zero_point, bnn_dw_padded_row_bytes(p) each, so that every position runs
+ * the same unrolled nine taps (the sums are the same: a tap in the padding
+ * reads the zero point either way). */
 #ifndef BNN_DEPTHWISE_CONV2D_S8_H
 #define BNN_DEPTHWISE_CONV2D_S8_H
 
@@ -32,10 +37,16 @@ typedef struct {
     int32_t pad_top, pad_left, out_h, out_w;
     int32_t in_zero_point, out_zero_point, act_min, act_max;
     int32_t up_channels; /* channels [0, up_channels) round ties toward +inf */
+    int32_t padded_rows; /* 1: 3x3 through zero-point padded rows in scratch */
 } bnn_depthwise_conv2d_s8_params;
+
+/* bytes of one padded row: the (out_w - 1) * stride_w + 3 columns a row of
+ * outputs reads, in_c each (scratch holds three) */
+#define bnn_dw_padded_row_bytes(p) (((p)->out_w - 1) * (p)->stride_w + 3) * (p)->in_c
 
 void bnn_depthwise_conv2d_s8(const bnn_depthwise_conv2d_s8_params *p, const int8_t *in,
                              const int8_t *weights, const int32_t *bias /* out_c, folded */,
-                             const int32_t *mult, const int32_t *shift, int8_t *out);
+                             const int32_t *mult, const int32_t *shift,
+                             uint32_t *scratch /* NULL unless padded_rows */, int8_t *out);
 
 #endif
