@@ -320,7 +320,7 @@ class Generated:
         return low.quant.get(low.output) if low is not None and low.quant else None
 
     def api_outputs(self, model_outputs: np.ndarray) -> np.ndarray:
-        """The model's own outputs (as LCE's interpreter gives them) as NAME_run
+        """The model's own outputs (as its reference interpreter gives them) as NAME_run
         returns them: with --io float an int8 output becomes float32
         ``float32(q - zero_point) * scale``, one rounding.
 
