@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bnnkit.ops._quant import quantize_multiplier
-from bnnkit.ops.conv2d_s8 import (GROUP, conv_s8_reference, interleaved_s8, ring_layout,
-                                  row_pairs_s8, row_pairs_s16, scratch_bytes_s8)
+from bnnkit.ops.conv2d_s8 import (GROUP, conv_s8_reference, fast_requant, interleaved_s8,
+                                  ring_layout, row_pairs_s8, row_pairs_s16, scratch_bytes_s8)
 from kernels.kernel_lib import ptr
 from bnnkit.kernel_structs import ctypes_struct
 
@@ -48,7 +48,8 @@ def run_conv(klib, x, w, bias, mult, shift, params, wide=False):
         wpacked = (row_pairs_s16 if wide else row_pairs_s8)(w)
     p = ConvS8Params(h, wd, ic, oc, kh, kw, sh, sw, pt, pl, conv_h, conv_w, ph, pw, words,
                      params["zp_in"], params["zp_out"], lo, hi, int(params["ties"] == "up"),
-                     int(ring["wide"]), ring["rows"], ring["len"])
+                     int(fast_requant(bias, kh * kw * ic, shift)), int(ring["wide"]),
+                     ring["rows"], ring["len"])
     b = np.zeros(-(-oc // GROUP) * GROUP, np.int32)
     b[:oc] = bias
     scratch = np.full(ring["scratch_bytes"] // 4 + 1, 0x5A5A5A5A, np.uint32)
@@ -141,4 +142,29 @@ def test_requantize_at_every_rounding(lib_dsp, targets, mult, shift, wrap, ties)
     mults, shifts = np.full(n, mult, np.int32), np.full(n, shift, np.int32)
     got = run_conv(lib_dsp, x, w, np.array(accs), mults, shifts, params).reshape(-1)
     want = np.clip(requantize(np.array(accs, np.int64), mults, shifts, ties), -128, 127)
+    np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(-130, 129), st.sampled_from([0.0, 0.25, 0.5, 0.75]),
+                          st.integers(-3, 3)), min_size=4, max_size=4),
+       st.integers(2 ** 30, 2 ** 31 - 1), st.integers(-31, -1))
+def test_short_requantize_at_every_rounding(lib_dsp, targets, mult, shift):
+    """bnn_requantize_away_small (|acc| < 2^30, negative shifts: what
+    fast_requant proves of a layer) against TFLite's two roundings in numpy,
+    accumulators on and around the ties of both, every negative shift."""
+    from bnnkit.ops._quant import requantize
+
+    scale = mult * 2.0 ** (shift - 31)
+    accs = [int(np.clip(round((r + f) / scale) + d, -2 ** 30 + 2 ** 17, 2 ** 30 - 2 ** 17))
+            for r, f, d in targets]
+    n = len(accs)
+    x = np.zeros((1, 1, 4), np.int8)
+    w = np.ones((n, 1, 1, 4), np.int8)
+    params = {"stride": (1, 1), "padding": "VALID", "pool": None, "zp_in": 0, "zp_out": 0,
+              "act": (-128, 127), "ties": "away"}
+    mults, shifts = np.full(n, mult, np.int32), np.full(n, shift, np.int32)
+    assert fast_requant(np.array(accs), 4, shifts)  # the short form is the one tested
+    got = run_conv(lib_dsp, x, w, np.array(accs), mults, shifts, params).reshape(-1)
+    want = np.clip(requantize(np.array(accs, np.int64), mults, shifts, "away"), -128, 127)
     np.testing.assert_array_equal(got, want)

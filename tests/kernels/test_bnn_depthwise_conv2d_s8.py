@@ -13,6 +13,7 @@ from helpers import power_of_two_scales
 from hypothesis import given, settings, strategies as st
 
 from bnnkit.ops._quant import quantize_f32, quantize_multiplier, requantize
+from bnnkit.ops.conv2d_s8 import fast_requant
 from bnnkit.ops.depthwise_conv2d_s8 import (depthwise_s8_reference, padded_rows,
                                            padded_rows_scratch, up_channels, window)
 from kernels.kernel_lib import ptr
@@ -36,7 +37,7 @@ def run_dw(lib, x, w, bias, mult, shift, params):
     padded = int(padded_rows(kh, kw, oc // c, *params["dilation"]))
     p = DwS8Params(h, wd, c, oc // c, kh, kw, *params["stride"], *params["dilation"], pt, pl,
                    oh, ow, params["zp_in"], params["zp_out"], lo, hi, params["up_channels"],
-                   padded)
+                   padded, int(fast_requant(bias, kh * kw, shift)))
     scratch_bytes = padded_rows_scratch({"padded_rows": padded, "out_w": ow,
                                          "stride_w": params["stride"][1], "in_c": c})
     scratch = np.full(scratch_bytes // 4 + 1, 0x5A5A5A5A, np.uint32)  # a guard word after

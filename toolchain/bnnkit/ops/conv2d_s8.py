@@ -70,6 +70,21 @@ def fold_input_offset(bias, weights2d, zp_in: int, where: str):
     return folded
 
 
+def fast_requant(bias, taps: int, shift) -> bool:
+    """Whether bnn_requant.h's bnn_requantize_away_small is exact for a layer:
+    every accumulator (the folded bias plus ``taps`` products of int8 values,
+    each at most 2^14 in magnitude) stays below 2^30, and every shift is
+    negative. Then the kernels use it (about half the instructions per output).
+
+    Example:
+        >>> fast_requant(np.array([5000]), 3 * 3 * 64, np.array([-7])), fast_requant([0], 9, [0])
+        (True, False)
+    """
+    bias, shift = np.asarray(bias, np.int64), np.asarray(shift, np.int64)
+    bound = int(np.abs(bias).max(initial=0)) + taps * 128 * 128
+    return bool(shift.size and (shift <= -1).all() and bound < 1 << 30)
+
+
 def requant_ties(ctx) -> str:
     """The last rounding of CONV_2D's and FULLY_CONNECTED's requantization:
     ties toward +inf for LCE's interpreter (ruy's x86 output stage), away from
@@ -167,7 +182,9 @@ class Conv2DS8(OpKind):
                  pad_left=g["pl"], conv_h=g["conv_h"], conv_w=g["conv_w"], pool_h=pool[0],
                  pool_w=pool[1], patch_words=words, pad_value=n.params["zp_in"],
                  out_zero_point=n.params["zp_out"], act_min=lo, act_max=hi,
-                 ties_up=int(n.params["ties"] == "up"), wide=ring["wide"],
+                 ties_up=int(n.params["ties"] == "up"),
+                 fast_requant=int(fast_requant(n.consts["bias"], kh * kw * ic, n.consts["shift"])),
+                 wide=ring["wide"],
                  ring_rows=ring["rows"], ring_len=ring["len"])
         wn = b.const("conv_w", "uint32_t", packed,
                      f"{n.name} int8 filter [{oc}][{kh}][{kw}][{ic}] as {form}")

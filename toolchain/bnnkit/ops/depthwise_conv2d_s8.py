@@ -38,7 +38,8 @@ from ..errors import BnnkitError
 from ._geometry import out_size, same_pad
 from ._quant import INT32_MAX, requantize
 from .base import Cost, OpKind, prod, register
-from .conv2d_s8 import fold_input_offset, int32_bias, requant_consts, requant_params
+from .conv2d_s8 import (fast_requant, fold_input_offset, int32_bias, requant_consts,
+                        requant_params)
 
 UP_GROUP = 8  # channels TFLite's Quantize rounds together (ties up); the rest: away
 MAX_CHANNELS = 2048  # TFLite's accumulator buffer (kAccBufferMaxSize) holds one position's
@@ -90,7 +91,8 @@ def params_c(low, n) -> dict:
                 stride_w=sw, dilation_h=dh, dilation_w=dw, pad_top=pt, pad_left=pl, out_h=oh,
                 out_w=ow, in_zero_point=n.params["zp_in"], out_zero_point=n.params["zp_out"],
                 act_min=lo, act_max=hi, up_channels=n.params["up_channels"],
-                padded_rows=int(padded_rows(kh, kw, dm, dh, dw)))
+                padded_rows=int(padded_rows(kh, kw, dm, dh, dw)),
+                fast_requant=int(fast_requant(n.consts["bias"], kh * kw, n.consts["shift"])))
 
 
 def padded_rows(kh: int, kw: int, dm: int, dh: int, dw: int) -> bool:

@@ -12,7 +12,8 @@ import numpy as np
 from ..errors import BnnkitError
 from .base import Cost, OpKind, prod, register
 from .conv2d_s8 import (fold_input_offset, int32_bias, interleaved_s8, quantized_weights,
-                        requant_consts, requant_params, requant_ties, scratch_bytes_s8)
+                        fast_requant, requant_consts, requant_params, requant_ties,
+                        scratch_bytes_s8)
 from ._quant import requantize
 
 
@@ -70,7 +71,8 @@ class FullyConnectedS8(OpKind):
                  k_w=1, stride_h=1, stride_w=1, pad_top=0, pad_left=0, conv_h=1, conv_w=1,
                  pool_h=1, pool_w=1, patch_words=-(-n_in // 4), pad_value=n.params["zp_in"],
                  out_zero_point=n.params["zp_out"], act_min=lo, act_max=hi,
-                 ties_up=int(n.params["ties"] == "up"), wide=0,
+                 ties_up=int(n.params["ties"] == "up"),
+                 fast_requant=int(fast_requant(n.consts["bias"], n_in, n.consts["shift"])), wide=0,
                  ring_rows=0, ring_len=0)
         wn = b.const("fc_w", "uint32_t", interleaved_s8(w),
                      f"{n.name} int8 weights [{n_out}][{n_in}], four outputs interleaved "

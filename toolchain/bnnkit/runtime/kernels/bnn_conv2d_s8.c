@@ -223,7 +223,14 @@ BNN_S8_NOINLINE static void requantize_row(const bnn_conv2d_s8_params *p, const 
     int32_t c, i;
     for (c = 0; c < oc; c++) {
         const int32_t m = mult[c], sh = shift[c];
-        if (p->ties_up) {
+        if (p->fast_requant && !p->ties_up) {
+            const int32_t right = -sh, round = (int32_t)1 << (right - 1);
+            for (i = 0; i < n; i++) {
+                int32_t v = bnn_requantize_away_small(acc[i * acc_stride + c], m, right, round) + zp;
+                v = v < lo ? lo : v;
+                out[i * oc + c] = (int8_t)(v > hi ? hi : v);
+            }
+        } else if (p->ties_up) {
             for (i = 0; i < n; i++)
                 out[i * oc + c] = bnn_requantize_s8(acc[i * acc_stride + c], m, sh, zp, lo, hi);
         } else {

@@ -37,6 +37,8 @@ typedef struct {
     int32_t ties_up;        /* the requantization's last rounding: 1 ties toward +inf (ruy,
                                LCE's interpreter), 0 away from zero (TFLite's reference
                                kernels, TFLite Micro, CMSIS-NN) */
+    int32_t fast_requant;   /* with ties_up 0: every |acc| < 2^30 and every shift < 0,
+                               so bnn_requantize_away_small is exact (ops/conv2d_s8.py) */
     int32_t wide;           /* rows path: 1 = int16 ring and weights (cores with SMLAD) */
     int32_t ring_rows;      /* rows path: (pool_h - 1) * stride_h + k_h; 0: patch path */
     int32_t ring_len;       /* rows path: elements per ring row, even */

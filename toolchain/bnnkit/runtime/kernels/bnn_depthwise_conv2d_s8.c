@@ -39,7 +39,15 @@ BNN_INLINE void requant4(const bnn_depthwise_conv2d_s8_params *p, const int32_t 
 {
     const int32_t zp = p->out_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t j, v;
-    if (o >= p->up_channels) {
+    if (p->fast_requant && o >= p->up_channels) {
+        for (j = 0; j < 4; j++) {
+            const int32_t right = -shift[o + j];
+            v = bnn_requantize_away_small(acc[j], mult[o + j], right, (int32_t)1 << (right - 1))
+                + zp;
+            v = v < lo ? lo : v;
+            dst[o + j] = (int8_t)(v > hi ? hi : v);
+        }
+    } else if (o >= p->up_channels) {
         for (j = 0; j < 4; j++) {
             v = bnn_requantize_away(acc[j], mult[o + j], shift[o + j]) + zp;
             v = v < lo ? lo : v;

@@ -38,6 +38,8 @@ typedef struct {
     int32_t in_zero_point, out_zero_point, act_min, act_max;
     int32_t up_channels; /* channels [0, up_channels) round ties toward +inf */
     int32_t padded_rows; /* 1: 3x3 through zero-point padded rows in scratch */
+    int32_t fast_requant; /* with up_channels 0: every |acc| < 2^30 and every shift < 0,
+                             so bnn_requantize_away_small is exact */
 } bnn_depthwise_conv2d_s8_params;
 
 /* bytes of one padded row: the (out_w - 1) * stride_w + 3 columns a row of

@@ -33,6 +33,20 @@ BNN_INLINE int32_t bnn_requantize(int32_t acc, int32_t mult, int32_t shift)
     return right ? (int32_t)(v >> 32) >> (right - 1) : (int32_t)(v >> 31);
 }
 
+/* bnn_requantize_away where the generator has proven |acc| < 2^30 and the
+ * shift negative (right = -shift >= 1; `fast_requant` in a kernel's
+ * parameters): the high multiply floor((acc * mult + 2^30) / 2^31) is
+ * floor((2 acc * mult + 2^31) / 2^32), one rounding multiply (SMMULR; gcc
+ * makes it SMLAL), and with |high| <= 2^30 the shift's ties away from zero
+ * are (high + 2^(right-1) + (high < 0 ? -1 : 0)) >> right, with no overflow.
+ * `round` is 2^(right-1). The same integers as bnn_requantize_away. */
+BNN_INLINE int32_t bnn_requantize_away_small(int32_t acc, int32_t mult, int32_t right,
+                                             int32_t round)
+{
+    const int32_t high = (int32_t)(((int64_t)(acc * 2) * mult + ((int64_t)1 << 31)) >> 32);
+    return (high + round + (high >> 31)) >> right;
+}
+
 /* requantize, add the output zero point, clamp to [lo, hi] (the fused activation) */
 BNN_INLINE int8_t bnn_requantize_s8(int32_t acc, int32_t mult, int32_t shift, int32_t zero_point,
                                     int32_t lo, int32_t hi)
