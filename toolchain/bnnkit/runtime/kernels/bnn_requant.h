@@ -39,11 +39,18 @@ BNN_INLINE int32_t bnn_requantize(int32_t acc, int32_t mult, int32_t shift)
  * floor((2 acc * mult + 2^31) / 2^32), one rounding multiply (SMMULR; gcc
  * makes it SMLAL), and with |high| <= 2^30 the shift's ties away from zero
  * are (high + 2^(right-1) + (high < 0 ? -1 : 0)) >> right, with no overflow.
- * `round` is 2^(right-1). The same integers as bnn_requantize_away. */
+ * `round` is 2^(right-1). The same integers as bnn_requantize_away. On a core
+ * with the DSP extension the multiply is SMMULR itself, which is that very
+ * expression (gcc would spend two more instructions and two registers). */
 BNN_INLINE int32_t bnn_requantize_away_small(int32_t acc, int32_t mult, int32_t right,
                                              int32_t round)
 {
-    const int32_t high = (int32_t)(((int64_t)(acc * 2) * mult + ((int64_t)1 << 31)) >> 32);
+    int32_t high;
+#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__)
+    __asm__("smmulr %0, %1, %2" : "=r"(high) : "r"(acc * 2), "r"(mult));
+#else
+    high = (int32_t)(((int64_t)(acc * 2) * mult + ((int64_t)1 << 31)) >> 32);
+#endif
     return (high + round + (high >> 31)) >> right;
 }
 
