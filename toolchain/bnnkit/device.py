@@ -28,10 +28,14 @@ def _qemu_cmd(target, exe: Path, images: str, out: str, log: str | None = None) 
     return target.run_command(exe.name, images, out, log)
 
 
-def _check_emulator(target):
+def _emulator_found(target) -> bool:
     import shutil
 
-    if shutil.which(target.emulator) is None:
+    return bool(target.emulator) and shutil.which(target.emulator) is not None
+
+
+def _check_emulator(target):
+    if not _emulator_found(target):
         raise BnnkitError(f"{target.emulator} not found: install it with "
                           f"'apt-get install {target.emulator_package}'")
 
@@ -231,9 +235,8 @@ STACK_CALL_GRAPH = "the deepest call chain of bnnkit's code (gcc -fcallgraph-inf
 
 
 def emulator_available(target) -> bool:
-    import shutil
-
-    return bool(target.machine and target.emulator and shutil.which(target.emulator))
+    """A bare-metal target whose emulator is installed: its firmware can run here."""
+    return bool(target.machine) and _emulator_found(target)
 
 
 def linked_estimate(gen, project: Path, measure_stack: bool = True,

@@ -450,16 +450,6 @@ def _check_linked(gen, staging: Path, source: str, flash_kib, ram_kib) -> dict:
     return figures
 
 
-def output_bits_of(low) -> bool:
-    return low.kinds[low.output] == "bits"
-
-
-def np_ctype(dtype) -> str:
-    """The C type of a numpy element type NAME_run takes."""
-    return {np.dtype(np.uint8): "uint8_t", np.dtype(np.int8): "int8_t",
-            np.dtype(np.float32): "float"}[np.dtype(dtype)]
-
-
 def _pixel_map(spec: dict, scale: float, zero_point: int):
     """How a uint8 pixel becomes the int8 model input: the preprocessing then
     TFLite's quantization, tabulated. An int offset k when every pixel p maps
@@ -539,14 +529,16 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
     if gen.io_float and gen.input_quant is None and gen.output_quant is None:
         raise BnnkitError(f"{model_path}: --io float is for int8 models; this model's input "
                           "and output are already float32")
-    if gen.io_float and output_bits_of(low):
+    if gen.io_float and gen.output_bits:
         raise BnnkitError(f"{model_path}: --io float: the output is bit-packed, not int8")
     spec = meta["preprocessing"]
     uint8 = preprocess.is_uint8(spec)
     if uint8:
         preprocess.check_channels(spec, low.shapes[low.input], "--mean/--std" if input_spec
                                   else str(metadata.sidecar_path(model_path)))
-    input_ctype = "uint8_t" if uint8 else np_ctype(gen.input_dtype)
+    # uint8 pixels, else the model's own input (float32 for an int8 one with --io float)
+    input_ctype = "uint8_t" if uint8 else KIND_C["f32" if gen.input_dtype == np.float32
+                                                 else low.kinds[low.input]][0]
     pixel_map = None
     if uint8 and gen.input_quant is not None:
         pixel_map = _pixel_map(spec, *gen.input_quant)
@@ -558,7 +550,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         target.check_budget(gen, str(model_path), flash_kib, ram_kib)
 
     env = _env()
-    output_bits = low.kinds[low.output] == "bits"
+    output_bits = gen.output_bits
     names = meta.get("class_names")
     if names is not None and len(names) != prog.output_floats:
         where = (getattr(class_names, "source", "") or "--class-names" if class_names is not None
@@ -584,7 +576,7 @@ def generate(model_path, target_name: str, out_dir, flash_kib=None, ram_kib=None
         "input_arg": "pixels" if uint8 else "x",
         "input_shape": "x".join(map(str, low.shapes[low.input])) or "scalar",
         "output_ctype": KIND_C[gen.output_kind][0],
-        "output_quant": low.quant.get(low.output) if low.quant else None,
+        "output_quant": gen.output_quant,
         "output_bits": output_bits,
         "output_shape": "x".join(map(str, low.shapes[low.output])),
         "scale_hex": float(np.float32(spec.get("scale", 1.0))).hex() + "f",

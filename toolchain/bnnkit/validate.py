@@ -176,7 +176,7 @@ def load_data(data: str, gen, data_dir=None, limit=None):
 def _real(gen, outputs: np.ndarray) -> np.ndarray:
     """The outputs as real values: int8 scores dequantized."""
     out = outputs.astype(np.float64)
-    quant = gen.low.quant.get(gen.low.output) if gen.low.quant else None
+    quant = gen.output_quant
     if gen.output_kind == "i8" and quant:
         out = quant[0] * (out - quant[1])
     return out

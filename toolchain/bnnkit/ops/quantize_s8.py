@@ -47,18 +47,15 @@ def quantize_reference(x, scale: float, zero_point: int, tflite: bool = False) -
         [1, 1, 1, 1, 1, 1, 1, 1, 1]
     """
     f = np.asarray(x, np.float32).reshape(-1)
-    blocked = f.size // 8 * 8
+    blocked = 0 if tflite else f.size // 8 * 8
     s = np.float32(scale)
     r = np.empty(f.size, np.int64)
-    if tflite:
-        with np.errstate(all="ignore"):
-            r = _to_i32(_round_away((f / s).astype(np.float32).astype(np.float64)))
-        r = (r + int(zero_point) + (1 << 31)) % (1 << 32) - (1 << 31)  # int32 wrap
-        return np.clip(r, -128, 127).astype(np.int8).reshape(np.shape(x))
     with np.errstate(all="ignore"):
         inv = np.float32(1.0 / np.float64(s))
         r[:blocked] = _to_i32(np.rint((f[:blocked] * inv).astype(np.float32)))
-        r[blocked:] = _to_i32(_round_away(f[blocked:].astype(np.float64) / np.float64(s)))
+        tail = ((f[blocked:] / s).astype(np.float32).astype(np.float64) if tflite
+                else f[blocked:].astype(np.float64) / np.float64(s))
+        r[blocked:] = _to_i32(_round_away(tail))
     r = (r + int(zero_point) + (1 << 31)) % (1 << 32) - (1 << 31)  # int32 wrap
     return np.clip(r, -128, 127).astype(np.int8).reshape(np.shape(x))
 
