@@ -17,11 +17,25 @@ BconvParams = ctypes_struct("bnn_bconv2d_params")
 BpoolParams = ctypes_struct("bnn_bmaxpool_params")
 
 
-@pytest.fixture(scope="module", params=["lib", "lib_swar"])
+class _Variant:
+    """A kernel library and the weights' chunk (``chunk_words``) the test lays
+    out for it; calls go to the library."""
+
+    def __init__(self, lib, chunk):
+        self.lib, self.chunk = lib, chunk
+
+    def __getattr__(self, name):
+        return getattr(self.lib, name)
+
+
+@pytest.fixture(scope="module", params=["lib-3", "lib-4", "lib_swar-3", "lib_swar-4"])
 def blib(request):
-    """The kernels with the host's popcount, and with the Cortex-M SWAR count
-    (bnn_bconv2d.c counts three words across all channels there)."""
-    return request.getfixturevalue(request.param)
+    """The kernels with the host's popcount and with the Cortex-M SWAR count
+    (bnn_bconv2d.c counts three words across all channels there), each
+    reading weights laid out in chunks of 3 words (32-bit cores) and of 4
+    (arm64): a library made for one core runs on any."""
+    name, chunk = request.param.split("-")
+    return _Variant(request.getfixturevalue(name), int(chunk))
 
 
 def _geometry(h, k, stride, same):
@@ -67,13 +81,14 @@ def _node(h, ic, oc, k, stride, same, one_padding, clamp, w_neg, consts, output=
 
 
 def _params(node, low, h):
-    from bnnkit.ops.lce_bconv2d import LceBconv2d, patch_words
+    from bnnkit.ops.lce_bconv2d import LceBconv2d, chunk_words, patch_words
 
     p = node.params
     (oh, ow), (pt, pl) = low.shapes[1][:2], LceBconv2d().pads(node, low)
     return BconvParams(h, h, p["channels_in"], p["out_channels"], *p["kernel"], *p["stride"],
                        *p["dilation"], pt, pl, oh, ow, int(p["one_padding"]), *p["clamp"],
-                       *(p["pool"] or (1, 1)), *p["conv_out"], patch_words(node))
+                       *(p["pool"] or (1, 1)), *p["conv_out"], patch_words(node),
+                       chunk_words(node))
 
 
 def _run(lib, node, low, h, x_neg, out):
@@ -83,7 +98,9 @@ def _run(lib, node, low, h, x_neg, out):
     from bnnkit.ops.lce_bconv2d import LceBconv2d, interleaved_weights
 
     op = LceBconv2d()
-    w = interleaved_weights(node.consts["weights"], node.params["channels_in"])
+    node.params["chunk_words"] = getattr(lib, "chunk", 3)
+    w = interleaved_weights(node.consts["weights"], node.params["channels_in"],
+                            node.params["chunk_words"])
     scratch = np.full(op.scratch_bytes(None, node) // 4 + 1, 0xA5A5A5A5, np.uint32)
     if node.params["output"] == "int8":
         lib.bnn_bconv2d_s8(ctypes.byref(_params(node, low, h)), ptr(pack_bits(x_neg)), ptr(w),
@@ -224,7 +241,7 @@ def test_bconv2d_bits(blib, h, ic, oc, k, same, seed):
     np.testing.assert_array_equal(out, pack_bits(accum > thr))
 
 
-@pytest.mark.parametrize("ic", [16, 40, 250])
+@pytest.mark.parametrize("ic", [16, 40, 64, 250])
 def test_bconv2d_counts_at_their_largest(blib, ic):
     """Every input bit opposite its weight: each channel's count is K (up to
     2,250 here), past what one SWAR byte or one triple's bytes can hold."""
@@ -318,3 +335,115 @@ def test_bconv2d_float_bit_exact_with_lce(tmp_path):
         xs = np.random.default_rng(ic).uniform(-1, 1, (20, h, h, ic)).astype(np.float32)
         c, ref, _ = compare_on_inputs(path, xs, build_dir=tmp_path)
         np.testing.assert_array_equal(c, ref)
+
+
+# bnn_bconv2d.c's three calls on pseudo-random shapes and data, the same on any
+# core: every output written to the file argv[1]. Multipliers and biases hit
+# ties (multiples of 0.5), NaN, values past int32 and NaN at some positions of
+# a channel only (where x * m overflows, inf - inf).
+_NEON_HARNESS = r"""
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "bnn_kernels.h"
+
+static uint32_t state = 12345u;
+static uint32_t next(void) { state ^= state << 13; state ^= state >> 17; state ^= state << 5; return state; }
+static float any_float(int32_t k)
+{
+    switch (next() % 8) {
+    case 0: return (float)((int32_t)(next() % 9) - 4) * 0.5f;
+    case 1: return next() % 4 ? 1e10f : NAN;
+    default: return ((float)(next() % 20001) - 10000.0f) / (float)(1 + next() % 2000) / (float)(k + 1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    /* in_hw, in_c, out_c, k, stride, pool, one_padding, same */
+    static const int32_t shapes[][8] = {
+        {5, 64, 8, 3, 1, 1, 0, 1},   {6, 64, 16, 3, 1, 2, 1, 1}, {4, 96, 13, 3, 2, 1, 0, 1},
+        {3, 33, 4, 1, 1, 1, 1, 0},   {7, 200, 1, 3, 1, 1, 0, 1}, {5, 17, 21, 2, 1, 2, 1, 0},
+        {4, 512, 12, 3, 1, 1, 0, 1}, {9, 32, 40, 3, 2, 2, 1, 1}, {1, 131200, 9, 1, 1, 1, 1, 0},
+        {1, 131200, 4, 1, 1, 1, 1, 0}};
+    FILE *out = fopen(argv[1], "wb");
+    size_t s;
+    long nan = 0, saturated = 0;
+    (void)argc;
+    for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int32_t *d = shapes[s], hw = d[0], ic = d[1], oc = d[2], k = d[3], st = d[4];
+        const int32_t same = d[7], conv = same ? (hw + st - 1) / st : (hw - k) / st + 1;
+        const int32_t pad = same ? ((conv - 1) * st + k - hw) / 2 : 0;
+        const int32_t kw = BNN_WORDS(k * k * ic), patch = 4 * ((kw + 3) / 4), ow = conv / d[5];
+        const int32_t n_in = hw * hw * BNN_WORDS(ic), n_out = ow * ow * oc, sets = 3;
+        bnn_bconv2d_params p = {hw, hw, ic, oc, k, k, st, st, 1, 1, pad, pad, ow, ow, d[6],
+                                -2 * k * k * ic + 2 * (int32_t)(next() % 3), INT32_MAX,
+                                d[5], d[5], conv, conv, patch, 4};
+        uint32_t *in = malloc(4 * (size_t)n_in), *w = malloc(4 * (size_t)patch * oc);
+        uint32_t *scratch = malloc(4 * ((size_t)patch + 2 * oc)), *bits = malloc(4 * (size_t)n_out);
+        float *m = malloc(4 * (size_t)oc), *b = malloc(4 * (size_t)oc), *f = malloc(4 * (size_t)n_out);
+        int32_t *thr = malloc(4 * (size_t)oc), *corr = malloc(4 * (size_t)sets * oc), i;
+        uint16_t *corr_at = malloc(2 * (size_t)conv * conv);
+        int8_t *q = malloc((size_t)n_out);
+        /* the long patches every bit opposite its weight: the largest counts */
+        for (i = 0; i < n_in; i++) in[i] = ic > 100000 ? ~0u : next();
+        for (i = 0; i < patch * oc; i++) { /* bits past the K taps' bits are 0, as bnnkit pads */
+            const int32_t left = k * k * ic - 32 * (i / (4 * oc) * 4 + i % 4);
+            w[i] = ic > 100000 || left <= 0 ? 0u : next() & (left >= 32 ? ~0u : (1u << left) - 1u);
+        }
+        for (i = 0; i < oc; i++) {
+            m[i] = any_float(k * k * ic);
+            b[i] = any_float(k * k * ic);
+            if (next() % 4 == 0) { /* x * m overflows where x > K: NaN there (inf - inf), else -inf */
+                m[i] = 3.4e38f / (float)(k * k * ic);
+                b[i] = -INFINITY;
+            }
+            thr[i] = (int32_t)(next() % (uint32_t)(k * k * ic + 2)) - 1;
+        }
+        for (i = 0; i < sets * oc; i++) corr[i] = (int32_t)(next() % 41) - 20;
+        for (i = 0; i < conv * conv; i++) corr_at[i] = (uint16_t)(next() % (sets + 1));
+        bnn_bconv2d_f32(&p, in, w, m, b, d[6] ? NULL : corr_at, corr, scratch, f);
+        for (i = 0; i < n_out; i++) /* a NaN made by inf - inf: x86's has the sign bit, Arm's not */
+            if (f[i] != f[i]) { f[i] = NAN; nan++; }
+        fwrite(f, 4, (size_t)n_out, out);
+        p.clamp_min = -k * k * ic; /* LCE: no fused activation with int8 output here */
+        bnn_bconv2d_s8(&p, in, w, m, b, scratch, q);
+        fwrite(q, 1, (size_t)n_out, out);
+        for (i = 0; i < n_out; i++) saturated += q[i] == 127 || q[i] == -128;
+        bnn_bconv2d_bits(&p, in, w, thr, scratch, bits);
+        fwrite(bits, 4, (size_t)(ow * ow * BNN_WORDS(oc)), out);
+        free(in); free(w); free(scratch); free(bits); free(m); free(b); free(f); free(thr);
+        free(corr); free(corr_at); free(q);
+    }
+    printf("%ld NaN, %ld saturated\n", nan, saturated);
+    return fclose(out) != 0;
+}
+"""
+
+
+def test_neon_binary_conv_gives_the_portable_bytes(tmp_path):
+    """arm64's NEON count (eight and four channels per pass, the last one to
+    three alone, passes of 1,023 chunks on a 131,200-bit patch) and its
+    vectorised float and int8 output transforms give the bytes of the portable
+    C on this host (which the tests above check against numpy), on shapes and
+    values chosen to reach every path: pools, zero-padding corrections, ties,
+    NaN, values past int32."""
+    import subprocess
+
+    from bnnkit.targets import RUNTIME_DIR, get_target
+
+    kernels = RUNTIME_DIR / "kernels"
+    (tmp_path / "harness.c").write_text(_NEON_HARNESS)
+    srcs = [str(tmp_path / "harness.c"), str(kernels / "bnn_bconv2d.c")]
+    flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-I", str(kernels)]
+    subprocess.run(["gcc", *flags, "-o", str(tmp_path / "host"), *srcs, "-lm"], check=True)
+    arm64 = get_target("arm64")
+    subprocess.run([arm64.cc, *flags, "-static", "-o", str(tmp_path / "arm64"), *srcs, "-lm"],
+                   check=True)
+    seen = subprocess.run([str(tmp_path / "host"), str(tmp_path / "host.bin")], check=True,
+                          capture_output=True, text=True).stdout.split()
+    subprocess.run([arm64.emulator, str(tmp_path / "arm64"), str(tmp_path / "arm64.bin")],
+                   check=True)
+    host, neon = (tmp_path / "host.bin").read_bytes(), (tmp_path / "arm64.bin").read_bytes()
+    assert len(host) > 5000 and host == neon
+    assert int(seen[0]) > 0 and int(seen[2]) > 0  # the NaN and saturation paths were reached

@@ -31,6 +31,9 @@ class Target:
     exe: str = "model"  # what the generated Makefile builds
     dsp: bool = False  # Arm's DSP extension (SMLAD): int8 conv weights stored widened
     small_core: bool = False  # Cortex-M (BNN_SMALL_CORE): float conv weights in channel blocks
+    # binary conv weights interleaved this many words at a time: 3 fit 32-bit cores'
+    # registers, 4 (128 bits) arm64's NEON registers
+    bconv_chunk_words: int = 3
     ld_script: str = "mps2.ld"  # a bare-metal board's linker script (in its board folder)
     emulator_args: tuple = ()  # more qemu-system options (the virt machine: no firmware)
     semihost_argv0: bool = True  # the semihosting command line starts with the program
@@ -172,7 +175,7 @@ TARGETS = {
                                   "/usr/lib/picolibc/riscv64-unknown-elf/include")),
     "arm64": Target("arm64", "arm64-linux", "arm64", "aarch64-linux-gnu-gcc",
                     "gcc-aarch64-linux-gnu libc6-dev-arm64-cross", None, None, "qemu-aarch64",
-                    emulator_package="qemu-user",
+                    emulator_package="qemu-user", bconv_chunk_words=4,
                     summary="static aarch64 Linux binary for qemu-aarch64",
                     clang_args=("--target=aarch64-linux-gnu", "-isystem",
                                 "/usr/aarch64-linux-gnu/include")),

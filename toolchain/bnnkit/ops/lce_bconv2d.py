@@ -63,29 +63,39 @@ def accum_clamp(nominal, k: int):
     return (-hi + k, -lo + k)
 
 
+def chunk_words(n) -> int:
+    """The words the kernel counts at a time (``prepare`` picks them for the
+    target: 3 on 32-bit cores, 4 on arm64); 3 for a node not prepared."""
+    return n.params.get("chunk_words", 3)
+
+
 def patch_words(n) -> int:
     """Words of one output position's gathered taps in bnn_bconv2d.c: the
-    taps' bits back to back, rounded up to whole triples of words."""
+    taps' bits back to back, rounded up to whole chunks of words."""
     kh, kw = n.params["kernel"]
-    return 3 * -(-words(kh * kw * n.params["channels_in"]) // 3)
+    chunk = chunk_words(n)
+    return chunk * -(-words(kh * kw * n.params["channels_in"]) // chunk)
 
 
-def interleaved_weights(weights, ic: int) -> np.ndarray:
+def interleaved_weights(weights, ic: int, chunk: int = 3) -> np.ndarray:
     """LCE's OHWI filter (I packed in words, padded per tap) as bnn_bconv2d.c
     reads it: each output channel's taps with their ``ic`` bits back to back,
-    zero-padded to whole triples of words, and the channels interleaved three
-    words at a time (word 3t+k of channel c at [(t * O + c) * 3 + k]).
+    zero-padded to whole chunks of ``chunk`` words, and the channels
+    interleaved a chunk at a time (word k of chunk t of channel c at
+    [(t * O + c) * chunk + k]).
 
     Example:
         >>> w = pack_bits(np.ones((2, 1, 2, 16), bool))  # 2 channels, 2 taps of 16
         >>> interleaved_weights(w, 16).tolist()  # one word each, padded to three
         [4294967295, 0, 0, 4294967295, 0, 0]
+        >>> interleaved_weights(w, 16, chunk=4).tolist()  # arm64: to four
+        [4294967295, 0, 0, 0, 4294967295, 0, 0, 0]
     """
     bits = unpack_bits(weights, ic)
     rows = pack_bits(bits.reshape(bits.shape[0], -1))  # (O, words)
-    padded = np.zeros((rows.shape[0], 3 * -(-rows.shape[1] // 3)), np.uint32)
+    padded = np.zeros((rows.shape[0], chunk * -(-rows.shape[1] // chunk)), np.uint32)
     padded[:, :rows.shape[1]] = rows
-    return padded.reshape(rows.shape[0], -1, 3).transpose(1, 0, 2).reshape(-1)
+    return padded.reshape(rows.shape[0], -1, chunk).transpose(1, 0, 2).reshape(-1)
 
 
 @register
@@ -163,6 +173,10 @@ class LceBconv2d(OpKind):
             "conv_out": tuple(int(d) for d in ctx.graph.tensor(op.outputs[0]).shape[1:3])},
             consts)
 
+    def prepare(self, n, low, target):
+        # the weights' interleave follows the target's registers (any core reads any)
+        n.params["chunk_words"] = target.bconv_chunk_words if target else 3
+
     def output_shape(self, n, low):
         h, w, c = low.shapes[n.inputs[0]]
         kh, kw = n.params["kernel"]
@@ -235,10 +249,11 @@ class LceBconv2d(OpKind):
                  clamp_min=lo if lo > INT32_MIN else "INT32_MIN",
                  clamp_max=hi if hi < INT32_MAX else "INT32_MAX", pool_h=ph, pool_w=pw,
                  conv_h=n.params["conv_out"][0], conv_w=n.params["conv_out"][1],
-                 patch_words=patch_words(n))
-        wn = b.const("bconv_w", "uint32_t", interleaved_weights(n.consts["weights"], ic),
+                 patch_words=patch_words(n), chunk_words=chunk_words(n))
+        wn = b.const("bconv_w", "uint32_t",
+                     interleaved_weights(n.consts["weights"], ic, chunk_words(n)),
                      f"{n.name}: {kh}x{kw} taps of {ic} bits back to back per output "
-                     "channel, the channels interleaved three words at a time")
+                     f"channel, the channels interleaved {chunk_words(n)} words at a time")
         src, dst, scratch = b.buf(n.inputs[0]), b.buf(n.outputs[0]), b.scratch(i, "uint32_t")
         if n.params["output"] == "bits":
             tn = b.const("bconv_thr", "int32_t", n.consts["threshold"],

@@ -47,36 +47,78 @@ static int gather_patch(const bnn_bconv2d_params *p, const uint32_t *in, int32_t
     const int32_t y0 = cy * p->stride_h - p->pad_top, x0 = cx * p->stride_w - p->pad_left;
     uint32_t *dst = patch, word = 0u;
     int32_t ky, kx, i, fill = 0, outside = 0;
-    for (ky = 0; ky < p->k_h; ky++) {
-        const int32_t y = y0 + ky * p->dilation_h;
-        const int row_inside = y >= 0 && y < p->in_h;
-        const uint32_t *row = row_inside ? in + y * p->in_w * n_words : in;
-        for (kx = 0; kx < p->k_w; kx++) {
-            const int32_t x = x0 + kx * p->dilation_w;
-            if (row_inside && x >= 0 && x < p->in_w) {
-                const uint32_t *src = row + x * n_words;
-                for (i = 0; i < n_words - 1; i++)
-                    PUT_BITS(src[i], 32);
-                PUT_BITS(src[i] & tail_mask, tail_bits);
-            } else {
-                outside = 1;
-                for (i = 0; i < n_words - 1; i++)
-                    PUT_BITS(0u, 32);
-                PUT_BITS(0u, tail_bits);
+    if (tail_bits == 32) { /* whole words per tap (in_c a multiple of 32): copies */
+        for (ky = 0; ky < p->k_h; ky++) {
+            const int32_t y = y0 + ky * p->dilation_h;
+            const int row_inside = y >= 0 && y < p->in_h;
+            const uint32_t *row = in + (row_inside ? y : 0) * p->in_w * n_words;
+            for (kx = 0; kx < p->k_w; kx++) {
+                const int32_t x = x0 + kx * p->dilation_w;
+                const int inside = row_inside && x >= 0 && x < p->in_w;
+                const uint32_t *src = row + (inside ? x : 0) * n_words;
+                outside |= !inside;
+                for (i = 0; i < n_words; i++)
+                    *dst++ = inside ? src[i] : 0u;
+            }
+        }
+    } else if (n_words == 1 && y0 >= 0 && y0 + (p->k_h - 1) * p->dilation_h < p->in_h &&
+               x0 >= 0 && x0 + (p->k_w - 1) * p->dilation_w < p->in_w) {
+        /* fewer than 32 channels, the window inside the input: no bounds tests */
+        for (ky = 0; ky < p->k_h; ky++) {
+            const uint32_t *src = in + (y0 + ky * p->dilation_h) * p->in_w + x0;
+            for (kx = 0; kx < p->k_w; kx++, src += p->dilation_w)
+                PUT_BITS(*src & tail_mask, tail_bits);
+        }
+    } else {
+        for (ky = 0; ky < p->k_h; ky++) {
+            const int32_t y = y0 + ky * p->dilation_h;
+            const int row_inside = y >= 0 && y < p->in_h;
+            const uint32_t *row = row_inside ? in + y * p->in_w * n_words : in;
+            for (kx = 0; kx < p->k_w; kx++) {
+                const int32_t x = x0 + kx * p->dilation_w;
+                if (row_inside && x >= 0 && x < p->in_w) {
+                    const uint32_t *src = row + x * n_words;
+                    for (i = 0; i < n_words - 1; i++)
+                        PUT_BITS(src[i], 32);
+                    PUT_BITS(src[i] & tail_mask, tail_bits);
+                } else {
+                    outside = 1;
+                    for (i = 0; i < n_words - 1; i++)
+                        PUT_BITS(0u, 32);
+                    PUT_BITS(0u, tail_bits);
+                }
             }
         }
     }
     if (fill)
         *dst++ = word;
-    while (dst != patch + p->patch_words) /* up to a whole triple */
+    while (dst != patch + p->patch_words) /* up to a whole chunk */
         *dst++ = 0u;
     return outside;
 }
 
 /* counts[c] = the accumulator of every output channel c at the gathered
- * patch. The patch's words are the outer loop, three at a time held in
- * registers, and the channels the inner one: each channel's weights for those
- * three words lie side by side (weights[(t * out_c + c) * 3 + k]), so a
+ * patch. The patch is chunk_words (p->chunk_words: 3 on 32-bit cores, 4 on
+ * arm64) words at a time, and each channel's weights for one chunk lie side
+ * by side (weights[(t * out_c + c) * chunk_words + k]), so that the weights
+ * stream in the order the loops read them. Every core can count either
+ * layout (count_portable); each core has a fast form for its own. */
+static void count_portable(const bnn_bconv2d_params *p, const uint32_t *patch,
+                           const uint32_t *weights, int32_t *counts)
+{
+    const int32_t chunk = p->chunk_words, chunks = p->patch_words / chunk, out_c = p->out_c;
+    int32_t t, c;
+    for (c = 0; c < out_c; c++)
+        counts[c] = 0;
+    for (t = 0; t < chunks; t++) {
+        const uint32_t *w = weights + chunk * t * out_c;
+        for (c = 0; c < out_c; c++, w += chunk)
+            counts[c] += bnn_popcount_xor(patch + chunk * t, w, chunk);
+    }
+}
+
+#if defined(BNN_SWAR)
+/* Three words at a time held in registers, the channels the inner loop: a
  * channel costs no loop of its own. `bytes` is scratch of out_c words. */
 /* Three words of one channel's weights (C allows reading the uint32_t array
  * through a struct of uint32_t members). */
@@ -84,12 +126,11 @@ typedef struct {
     uint32_t w0, w1, w2;
 } word3;
 
-static void count_channels(const bnn_bconv2d_params *p, const uint32_t *patch,
-                           const uint32_t *weights, uint32_t *bytes, int32_t *counts)
+static void count_triples_swar(const bnn_bconv2d_params *p, const uint32_t *patch,
+                               const uint32_t *weights, uint32_t *bytes, int32_t *counts)
 {
     const int32_t triples = p->patch_words / 3, out_c = p->out_c;
     int32_t t = 0, c;
-#if defined(BNN_SWAR)
     /* SWAR byte counts add up in bytes[c]: at most 24 per triple, so ten
      * triples fit a byte before they are summed into counts[c]. The first
      * triple of a chunk stores, the others add: nothing is zeroed first. */
@@ -121,16 +162,112 @@ static void count_channels(const bnn_bconv2d_params *p, const uint32_t *patch,
             counts[c] = (chunk_start ? counts[c] : 0) + bnn_sum_bytes(bytes[c]);
     }
 #undef TRIPLE_BYTES
-#else
-    (void)bytes;
-    for (c = 0; c < out_c; c++)
-        counts[c] = 0;
-    for (; t < triples; t++) {
-        const uint32_t *w = weights + 3 * t * out_c;
-        for (c = 0; c < out_c; c++, w += 3)
-            counts[c] += bnn_popcount_xor(patch + 3 * t, w, 3);
+}
+#endif
+
+#if BNN_POPCOUNT_NEON
+/* arm64: eight (then four) channels per pass over the patch's 128-bit
+ * chunks, EOR + CNT + UADALP per chunk and channel, accumulators in
+ * registers (LCE's aarch64 kernel does the same). A 16-bit lane gains at most
+ * 16 per chunk and the final pairwise sums add four lanes: a pass covers at
+ * most 1023 chunks (130,944 bits) before its lanes are widened. */
+#define CHUNKS_PER_PASS 1023
+#define CNT(x, w) vcntq_u8(veorq_u8(x, vld1q_u8((const uint8_t *)(w))))
+
+/* channels c..c+3 of four accumulators -> four 32-bit counts */
+BNN_INLINE uint32x4_t sum_four(uint16x8_t a0, uint16x8_t a1, uint16x8_t a2, uint16x8_t a3)
+{
+    return vpaddlq_u16(vpaddq_u16(vpaddq_u16(a0, a1), vpaddq_u16(a2, a3)));
+}
+
+/* the counts of channels c..c+7 (c..c+3 when `four`) over chunks
+ * [0, n_chunks) of the patch: w points at chunk 0 of channel c, stride words
+ * from one chunk to the next; the first chunk starts the accumulators */
+BNN_INLINE void count_pass(const uint8_t *x, const uint32_t *w, int32_t stride,
+                           int32_t n_chunks, int four, uint32x4_t *lo, uint32x4_t *hi)
+{
+    uint8x16_t v = vld1q_u8(x);
+    uint16x8_t a0 = vpaddlq_u8(CNT(v, w)), a1 = vpaddlq_u8(CNT(v, w + 4)),
+               a2 = vpaddlq_u8(CNT(v, w + 8)), a3 = vpaddlq_u8(CNT(v, w + 12)), a4 = a0, a5 = a0,
+               a6 = a0, a7 = a0;
+    if (four) {
+        while (--n_chunks) {
+            w += stride;
+            x += 16;
+            v = vld1q_u8(x);
+            a0 = vpadalq_u8(a0, CNT(v, w));
+            a1 = vpadalq_u8(a1, CNT(v, w + 4));
+            a2 = vpadalq_u8(a2, CNT(v, w + 8));
+            a3 = vpadalq_u8(a3, CNT(v, w + 12));
+        }
+        *lo = vaddq_u32(*lo, sum_four(a0, a1, a2, a3));
+        return;
+    }
+    a4 = vpaddlq_u8(CNT(v, w + 16));
+    a5 = vpaddlq_u8(CNT(v, w + 20));
+    a6 = vpaddlq_u8(CNT(v, w + 24));
+    a7 = vpaddlq_u8(CNT(v, w + 28));
+    while (--n_chunks) {
+        w += stride;
+        x += 16;
+        v = vld1q_u8(x);
+        a0 = vpadalq_u8(a0, CNT(v, w));
+        a1 = vpadalq_u8(a1, CNT(v, w + 4));
+        a2 = vpadalq_u8(a2, CNT(v, w + 8));
+        a3 = vpadalq_u8(a3, CNT(v, w + 12));
+        a4 = vpadalq_u8(a4, CNT(v, w + 16));
+        a5 = vpadalq_u8(a5, CNT(v, w + 20));
+        a6 = vpadalq_u8(a6, CNT(v, w + 24));
+        a7 = vpadalq_u8(a7, CNT(v, w + 28));
+    }
+    *lo = vaddq_u32(*lo, sum_four(a0, a1, a2, a3));
+    *hi = vaddq_u32(*hi, sum_four(a4, a5, a6, a7));
+}
+
+static void count_chunks_neon(const bnn_bconv2d_params *p, const uint32_t *patch,
+                              const uint32_t *weights, int32_t *counts)
+{
+    const int32_t chunks = p->patch_words / 4, out_c = p->out_c, stride = 4 * out_c;
+    const uint8_t *x = (const uint8_t *)patch;
+    int32_t c = 0, t, n;
+    for (; c + 4 <= out_c; c += c + 8 <= out_c ? 8 : 4) {
+        const int four = c + 8 > out_c;
+        uint32x4_t lo = vdupq_n_u32(0), hi = lo;
+        for (t = 0; t < chunks; t += n) {
+            n = chunks - t > CHUNKS_PER_PASS ? CHUNKS_PER_PASS : chunks - t;
+            count_pass(x + 16 * t, weights + t * stride + 4 * c, stride, n, four, &lo, &hi);
+        }
+        vst1q_s32(counts + c, vreinterpretq_s32_u32(lo));
+        if (!four)
+            vst1q_s32(counts + c + 4, vreinterpretq_s32_u32(hi));
+    }
+    for (; c < out_c; c++) { /* the last one to three channels */
+        const uint32_t *w = weights + c * 4;
+        int32_t total = 0;
+        for (t = 0; t < chunks; t++, w += stride)
+            total += bnn_popcount_xor(patch + 4 * t, w, 4);
+        counts[c] = total;
+    }
+}
+#undef CNT
+#endif
+
+static void count_channels(const bnn_bconv2d_params *p, const uint32_t *patch,
+                           const uint32_t *weights, uint32_t *bytes, int32_t *counts)
+{
+#if defined(BNN_SWAR)
+    if (p->chunk_words == 3) {
+        count_triples_swar(p, patch, weights, bytes, counts);
+        return;
+    }
+#elif BNN_POPCOUNT_NEON
+    if (p->chunk_words == 4) {
+        count_chunks_neon(p, patch, weights, counts);
+        return;
     }
 #endif
+    (void)bytes;
+    count_portable(p, patch, weights, counts);
 }
 
 /* LCE's output transform: the clamp on 2 * accum, then multiplier and bias in
@@ -146,6 +283,23 @@ static float output_transform(const bnn_bconv2d_params *p, int32_t count, float 
         x = p->clamp_max;
     v = (float)x * multiplier;
     return v + bias;
+}
+
+/* LCE's int8 rounding on x86: TfLiteRound (half away from zero) and a
+ * truncating conversion that gives INT32_MIN for NaN and values out of range,
+ * then saturation to int8. Exact without libm: v - (float)t is exact. */
+static int8_t round_saturate_s8(float v)
+{
+    int32_t q = INT32_MIN;
+    if (v >= -2147483648.0f && v < 2147483648.0f) {
+        const float frac = v - (float)(int32_t)v;
+        q = (int32_t)v;
+        if (frac >= 0.5f)
+            q++;
+        else if (frac <= -0.5f)
+            q--;
+    }
+    return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
 }
 
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
@@ -179,23 +333,6 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
             }
         }
     }
-}
-
-/* LCE's int8 rounding on x86: TfLiteRound (half away from zero) and a
- * truncating conversion that gives INT32_MIN for NaN and values out of range,
- * then saturation to int8. Exact without libm: v - (float)t is exact. */
-static int8_t round_saturate_s8(float v)
-{
-    int32_t q = INT32_MIN;
-    if (v >= -2147483648.0f && v < 2147483648.0f) {
-        const float frac = v - (float)(int32_t)v;
-        q = (int32_t)v;
-        if (frac >= 0.5f)
-            q++;
-        else if (frac <= -0.5f)
-            q--;
-    }
-    return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
 }
 
 void bnn_bconv2d_s8(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,

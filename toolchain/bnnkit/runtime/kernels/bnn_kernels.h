@@ -153,9 +153,9 @@ void bnn_softmax_f32(const float *in, int32_t n, float beta, float *out);
  * contribution from a float output with LCE's correction (see bnn_bconv2d.c).
  * Weights: per output channel, the k_h*k_w taps' in_c bits back to back
  * (OHWI without the per-tap word padding) in patch_words words (zero-padded
- * to a multiple of 3), interleaved three words at a time: word 3t+k of
- * channel c at weights[(t * out_c + c) * 3 + k]. `scratch` holds
- * patch_words + 2 * out_c words. */
+ * to a multiple of chunk_words), interleaved chunk_words words at a time:
+ * word k of chunk t of channel c at weights[(t * out_c + c) * chunk_words + k].
+ * `scratch` holds patch_words + 2 * out_c words. */
 typedef struct {
     int32_t in_h, in_w, in_c;
     int32_t out_c, k_h, k_w;
@@ -166,7 +166,9 @@ typedef struct {
     int32_t pool_h, pool_w; /* 1x1: none; else a fused non-overlapping max pool, and
                                out_h x out_w is the pooled size */
     int32_t conv_h, conv_w; /* the convolution's own output size, before any pool */
-    int32_t patch_words;    /* BNN_WORDS(k_h * k_w * in_c), rounded up to a multiple of 3 */
+    int32_t patch_words;    /* BNN_WORDS(k_h * k_w * in_c), rounded up to whole chunks */
+    int32_t chunk_words;    /* the weights' interleave: 3 (32-bit cores' registers) or 4
+                               (arm64's 128-bit NEON registers); any core reads either */
 } bnn_bconv2d_params;
 
 /* out = (float)clamp(2 * accum) * multiplier[c] + bias[c], with LCE's

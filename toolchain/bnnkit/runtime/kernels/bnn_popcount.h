@@ -9,7 +9,8 @@
 
 #include "bnn_kernels.h"
 
-#if defined(__aarch64__) && defined(__ARM_NEON)
+#if defined(__aarch64__) && defined(__ARM_NEON) && !defined(BNN_NO_NEON)
+#define BNN_POPCOUNT_NEON 1
 #include <arm_neon.h>
 
 BNN_INLINE int32_t bnn_popcount_xor(const uint32_t *a, const uint32_t *b, int32_t n_words)
@@ -31,6 +32,7 @@ BNN_INLINE int32_t bnn_popcount_xor(const uint32_t *a, const uint32_t *b, int32_
 
 #elif defined(__arm__) || defined(BNN_POPCOUNT_SWAR)
 #define BNN_SWAR 1
+#define BNN_POPCOUNT_NEON 0
 #if defined(__ARM_FEATURE_SIMD32)
 #include <arm_acle.h>
 #endif
@@ -96,6 +98,7 @@ BNN_INLINE int32_t bnn_popcount_xor(const uint32_t *a, const uint32_t *b, int32_
 }
 
 #else
+#define BNN_POPCOUNT_NEON 0
 
 BNN_INLINE int32_t bnn_popcount_xor(const uint32_t *a, const uint32_t *b, int32_t n_words)
 {
