@@ -415,6 +415,25 @@ int main(int argc, char **argv)
         free(in); free(w); free(scratch); free(bits); free(m); free(b); free(f); free(thr);
         free(corr); free(corr_at); free(q);
     }
+    { /* LceQuantize (bnn_quantize.c: NEON on arm64) with and without its batch norm */
+        static const float special[] = {NAN, -0.0f, 0.0f, INFINITY, -INFINITY, -1e-45f, 1e-45f};
+        static const int32_t widths[] = {32, 64, 70, 5};
+        float x[3 * 70], m[70], a[70];
+        uint32_t words[3 * 3];
+        int32_t i, j, v;
+        for (j = 0; j < 4; j++) {
+            for (i = 0; i < 3 * 70; i++)
+                x[i] = next() % 5 ? any_float(9) : special[next() % 7];
+            for (i = 0; i < 70; i++) {
+                m[i] = next() % 5 ? any_float(9) : special[next() % 7];
+                a[i] = next() % 5 ? any_float(9) : special[next() % 7];
+            }
+            for (v = 0; v < 4; v++) {
+                bnn_quantize_f32(x, 3, widths[j], v & 1 ? m : NULL, v & 2 ? a : NULL, words);
+                fwrite(words, 4, (size_t)(3 * BNN_WORDS(widths[j])), out);
+            }
+        }
+    }
     printf("%ld NaN, %ld saturated\n", nan, saturated);
     return fclose(out) != 0;
 }
@@ -423,18 +442,19 @@ int main(int argc, char **argv)
 
 def test_neon_binary_conv_gives_the_portable_bytes(tmp_path):
     """arm64's NEON count (eight and four channels per pass, the last one to
-    three alone, passes of 1,023 chunks on a 131,200-bit patch) and its
-    vectorised float and int8 output transforms give the bytes of the portable
-    C on this host (which the tests above check against numpy), on shapes and
-    values chosen to reach every path: pools, zero-padding corrections, ties,
-    NaN, values past int32."""
+    three alone, passes of 1,023 chunks on a 131,200-bit patch) and its NEON
+    LceQuantize (32 signs per word, with and without the batch norm) give the
+    bytes of the portable C on this host (which the kernel tests check against
+    numpy), on shapes and values chosen to reach every path: pools,
+    zero-padding corrections, ties, NaN, -0.0, values past int32."""
     import subprocess
 
     from bnnkit.targets import RUNTIME_DIR, get_target
 
     kernels = RUNTIME_DIR / "kernels"
     (tmp_path / "harness.c").write_text(_NEON_HARNESS)
-    srcs = [str(tmp_path / "harness.c"), str(kernels / "bnn_bconv2d.c")]
+    srcs = [str(tmp_path / "harness.c"), str(kernels / "bnn_bconv2d.c"),
+            str(kernels / "bnn_quantize.c")]
     flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-I", str(kernels)]
     subprocess.run(["gcc", *flags, "-o", str(tmp_path / "host"), *srcs, "-lm"], check=True)
     arm64 = get_target("arm64")
