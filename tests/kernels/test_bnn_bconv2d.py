@@ -28,14 +28,16 @@ class _Variant:
         return getattr(self.lib, name)
 
 
-@pytest.fixture(scope="module", params=["lib-3", "lib-4", "lib_swar-3", "lib_swar-4"])
+@pytest.fixture(scope="module", params=["lib-3", "lib-4", "lib_swar-3", "lib_swar-4",
+                                        "lib_swar-cortex-m4"])
 def blib(request):
     """The kernels with the host's popcount and with the Cortex-M SWAR count
     (bnn_bconv2d.c counts three words across all channels there), each
     reading weights laid out in chunks of 3 words (32-bit cores) and of 4
-    (arm64): a library made for one core runs on any."""
-    name, chunk = request.param.split("-")
-    return _Variant(request.getfixturevalue(name), int(chunk))
+    (arm64): a library made for one core runs on any; and the chunks as
+    prepare picks them for the Cortex-M4 (a patch of one or two words whole)."""
+    name, chunk = request.param.split("-", 1)
+    return _Variant(request.getfixturevalue(name), chunk if "-" in chunk else int(chunk))
 
 
 def _geometry(h, k, stride, same):
@@ -97,8 +99,14 @@ def _run(lib, node, low, h, x_neg, out):
     guard word after it that must stay untouched)."""
     from bnnkit.ops.lce_bconv2d import LceBconv2d, interleaved_weights
 
+    from bnnkit.targets import get_target
+
     op = LceBconv2d()
-    node.params["chunk_words"] = getattr(lib, "chunk", 3)
+    chunk = getattr(lib, "chunk", 3)
+    if isinstance(chunk, str):
+        op.prepare(node, low, get_target(chunk))
+    else:
+        node.params["chunk_words"] = chunk
     w = interleaved_weights(node.consts["weights"], node.params["channels_in"],
                             node.params["chunk_words"])
     scratch = np.full(op.scratch_bytes(None, node) // 4 + 1, 0xA5A5A5A5, np.uint32)

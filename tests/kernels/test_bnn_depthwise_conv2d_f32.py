@@ -6,6 +6,7 @@ against LCE's interpreter on converted Keras models, bit for bit."""
 import ctypes
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from bnnkit.ops.depthwise_conv2d import ACTIVATIONS, depthwise_reference
@@ -118,8 +119,18 @@ def _dw_models():
                                      depth_multiplier=3)(x)
     yield "ds_cnn_like", keras.Model(inp, x), (10, 5, 64)
 
+    # 40 channels: two 16-channel blocks (the M4's assembly, arm64's NEON) and an
+    # 8-channel one (C); a dilated SAME window clipped at every border, then stride 2
+    inp = keras.Input((9, 9, 40))
+    x = keras.layers.DepthwiseConv2D(3, padding="same", dilation_rate=2)(inp)
+    x = keras.layers.DepthwiseConv2D(3, padding="valid", strides=2)(x)
+    yield "dilated_40", keras.Model(inp, x), (9, 9, 40)
 
-def test_depthwise_conv2d_bit_exact_with_lce(tmp_path):
+
+@pytest.mark.parametrize("target", ["host", "cortex-m4", "arm64"])
+def test_depthwise_conv2d_bit_exact_with_lce(tmp_path, target):
+    """LCE's bytes from the C loops (host), the Cortex-M4's VFP assembly and
+    arm64's NEON blocks."""
     from bnnkit.convert import convert_model
     from bnnkit.simulate import compare_on_inputs
 
@@ -131,6 +142,6 @@ def test_depthwise_conv2d_bit_exact_with_lce(tmp_path):
                                    for v in layer.get_weights()])
         path = tmp_path / f"{name}.tflite"
         path.write_bytes(convert_model(model))
-        xs = rng.normal(size=(20,) + shape).astype(np.float32)
-        c, ref, _ = compare_on_inputs(path, xs, build_dir=tmp_path)
+        xs = rng.normal(size=(20 if target == "host" else 5,) + shape).astype(np.float32)
+        c, ref, _ = compare_on_inputs(path, xs, target, build_dir=tmp_path)
         assert_bits_equal(c, ref)

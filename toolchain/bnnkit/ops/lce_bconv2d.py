@@ -65,7 +65,8 @@ def accum_clamp(nominal, k: int):
 
 def chunk_words(n) -> int:
     """The words the kernel counts at a time (``prepare`` picks them for the
-    target: 3 on 32-bit cores, 4 on arm64); 3 for a node not prepared."""
+    target: 3 on 32-bit cores, or the whole patch when it is one or two words;
+    4 on arm64); 3 for a node not prepared."""
     return n.params.get("chunk_words", 3)
 
 
@@ -174,8 +175,12 @@ class LceBconv2d(OpKind):
             consts)
 
     def prepare(self, n, low, target):
-        # the weights' interleave follows the target's registers (any core reads any)
-        n.params["chunk_words"] = target.bconv_chunk_words if target else 3
+        # the weights' interleave follows the target's registers (any core reads any);
+        # on 32-bit cores a patch of one or two words is one chunk, with no padding word
+        chunk = target.bconv_chunk_words if target else 3
+        kh, kw = n.params["kernel"]
+        n.params["chunk_words"] = min(chunk, words(kh * kw * n.params["channels_in"])) \
+            if chunk == 3 else chunk
 
     def output_shape(self, n, low):
         h, w, c = low.shapes[n.inputs[0]]

@@ -126,8 +126,16 @@ typedef struct {
     uint32_t w0, w1, w2;
 } word3;
 
-static void count_triples_swar(const bnn_bconv2d_params *p, const uint32_t *patch,
-                               const uint32_t *weights, uint32_t *bytes, int32_t *counts)
+/* the byte counts of *w ^ (p0, p1, p2); w moves on to the next channel (the
+ * struct copy loads the three words with one LDM on Arm) */
+#define TRIPLE_BYTES(x0, x1, x2)                                                  \
+    (v = *w++, x0 = v.w0 ^ p0, x1 = v.w1 ^ p1, x2 = v.w2 ^ p2,                  \
+     BNN_NIBBLE_COUNTS(x0, m1, m2), BNN_NIBBLE_COUNTS(x1, m1, m2),               \
+     BNN_NIBBLE_COUNTS(x2, m1, m2), x0 += x1 + x2, (x0 & m4) + ((x0 >> 4) & m4))
+
+BNN_NOINLINE static void count_triples_swar(const bnn_bconv2d_params *p, const uint32_t *patch,
+                                            const uint32_t *weights, uint32_t *bytes,
+                                            int32_t *counts)
 {
     const int32_t triples = p->patch_words / 3, out_c = p->out_c;
     int32_t t = 0, c;
@@ -136,12 +144,6 @@ static void count_triples_swar(const bnn_bconv2d_params *p, const uint32_t *patc
      * triple of a chunk stores, the others add: nothing is zeroed first. */
     const uint32_t m1 = bnn_in_register(0x55555555u), m2 = bnn_in_register(0x33333333u),
                    m4 = bnn_in_register(0x0F0F0F0Fu);
-/* the byte counts of *w ^ (p0, p1, p2); w moves on to the next channel (the
- * struct copy loads the three words with one LDM on Arm) */
-#define TRIPLE_BYTES(x0, x1, x2)                                                  \
-    (v = *w++, x0 = v.w0 ^ p0, x1 = v.w1 ^ p1, x2 = v.w2 ^ p2,                  \
-     BNN_NIBBLE_COUNTS(x0, m1, m2), BNN_NIBBLE_COUNTS(x1, m1, m2),               \
-     BNN_NIBBLE_COUNTS(x2, m1, m2), x0 += x1 + x2, (x0 & m4) + ((x0 >> 4) & m4))
     while (t < triples) {
         const int32_t chunk_start = t, chunk_end = triples - t > 10 ? t + 10 : triples;
         for (; t < chunk_end; t++) {
@@ -161,7 +163,52 @@ static void count_triples_swar(const bnn_bconv2d_params *p, const uint32_t *patc
         for (c = 0; c < out_c; c++)
             counts[c] = (chunk_start ? counts[c] : 0) + bnn_sum_bytes(bytes[c]);
     }
+}
+
+/* A patch of one triple (65 to 96 bits): each count straight from its bytes. */
+static void count_one_triple_swar(const bnn_bconv2d_params *p, const uint32_t *patch,
+                                  const uint32_t *weights, int32_t *counts)
+{
+    const uint32_t m1 = bnn_in_register(0x55555555u), m2 = bnn_in_register(0x33333333u),
+                   m4 = bnn_in_register(0x0F0F0F0Fu), p0 = patch[0], p1 = patch[1],
+                   p2 = patch[2];
+    const word3 *w = (const word3 *)weights;
+    int32_t *n = counts, *const n_end = counts + p->out_c;
+    uint32_t x0, x1, x2;
+    word3 v;
+    do
+        *n++ = bnn_sum_bytes(TRIPLE_BYTES(x0, x1, x2));
+    while (n != n_end);
+}
 #undef TRIPLE_BYTES
+
+/* A patch of one or two words (one chunk, no padding word): each channel's
+ * count straight from its nibble and byte counts. */
+static void count_short_swar(const bnn_bconv2d_params *p, const uint32_t *patch,
+                             const uint32_t *w, int32_t *counts)
+{
+    const uint32_t m1 = bnn_in_register(0x55555555u), m2 = bnn_in_register(0x33333333u),
+                   m4 = bnn_in_register(0x0F0F0F0Fu), p0 = patch[0];
+    int32_t *n = counts, *const n_end = counts + p->out_c;
+    uint32_t x0, x1;
+    if (p->patch_words == 2) {
+        const uint32_t p1 = patch[1];
+        do {
+            x0 = w[0] ^ p0;
+            x1 = w[1] ^ p1;
+            w += 2;
+            BNN_NIBBLE_COUNTS(x0, m1, m2);
+            BNN_NIBBLE_COUNTS(x1, m1, m2);
+            x0 += x1;
+            *n++ = bnn_sum_bytes((x0 & m4) + ((x0 >> 4) & m4));
+        } while (n != n_end);
+    } else {
+        do {
+            x0 = *w++ ^ p0;
+            BNN_NIBBLE_COUNTS(x0, m1, m2);
+            *n++ = bnn_sum_bytes((x0 & m4) + ((x0 >> 4) & m4));
+        } while (n != n_end);
+    }
 }
 #endif
 
@@ -257,7 +304,14 @@ static void count_channels(const bnn_bconv2d_params *p, const uint32_t *patch,
 {
 #if defined(BNN_SWAR)
     if (p->chunk_words == 3) {
-        count_triples_swar(p, patch, weights, bytes, counts);
+        if (p->patch_words == 3)
+            count_one_triple_swar(p, patch, weights, counts);
+        else
+            count_triples_swar(p, patch, weights, bytes, counts);
+        return;
+    }
+    if (p->patch_words <= 2 && p->chunk_words == p->patch_words) {
+        count_short_swar(p, patch, weights, counts);
         return;
     }
 #elif BNN_POPCOUNT_NEON

@@ -49,12 +49,6 @@ BNN_INLINE int32_t bnn_smlad(uint32_t a, uint32_t b, int32_t acc)
 }
 #endif
 
-#if defined(__GNUC__)
-#define BNN_S8_NOINLINE __attribute__((noinline))
-#else
-#define BNN_S8_NOINLINE
-#endif
-
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "bnnkit's int8 weights are packed little-endian"
 #endif
@@ -149,7 +143,7 @@ BNN_INLINE int32_t mac4(uint32_t w, uint32_t x02, uint32_t x13, int32_t acc)
 }
 
 /* kept out of line: inlined into the position loop it would spill its sums */
-BNN_S8_NOINLINE static void dot_group4(const uint32_t *x16, const uint32_t *w, int32_t words, int32_t *s)
+BNN_NOINLINE static void dot_group4(const uint32_t *x16, const uint32_t *w, int32_t words, int32_t *s)
 {
     int32_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];
     for (; words > 0; words--) {
@@ -215,7 +209,7 @@ static void dot_group(const int8_t *x, const uint32_t *w, int32_t words, int32_t
 
 /* out[i][c] = requantized acc[i * acc_stride + c] for n positions; channel
  * outer, so its constants stay in registers */
-BNN_S8_NOINLINE static void requantize_row(const bnn_conv2d_s8_params *p, const int32_t *acc,
+BNN_NOINLINE static void requantize_row(const bnn_conv2d_s8_params *p, const int32_t *acc,
                                            int32_t acc_stride, int32_t n, const int32_t *mult,
                                            const int32_t *shift, int8_t *out)
 {
@@ -306,7 +300,7 @@ BNN_INLINE uint32_t load_s16x2(const int16_t *x)
  * channel pair: sums[4 * pair] = {a0, a1, b0, b1}, from the bias. Each
  * weight word and each input pair feeds two SMLADs. Out of line, so the
  * sums stay in registers. */
-BNN_S8_NOINLINE static void dot_rows_wide(const int16_t *xs, const int32_t *row_off, int32_t step,
+BNN_NOINLINE static void dot_rows_wide(const int16_t *xs, const int32_t *row_off, int32_t step,
                                           const uint32_t *w, int32_t k_h, int32_t pairs,
                                           int32_t channel_pairs, const int32_t *bias,
                                           int32_t *sums)
@@ -353,7 +347,7 @@ BNN_S8_NOINLINE static void dot_rows_wide(const int16_t *xs, const int32_t *row_
 
 /* the same on int8 rows and weights [ky][tap][2 channels]: one
  * multiply-add per instruction */
-BNN_S8_NOINLINE static void dot_rows_s8(const int8_t *xs, const int32_t *row_off, int32_t step,
+BNN_NOINLINE static void dot_rows_s8(const int8_t *xs, const int32_t *row_off, int32_t step,
                                         const int8_t *w, int32_t k_h, int32_t taps,
                                         int32_t channel_pairs, const int32_t *bias, int32_t *sums)
 {

@@ -24,6 +24,67 @@
 #define DW_NEON 0
 #endif
 
+/* Arm cores with a single-precision FPU (Cortex-M4F/M7/M33): sixteen channels'
+ * taps in assembly, because gcc loads one float per instruction. VLDM loads
+ * eight inputs and eight weights at once, and VMLA (not VFMA) rounds the
+ * product before it adds, so each sum is the C loop's acc + x * w. */
+#if defined(__arm__) && defined(__ARM_FP) && ((__ARM_FP) & 4) && !defined(BNN_NO_ASM)
+#define DW_VFP_ASM 1
+
+typedef struct {
+    int32_t taps;       /* inside taps per kernel row */
+    int32_t x_next_row; /* bytes from past a row's last tap to the next row's first */
+    int32_t w_next_row;
+    const float *bias;
+    float *dst;
+} dw_vfp_args;
+
+/* dst[0..16) = bias[0..16) + the taps of one position, in (ky, kx) order.
+ * Registers: accumulators s0..s15, eight inputs s16..s23, eight weights s24..s31. */
+static void dw_taps16(const float *x, const float *w, int32_t rows, int32_t x_step,
+                      int32_t w_step, const dw_vfp_args *args)
+{
+    int32_t n;
+    __asm__ volatile(
+        "ldr %[n], [%[args], #12]\n\t"
+        "vldm %[n], {s0-s15}\n\t"
+        "1:\n\t" /* kernel row */
+        "ldr %[n], [%[args], #0]\n"
+        "2:\n\t" /* one tap: channels 0..7, then 8..15 */
+        "vldmia %[x]!, {s16-s23}\n\t"
+        "vldmia %[w]!, {s24-s31}\n\t"
+        "vmla.f32 s0, s16, s24\n\t vmla.f32 s1, s17, s25\n\t"
+        "vmla.f32 s2, s18, s26\n\t vmla.f32 s3, s19, s27\n\t"
+        "vmla.f32 s4, s20, s28\n\t vmla.f32 s5, s21, s29\n\t"
+        "vmla.f32 s6, s22, s30\n\t vmla.f32 s7, s23, s31\n\t"
+        "vldmia %[x]!, {s16-s23}\n\t"
+        "vldmia %[w]!, {s24-s31}\n\t"
+        "vmla.f32 s8, s16, s24\n\t vmla.f32 s9, s17, s25\n\t"
+        "vmla.f32 s10, s18, s26\n\t vmla.f32 s11, s19, s27\n\t"
+        "vmla.f32 s12, s20, s28\n\t vmla.f32 s13, s21, s29\n\t"
+        "vmla.f32 s14, s22, s30\n\t vmla.f32 s15, s23, s31\n\t"
+        "add %[x], %[x], %[x_step]\n\t"
+        "add %[w], %[w], %[w_step]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 2b\n\t"
+        "ldr %[n], [%[args], #4]\n\t"
+        "add %[x], %[x], %[n]\n\t"
+        "ldr %[n], [%[args], #8]\n\t"
+        "add %[w], %[w], %[n]\n\t"
+        "subs %[rows], %[rows], #1\n\t"
+        "bne 1b\n\t"
+        "ldr %[n], [%[args], #16]\n\t"
+        "vstm %[n], {s0-s15}\n\t"
+        : [x] "+r"(x), [w] "+r"(w), [rows] "+r"(rows), [n] "=&r"(n)
+        : [x_step] "r"(x_step), [w_step] "r"(w_step), [args] "r"(args)
+        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12",
+          "s13", "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24",
+          "s25", "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory");
+}
+#else
+#define DW_VFP_ASM 0
+#endif
+
 /* TFLite's ActivationFunctionWithMinMax: min(max(v, lo), hi); NaN stays NaN. */
 static float clamp(float v, float lo, float hi)
 {
@@ -79,6 +140,22 @@ void bnn_depthwise_conv2d_f32(const bnn_depthwise_conv2d_params *p, const float 
                 vst1q_f32(dst + c0 + 4, a1);
                 vst1q_f32(dst + c0 + 8, a2);
                 vst1q_f32(dst + c0 + 12, a3);
+            }
+#endif
+#if DW_VFP_ASM
+            if (ky1 > ky0 && kx1 > kx0) {
+                /* steps in bytes; the x and w pointers have moved 64 bytes per tap */
+                const int32_t taps = kx1 - kx0, x_tap = p->dilation_w * p->in_c * 4,
+                              w_tap = oc * 4;
+                for (; c0 + 16 <= blocked; c0 += 16) {
+                    const dw_vfp_args args = {
+                        taps, p->dilation_h * in_row * 4 - taps * x_tap,
+                        w_row * 4 - taps * w_tap, bias + c0, dst + c0};
+                    dw_taps16(in + (y0 + ky0 * p->dilation_h) * in_row +
+                                  (x0 + kx0 * p->dilation_w) * p->in_c + c0,
+                              weights + ky0 * w_row + kx0 * oc + c0, ky1 - ky0, x_tap - 64,
+                              w_tap - 64, &args);
+                }
             }
 #endif
             for (; c0 < blocked; c0 += BLOCK) {

@@ -37,11 +37,14 @@
 #define BNN_SMALL_CORE 0
 #endif
 
-/* A helper inlined into a kernel's inner loop even where -O2 would call it. */
+/* A helper inlined into a kernel's inner loop even where -O2 would call it;
+ * a loop kept out of its caller, whose registers would crowd it. */
 #if defined(__GNUC__)
 #define BNN_INLINE static inline __attribute__((always_inline))
+#define BNN_NOINLINE __attribute__((noinline))
 #else
 #define BNN_INLINE static inline
+#define BNN_NOINLINE
 #endif
 
 /* [*k0, *k1): the taps k < k_n of a window whose coordinate base + k * dil lies
@@ -167,8 +170,9 @@ typedef struct {
                                out_h x out_w is the pooled size */
     int32_t conv_h, conv_w; /* the convolution's own output size, before any pool */
     int32_t patch_words;    /* BNN_WORDS(k_h * k_w * in_c), rounded up to whole chunks */
-    int32_t chunk_words;    /* the weights' interleave: 3 (32-bit cores' registers) or 4
-                               (arm64's 128-bit NEON registers); any core reads either */
+    int32_t chunk_words;    /* the weights' interleave: 3 (32-bit cores' registers; 1 or 2
+                               for a patch that short) or 4 (arm64's 128-bit NEON
+                               registers); any core reads any */
 } bnn_bconv2d_params;
 
 /* out = (float)clamp(2 * accum) * multiplier[c] + bias[c], with LCE's
