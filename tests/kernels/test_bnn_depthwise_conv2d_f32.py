@@ -83,17 +83,23 @@ def test_depthwise_reference_is_mul_then_add_in_ky_kx_order():
 
 def test_depthwise_clamp_infinities_and_nan(lib):
     """TFLite's clamp: +-inf to +-FLT_MAX under NONE, NaN kept, RELU of -inf is 0
-    (measured on LCE's interpreter)."""
-    x = np.zeros((3, 3, 4), np.float32)
-    x[1, 1] = [np.inf, np.nan, -np.inf, 3e38]
-    w = np.full((1, 3, 3, 4), 2, np.float32)  # 2 * 3e38 overflows to inf
-    b = np.zeros(4, np.float32)
+    (measured on LCE's interpreter); -0.0 (a -0.0 bias plus -0.0 products) kept,
+    a negative value to +0.0 under RELU, a negative NaN kept."""
+    x = np.zeros((3, 3, 7), np.float32)
+    x[1, 1] = [np.inf, np.nan, -np.inf, 3e38, 0, -5, -np.nan]
+    w = np.full((1, 3, 3, 7), 2, np.float32)  # 2 * 3e38 overflows to inf
+    w[..., 4] = -2
+    b = np.zeros(7, np.float32)
+    b[4] = -0.0
     fmax = np.finfo(np.float32).max
-    for act, want in (("NONE", [fmax, np.nan, -fmax, fmax]), ("RELU", [fmax, np.nan, 0, fmax]),
-                      ("RELU6", [6, np.nan, 0, 6]), ("RELU_N1_TO_1", [1, np.nan, -1, 1])):
+    for act, want in (("NONE", [fmax, np.nan, -fmax, fmax, 0, -10, np.nan]),
+                      ("RELU", [fmax, np.nan, 0, fmax, 0, 0, np.nan]),
+                      ("RELU6", [6, np.nan, 0, 6, 0, 0, np.nan]),
+                      ("RELU_N1_TO_1", [1, np.nan, -1, 1, 0, -1, np.nan])):
         got = run_kernel(lib, x, w, b, (1, 1), (1, 1), "SAME", act)
         assert_bits_equal(got, depthwise_reference(x, w, b, (1, 1), (1, 1), "SAME", act))
         np.testing.assert_array_equal(got[1, 1], np.float32(want))
+        assert np.signbit(got[1, 1, 4]) and np.signbit(got[1, 1, 6])  # -0.0, -NaN
 
 
 def _dw_models():

@@ -362,6 +362,8 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
 {
     uint32_t *const patch = scratch, *const bytes = scratch + p->patch_words;
     int32_t *const counts = (int32_t *)(bytes + p->out_c);
+    /* 2 * accum lies in [0, 2K]: a clamp outside that range changes nothing */
+    const int clamps_nothing = p->clamp_min <= 0 && p->clamp_max / 2 >= p->k_h * p->k_w * p->in_c;
     int32_t oy, ox, oc, py, px;
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
@@ -374,6 +376,12 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
                     const int32_t set = outside && corr_at ? corr_at[cy * p->conv_w + cx] : 0;
                     const int32_t *corr_set = set ? corr + (set - 1) * p->out_c : NULL;
                     count_channels(p, patch, weights, bytes, counts);
+                    if (!corr_set && py == 0 && px == 0 && clamps_nothing) {
+                        /* the common case in one tight loop: the same two roundings */
+                        for (oc = 0; oc < p->out_c; oc++)
+                            o[oc] = (float)(2 * counts[oc]) * multiplier[oc] + bias[oc];
+                        continue;
+                    }
                     for (oc = 0; oc < p->out_c; oc++) {
                         float v = output_transform(p, counts[oc], multiplier[oc], bias[oc]);
                         if (corr_set) {

@@ -10,6 +10,7 @@
  * the output itself, tap by tap. The taps inside the image are found per
  * position, so no padded copy is made and nothing outside `in` is read. */
 #include <float.h>
+#include <string.h>
 
 #include "bnn_depthwise_conv2d_f32.h"
 
@@ -90,6 +91,33 @@ static float clamp(float v, float lo, float hi)
 {
     v = v < lo ? lo : v;
     return hi < v ? hi : v;
+}
+
+/* clamp() over n finished outputs. Under NONE and RELU (hi = FLT_MAX) it is
+ * decided on the bits, one unsigned compare for every positive finite value:
+ * +inf becomes FLT_MAX, -inf -FLT_MAX (NONE), and RELU sends every negative
+ * value below -0.0 to +0.0 (-0.0 and NaN stay, as clamp() leaves them). */
+static void clamp_outputs(float *dst, int32_t n, int32_t act, float lo, float hi)
+{
+    int32_t j;
+    if (act != BNN_DW_ACT_NONE && act != BNN_DW_ACT_RELU) {
+        for (j = 0; j < n; j++)
+            dst[j] = clamp(dst[j], lo, hi);
+        return;
+    }
+    for (j = 0; j < n; j++) {
+        uint32_t u;
+        memcpy(&u, dst + j, sizeof u);
+        if (u < 0x7F800000u) /* +0.0 up to FLT_MAX */
+            continue;
+        if (u == 0x7F800000u) /* +inf */
+            u = 0x7F7FFFFFu;
+        else if (act == BNN_DW_ACT_RELU && u > 0x80000000u && u <= 0xFF800000u)
+            u = 0u; /* below -0.0, -inf included */
+        else if (u == 0xFF800000u) /* -inf under NONE */
+            u = 0xFF7FFFFFu;
+        memcpy(dst + j, &u, sizeof u);
+    }
 }
 
 void bnn_depthwise_conv2d_f32(const bnn_depthwise_conv2d_params *p, const float *in,
@@ -212,8 +240,7 @@ void bnn_depthwise_conv2d_f32(const bnn_depthwise_conv2d_params *p, const float 
                     }
                 }
             }
-            for (j = 0; j < oc; j++)
-                dst[j] = clamp(dst[j], lo, hi);
+            clamp_outputs(dst, oc, p->act, lo, hi);
         }
     }
 }
