@@ -17,6 +17,12 @@ def lib_swar(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def lib_clamp_bits(tmp_path_factory):
+    """The 32-bit cores' float clamp decided on the bits, built for the host."""
+    return build(tmp_path_factory.mktemp("kernels_clamp_bits"), ("-DBNN_CLAMP_ON_BITS",))
+
+
+@pytest.fixture(scope="session")
 def lib_small(tmp_path_factory):
     """The Cortex-M register-blocked forms (conv: 4 positions x 4 or 6 channels;
     fully connected: 4 outputs at once), built for the host."""

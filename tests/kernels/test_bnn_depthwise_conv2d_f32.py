@@ -41,13 +41,20 @@ def assert_bits_equal(a, b):
                                   np.asarray(b, np.float32).view(np.uint32))
 
 
+@pytest.fixture(scope="module", params=["lib", "lib_clamp_bits"])
+def dwlib(request):
+    """The kernels with the compilers' clamp (the host, arm64) and with the
+    32-bit cores' clamp decided on the bits."""
+    return request.getfixturevalue(request.param)
+
+
 @settings(max_examples=60, deadline=None)
 @given(h=st.integers(1, 9), wd=st.integers(1, 9), c=st.one_of(st.integers(1, 5),
                                                               st.integers(15, 40)),
        dm=st.sampled_from([1, 1, 2, 3]), kh=st.integers(1, 5), kw=st.integers(1, 5),
        sh=st.integers(1, 3), sw=st.integers(1, 3), dil=st.integers(1, 2),
        same=st.booleans(), act=st.sampled_from(ACTS), seed=st.integers(0, 2**31))
-def test_depthwise_conv2d(lib, h, wd, c, dm, kh, kw, sh, sw, dil, same, act, seed):
+def test_depthwise_conv2d(dwlib, h, wd, c, dm, kh, kw, sh, sw, dil, same, act, seed):
     padding = "SAME" if same else "VALID"
     if not same and (h < (kh - 1) * dil + 1 or wd < (kw - 1) * dil + 1):
         padding = "SAME"
@@ -56,7 +63,7 @@ def test_depthwise_conv2d(lib, h, wd, c, dm, kh, kw, sh, sw, dil, same, act, see
     w = rng.normal(size=(1, kh, kw, c * dm)).astype(np.float32)
     b = rng.normal(size=c * dm).astype(np.float32)
     ref = depthwise_reference(x, w, b, (sh, sw), (dil, dil), padding, act)
-    got = run_kernel(lib, x, w, b, (sh, sw), (dil, dil), padding, act)
+    got = run_kernel(dwlib, x, w, b, (sh, sw), (dil, dil), padding, act)
     assert_bits_equal(got, ref)
 
 
@@ -81,7 +88,7 @@ def test_depthwise_reference_is_mul_then_add_in_ky_kx_order():
                 assert acc.view(np.uint32) == ref[oy, ox, o].view(np.uint32)
 
 
-def test_depthwise_clamp_infinities_and_nan(lib):
+def test_depthwise_clamp_infinities_and_nan(dwlib):
     """TFLite's clamp: +-inf to +-FLT_MAX under NONE, NaN kept, RELU of -inf is 0
     (measured on LCE's interpreter); -0.0 (a -0.0 bias plus -0.0 products) kept,
     a negative value to +0.0 under RELU, a negative NaN kept."""
@@ -96,7 +103,7 @@ def test_depthwise_clamp_infinities_and_nan(lib):
                       ("RELU", [fmax, np.nan, 0, fmax, 0, 0, np.nan]),
                       ("RELU6", [6, np.nan, 0, 6, 0, 0, np.nan]),
                       ("RELU_N1_TO_1", [1, np.nan, -1, 1, 0, -1, np.nan])):
-        got = run_kernel(lib, x, w, b, (1, 1), (1, 1), "SAME", act)
+        got = run_kernel(dwlib, x, w, b, (1, 1), (1, 1), "SAME", act)
         assert_bits_equal(got, depthwise_reference(x, w, b, (1, 1), (1, 1), "SAME", act))
         np.testing.assert_array_equal(got[1, 1], np.float32(want))
         assert np.signbit(got[1, 1, 4]) and np.signbit(got[1, 1, 6])  # -0.0, -NaN

@@ -93,14 +93,21 @@ static float clamp(float v, float lo, float hi)
     return hi < v ? hi : v;
 }
 
-/* clamp() over n finished outputs. Under NONE and RELU (hi = FLT_MAX) it is
- * decided on the bits, one unsigned compare for every positive finite value:
- * +inf becomes FLT_MAX, -inf -FLT_MAX (NONE), and RELU sends every negative
- * value below -0.0 to +0.0 (-0.0 and NaN stay, as clamp() leaves them). */
+/* clamp() over n finished outputs. On 32-bit cores (no float vectors),
+ * under NONE and RELU (hi = FLT_MAX) it is decided on the bits, one unsigned
+ * compare for every positive finite value: +inf becomes FLT_MAX, -inf
+ * -FLT_MAX (NONE), and RELU sends every negative value below -0.0 to +0.0
+ * (-0.0 and NaN stay, as clamp() leaves them). Elsewhere the compilers
+ * vectorise clamp() itself. */
+#if defined(__arm__) || defined(__riscv) || defined(BNN_CLAMP_ON_BITS)
+#define DW_CLAMP_ON_BITS 1
+#else
+#define DW_CLAMP_ON_BITS 0
+#endif
 static void clamp_outputs(float *dst, int32_t n, int32_t act, float lo, float hi)
 {
     int32_t j;
-    if (act != BNN_DW_ACT_NONE && act != BNN_DW_ACT_RELU) {
+    if (!DW_CLAMP_ON_BITS || (act != BNN_DW_ACT_NONE && act != BNN_DW_ACT_RELU)) {
         for (j = 0; j < n; j++)
             dst[j] = clamp(dst[j], lo, hi);
         return;
