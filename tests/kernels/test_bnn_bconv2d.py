@@ -130,7 +130,7 @@ def _run(lib, node, low, h, x_neg, out):
 @settings(max_examples=40, deadline=None)
 @given(h=st.integers(3, 8), oc=st.integers(1, 40), k=st.integers(1, 3),
        # patches past ten triples of words are counted in chunks
-       ic=st.one_of(st.integers(1, 70), st.integers(230, 260)),
+       ic=st.one_of(st.integers(1, 70), st.integers(230, 260), st.just(16)),
        stride=st.integers(1, 2), same=st.booleans(), one_padding=st.booleans(),
        relu=st.booleans(), dilation=st.integers(1, 2), seed=st.integers(0, 2**31))
 def test_bconv2d_float(blib, h, ic, oc, k, stride, same, one_padding, relu, dilation, seed):
@@ -170,7 +170,7 @@ def test_bconv2d_float(blib, h, ic, oc, k, stride, same, one_padding, relu, dila
 
 @settings(max_examples=40, deadline=None)
 @given(h=st.integers(3, 8), oc=st.integers(1, 40), k=st.integers(1, 3),
-       ic=st.one_of(st.integers(1, 70), st.integers(230, 260)), stride=st.integers(1, 2),
+       ic=st.one_of(st.integers(1, 70), st.integers(230, 260), st.just(16)), stride=st.integers(1, 2),
        same=st.booleans(), relu=st.booleans(), pool=st.sampled_from([None, (2, 2)]),
        scale=st.sampled_from([0.5, 0.05, 1e-4]), zp=st.integers(-128, 127),
        seed=st.integers(0, 2**31))
@@ -230,7 +230,7 @@ def test_bconv2d_int8_rounds_as_lce_on_x86(lib):
 
 @settings(max_examples=40, deadline=None)
 @given(h=st.integers(3, 8), oc=st.integers(1, 40), k=st.integers(1, 3),
-       ic=st.one_of(st.integers(1, 70), st.integers(230, 260)),
+       ic=st.one_of(st.integers(1, 70), st.integers(230, 260), st.just(16)),
        same=st.booleans(), seed=st.integers(0, 2**31))
 def test_bconv2d_bits(blib, h, ic, oc, k, same, seed):
     """Bit output uses LCE's popcount thresholds; padding (if any) reads +1."""
@@ -373,7 +373,7 @@ int main(int argc, char **argv)
         {5, 64, 8, 3, 1, 1, 0, 1},   {6, 64, 16, 3, 1, 2, 1, 1}, {4, 96, 13, 3, 2, 1, 0, 1},
         {3, 33, 4, 1, 1, 1, 1, 0},   {7, 200, 1, 3, 1, 1, 0, 1}, {5, 17, 21, 2, 1, 2, 1, 0},
         {4, 512, 12, 3, 1, 1, 0, 1}, {9, 32, 40, 3, 2, 2, 1, 1}, {1, 131200, 9, 1, 1, 1, 1, 0},
-        {1, 131200, 4, 1, 1, 1, 1, 0}};
+        {1, 131200, 4, 1, 1, 1, 1, 0}, {7, 16, 24, 3, 1, 1, 1, 1},  {8, 16, 9, 3, 2, 2, 0, 1}};
     FILE *out = fopen(argv[1], "wb");
     size_t s;
     long nan = 0, saturated = 0;

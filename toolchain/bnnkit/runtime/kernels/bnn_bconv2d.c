@@ -62,6 +62,29 @@ static int gather_patch(const bnn_bconv2d_params *p, const uint32_t *in, int32_t
             }
         }
     } else if (n_words == 1 && y0 >= 0 && y0 + (p->k_h - 1) * p->dilation_h < p->in_h &&
+               x0 >= 0 && x0 + (p->k_w - 1) * p->dilation_w < p->in_w && p->in_c == 16) {
+        /* 16 channels (ResNets' first stage), the window inside the input: two
+         * taps to a word, the second's bits in the upper half. The sizes are
+         * locals: the patch's stores may alias p's fields and would reload them. */
+        const int32_t k_h = p->k_h, k_w = p->k_w, dil_h = p->dilation_h, dil_w = p->dilation_w,
+                      row = p->in_w * dil_h;
+        const uint32_t *src_row = in + y0 * p->in_w + x0;
+        uint32_t low = 0u;
+        int half = 0;
+        for (ky = 0; ky < k_h; ky++, src_row += row) {
+            const uint32_t *src = src_row;
+            for (kx = 0; kx < k_w; kx++, src += dil_w) {
+                const uint32_t v = *src & 0xFFFFu;
+                if (half)
+                    *dst++ = low | v << 16;
+                else
+                    low = v;
+                half = !half;
+            }
+        }
+        if (half)
+            *dst++ = low;
+    } else if (n_words == 1 && y0 >= 0 && y0 + (p->k_h - 1) * p->dilation_h < p->in_h &&
                x0 >= 0 && x0 + (p->k_w - 1) * p->dilation_w < p->in_w) {
         /* fewer than 32 channels, the window inside the input: no bounds tests */
         for (ky = 0; ky < p->k_h; ky++) {
