@@ -126,10 +126,10 @@ static int gather_patch(const bnn_bconv2d_params *p, const uint32_t *in, int32_t
  * by side (weights[(t * out_c + c) * chunk_words + k]), so that the weights
  * stream in the order the loops read them. Every core can count either
  * layout (count_portable); each core has a fast form for its own. */
-static void count_portable(const bnn_bconv2d_params *p, const uint32_t *patch,
-                           const uint32_t *weights, int32_t *counts)
+BNN_INLINE void count_chunks(const bnn_bconv2d_params *p, const uint32_t *patch,
+                             const uint32_t *weights, int32_t *counts, int32_t chunk)
 {
-    const int32_t chunk = p->chunk_words, chunks = p->patch_words / chunk, out_c = p->out_c;
+    const int32_t chunks = p->patch_words / chunk, out_c = p->out_c;
     int32_t t, c;
     for (c = 0; c < out_c; c++)
         counts[c] = 0;
@@ -138,6 +138,15 @@ static void count_portable(const bnn_bconv2d_params *p, const uint32_t *patch,
         for (c = 0; c < out_c; c++, w += chunk)
             counts[c] += bnn_popcount_xor(patch + chunk * t, w, chunk);
     }
+}
+
+static void count_portable(const bnn_bconv2d_params *p, const uint32_t *patch,
+                           const uint32_t *weights, int32_t *counts)
+{
+    if (p->chunk_words == 3) /* the 32-bit cores' layout: a constant the compiler unrolls */
+        count_chunks(p, patch, weights, counts, 3);
+    else
+        count_chunks(p, patch, weights, counts, p->chunk_words);
 }
 
 #if defined(BNN_SWAR)
