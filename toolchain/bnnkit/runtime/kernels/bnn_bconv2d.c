@@ -121,11 +121,12 @@ static int gather_patch(const bnn_bconv2d_params *p, const uint32_t *in, int32_t
 }
 
 /* counts[c] = the accumulator of every output channel c at the gathered
- * patch. The patch is chunk_words (p->chunk_words: 3 on 32-bit cores, 4 on
- * arm64) words at a time, and each channel's weights for one chunk lie side
- * by side (weights[(t * out_c + c) * chunk_words + k]), so that the weights
- * stream in the order the loops read them. Every core can count either
- * layout (count_portable); each core has a fast form for its own. */
+ * patch. The patch is chunk_words (p->chunk_words: 3 on 32-bit cores, or the
+ * whole patch of one or two words; 4 on arm64) words at a time, and each
+ * channel's weights for one chunk lie side by side (weights[(t * out_c + c) *
+ * chunk_words + k]), so that the weights stream in the order the loops read
+ * them. Every core can count any layout (count_portable); each core has a
+ * fast form for its own. */
 BNN_INLINE void count_chunks(const bnn_bconv2d_params *p, const uint32_t *patch,
                              const uint32_t *weights, int32_t *counts, int32_t chunk)
 {
@@ -371,23 +372,6 @@ static float output_transform(const bnn_bconv2d_params *p, int32_t count, float 
     return v + bias;
 }
 
-/* LCE's int8 rounding on x86: TfLiteRound (half away from zero) and a
- * truncating conversion that gives INT32_MIN for NaN and values out of range,
- * then saturation to int8. Exact without libm: v - (float)t is exact. */
-static int8_t round_saturate_s8(float v)
-{
-    int32_t q = INT32_MIN;
-    if (v >= -2147483648.0f && v < 2147483648.0f) {
-        const float frac = v - (float)(int32_t)v;
-        q = (int32_t)v;
-        if (frac >= 0.5f)
-            q++;
-        else if (frac <= -0.5f)
-            q--;
-    }
-    return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
-}
-
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
                      const float *multiplier, const float *bias, const uint16_t *corr_at,
                      const int32_t *corr, uint32_t *scratch, float *out)
@@ -427,6 +411,23 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
             }
         }
     }
+}
+
+/* LCE's int8 rounding on x86: TfLiteRound (half away from zero) and a
+ * truncating conversion that gives INT32_MIN for NaN and values out of range,
+ * then saturation to int8. Exact without libm: v - (float)t is exact. */
+static int8_t round_saturate_s8(float v)
+{
+    int32_t q = INT32_MIN;
+    if (v >= -2147483648.0f && v < 2147483648.0f) {
+        const float frac = v - (float)(int32_t)v;
+        q = (int32_t)v;
+        if (frac >= 0.5f)
+            q++;
+        else if (frac <= -0.5f)
+            q--;
+    }
+    return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
 }
 
 void bnn_bconv2d_s8(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
