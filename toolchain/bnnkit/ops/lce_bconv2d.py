@@ -175,12 +175,12 @@ class LceBconv2d(OpKind):
             consts)
 
     def prepare(self, n, low, target):
-        # the weights' interleave follows the target's registers (any core reads any);
-        # on 32-bit cores a patch of one or two words is one chunk, with no padding word
+        # the weights' interleave follows the target's registers (any core reads any)
         chunk = target.bconv_chunk_words if target else 3
-        kh, kw = n.params["kernel"]
-        n.params["chunk_words"] = min(chunk, words(kh * kw * n.params["channels_in"])) \
-            if chunk == 3 else chunk
+        if chunk == 3:  # 32-bit cores: a patch of one or two words is one chunk, unpadded
+            kh, kw = n.params["kernel"]
+            chunk = min(3, words(kh * kw * n.params["channels_in"]))
+        n.params["chunk_words"] = chunk
 
     def output_shape(self, n, low):
         h, w, c = low.shapes[n.inputs[0]]
