@@ -61,7 +61,7 @@ def bit_identical(out, ref) -> bool:
     return out.shape == ref.shape and np.array_equal(out.view(np.uint32), ref.view(np.uint32))
 
 
-def device_row(name, path, x, target, tmp) -> dict:
+def device_row(path, x, target, tmp) -> dict:
     """Instructions on the emulated ``target``; no memory budget (QEMU's board
     has more than a part, and the speed of the kernels is what is measured)."""
     from bnnkit.build import make
@@ -73,10 +73,9 @@ def device_row(name, path, x, target, tmp) -> dict:
     try:
         gen = generate(path, target, Path(tmp) / target, check_budget=False)
         run = execute(gen, make(gen.out_dir, gen.target), x, 600)
-        run["generated"] = gen
     except BnnkitError as exc:
         return {"error": str(exc).split(": ", 1)[-1][:90]}
-    rows, before = profile_device(run["generated"], x[:1])
+    rows, before = profile_device(gen, x[:1])
     total = before + sum(r["instructions"] for r in rows)
     bconv = [r for r in rows if r["kind"] in BINARY_CONV]
     b_instr, b_words = sum(r["instructions"] for r in bconv), sum(r["bops"] for r in bconv) / 32
@@ -112,7 +111,7 @@ def main():
                     print(f"{name:<19}{'host':<11}{c:>10.0f} us  LCE {lce:.0f} us: C at "
                           f"{c / lce:.2f}x LCE's time{'':>6}{exact}", flush=True)
                     continue
-                r = device_row(name, path, x, target, tmp)
+                r = device_row(path, x, target, tmp)
                 if "error" in r:
                     print(f"{name:<19}{target:<11}  {r['error']}", flush=True)
                     continue
