@@ -179,6 +179,39 @@ def test_maxpool(lib, h, c, f, stride, same, seed):
     np.testing.assert_array_equal(out, ref)
 
 
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(1, 7), c=st.integers(1, 6), f=st.integers(1, 4), stride=st.integers(1, 3),
+       same=st.booleans(), relu=st.booleans(), seed=st.integers(0, 2**31))
+def test_maxpool_first_tap_rule(lib, h, c, f, stride, same, relu, seed):
+    """The kernel's documented rule on NaN and signed zeros: each output starts
+    from the window's first inside tap and a later tap replaces it only when
+    strictly greater, in (fy, fx) order; then ReLU (v < 0 -> 0)."""
+    if not same and f > h:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.choice(np.float32([np.nan, -0.0, 0.0, -1.5, 2.5, -np.inf, np.inf]), (h, h, c))
+    if same:
+        out_hw = -(-h // stride)
+        pad = max((out_hw - 1) * stride + f - h, 0) // 2
+    else:
+        out_hw, pad = (h - f) // stride + 1, 0
+    want = np.zeros((out_hw, out_hw, c), np.float32)
+    for oy in range(out_hw):
+        for ox in range(out_hw):
+            taps = [x[y, xx] for y in range(oy * stride - pad, oy * stride - pad + f)
+                    for xx in range(ox * stride - pad, ox * stride - pad + f)
+                    if 0 <= y < h and 0 <= xx < h]
+            for ci in range(c):
+                best = taps[0][ci]
+                for t in taps[1:]:
+                    best = t[ci] if t[ci] > best else best
+                want[oy, ox, ci] = np.float32(0) if relu and best < 0 else best
+    out = np.full_like(want, 7.0)
+    p = PoolParams(h, h, c, f, f, stride, stride, pad, pad, out_hw, out_hw, int(relu))
+    lib.bnn_maxpool_f32(ctypes.byref(p), ptr(x), ptr(out))
+    np.testing.assert_array_equal(out.view(np.uint32), want.view(np.uint32))
+
+
 def test_elementwise(lib):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(4, 6)).astype(np.float32)
