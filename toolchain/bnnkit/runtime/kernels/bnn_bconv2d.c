@@ -253,6 +253,10 @@ static void count_short_swar(const bnn_bconv2d_params *p, const uint32_t *patch,
  * most 1023 chunks (130,944 bits) before its lanes are widened. */
 #define CHUNKS_PER_PASS 1023
 #define CNT(x, w) vcntq_u8(veorq_u8(x, vld1q_u8((const uint8_t *)(w))))
+/* four channels' accumulators a..d take chunk v against their weights at w */
+#define CNT_ACC4(a, b, c, d, v, w)                                                            \
+    (a = vpadalq_u8(a, CNT(v, w)), b = vpadalq_u8(b, CNT(v, (w) + 4)),                      \
+     c = vpadalq_u8(c, CNT(v, (w) + 8)), d = vpadalq_u8(d, CNT(v, (w) + 12)))
 
 /* channels c..c+3 of four accumulators -> four 32-bit counts */
 BNN_INLINE uint32x4_t sum_four(uint16x8_t a0, uint16x8_t a1, uint16x8_t a2, uint16x8_t a3)
@@ -275,10 +279,7 @@ BNN_INLINE void count_pass(const uint8_t *x, const uint32_t *w, int32_t stride,
             w += stride;
             x += 16;
             v = vld1q_u8(x);
-            a0 = vpadalq_u8(a0, CNT(v, w));
-            a1 = vpadalq_u8(a1, CNT(v, w + 4));
-            a2 = vpadalq_u8(a2, CNT(v, w + 8));
-            a3 = vpadalq_u8(a3, CNT(v, w + 12));
+            CNT_ACC4(a0, a1, a2, a3, v, w);
         }
         *lo = vaddq_u32(*lo, sum_four(a0, a1, a2, a3));
         return;
@@ -291,14 +292,8 @@ BNN_INLINE void count_pass(const uint8_t *x, const uint32_t *w, int32_t stride,
         w += stride;
         x += 16;
         v = vld1q_u8(x);
-        a0 = vpadalq_u8(a0, CNT(v, w));
-        a1 = vpadalq_u8(a1, CNT(v, w + 4));
-        a2 = vpadalq_u8(a2, CNT(v, w + 8));
-        a3 = vpadalq_u8(a3, CNT(v, w + 12));
-        a4 = vpadalq_u8(a4, CNT(v, w + 16));
-        a5 = vpadalq_u8(a5, CNT(v, w + 20));
-        a6 = vpadalq_u8(a6, CNT(v, w + 24));
-        a7 = vpadalq_u8(a7, CNT(v, w + 28));
+        CNT_ACC4(a0, a1, a2, a3, v, w);
+        CNT_ACC4(a4, a5, a6, a7, v, w + 16);
     }
     *lo = vaddq_u32(*lo, sum_four(a0, a1, a2, a3));
     *hi = vaddq_u32(*hi, sum_four(a4, a5, a6, a7));
@@ -329,6 +324,7 @@ static void count_chunks_neon(const bnn_bconv2d_params *p, const uint32_t *patch
         counts[c] = total;
     }
 }
+#undef CNT_ACC4
 #undef CNT
 #endif
 

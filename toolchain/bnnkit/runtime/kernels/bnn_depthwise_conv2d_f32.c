@@ -16,6 +16,19 @@
 
 #define BLOCK 8 /* the eight named accumulators a0..a7 */
 
+/* The inside taps of the current position in (ky, kx) order, from channel c0:
+ * `x` the input's and `w` the filter's first float of the tap for MAC. */
+#define DW_FOR_EACH_TAP(MAC)                                                                  \
+    for (ky = ky0; ky < ky1; ky++) {                                                          \
+        const float *xr = in + (y0 + ky * p->dilation_h) * in_row + c0;                       \
+        const float *wr = weights + ky * w_row + c0;                                          \
+        for (kx = kx0; kx < kx1; kx++) {                                                      \
+            const float *x = xr + (x0 + kx * p->dilation_w) * p->in_c;                        \
+            const float *w = wr + kx * oc;                                                    \
+            MAC;                                                                              \
+        }                                                                                     \
+    }
+
 #if defined(__aarch64__) && defined(__ARM_NEON) && !defined(BNN_NO_NEON)
 #include <arm_neon.h>
 #define DW_NEON 1
@@ -159,18 +172,7 @@ void bnn_depthwise_conv2d_f32(const bnn_depthwise_conv2d_params *p, const float 
             for (; c0 + 16 <= blocked; c0 += 16) {
                 float32x4_t a0 = vld1q_f32(bias + c0), a1 = vld1q_f32(bias + c0 + 4),
                             a2 = vld1q_f32(bias + c0 + 8), a3 = vld1q_f32(bias + c0 + 12);
-                for (ky = ky0; ky < ky1; ky++) {
-                    const float *xr = in + (y0 + ky * p->dilation_h) * in_row + c0;
-                    const float *wr = weights + ky * w_row + c0;
-                    for (kx = kx0; kx < kx1; kx++) {
-                        const float *x = xr + (x0 + kx * p->dilation_w) * p->in_c;
-                        const float *w = wr + kx * oc;
-                        DW_MAC4(a0, 0);
-                        DW_MAC4(a1, 4);
-                        DW_MAC4(a2, 8);
-                        DW_MAC4(a3, 12);
-                    }
-                }
+                DW_FOR_EACH_TAP((DW_MAC4(a0, 0), DW_MAC4(a1, 4), DW_MAC4(a2, 8), DW_MAC4(a3, 12)))
                 vst1q_f32(dst + c0, a0);
                 vst1q_f32(dst + c0 + 4, a1);
                 vst1q_f32(dst + c0 + 8, a2);
@@ -197,22 +199,10 @@ void bnn_depthwise_conv2d_f32(const bnn_depthwise_conv2d_params *p, const float 
                 /* named accumulators: locals the compiler keeps in registers */
                 float a0 = bias[c0], a1 = bias[c0 + 1], a2 = bias[c0 + 2], a3 = bias[c0 + 3];
                 float a4 = bias[c0 + 4], a5 = bias[c0 + 5], a6 = bias[c0 + 6], a7 = bias[c0 + 7];
-                for (ky = ky0; ky < ky1; ky++) {
-                    const float *xr = in + (y0 + ky * p->dilation_h) * in_row + c0;
-                    const float *wr = weights + ky * w_row + c0;
-                    for (kx = kx0; kx < kx1; kx++) {
-                        const float *x = xr + (x0 + kx * p->dilation_w) * p->in_c;
-                        const float *w = wr + kx * oc;
-                        a0 = a0 + x[0] * w[0];
-                        a1 = a1 + x[1] * w[1];
-                        a2 = a2 + x[2] * w[2];
-                        a3 = a3 + x[3] * w[3];
-                        a4 = a4 + x[4] * w[4];
-                        a5 = a5 + x[5] * w[5];
-                        a6 = a6 + x[6] * w[6];
-                        a7 = a7 + x[7] * w[7];
-                    }
-                }
+                DW_FOR_EACH_TAP((a0 = a0 + x[0] * w[0], a1 = a1 + x[1] * w[1],
+                                 a2 = a2 + x[2] * w[2], a3 = a3 + x[3] * w[3],
+                                 a4 = a4 + x[4] * w[4], a5 = a5 + x[5] * w[5],
+                                 a6 = a6 + x[6] * w[6], a7 = a7 + x[7] * w[7]))
                 dst[c0] = a0;
                 dst[c0 + 1] = a1;
                 dst[c0 + 2] = a2;
