@@ -12,6 +12,7 @@ from bnnkit.kernel_structs import ctypes_struct
 
 
 BconvParams = ctypes_struct("bnn_bconv2d_params")
+RESIDUAL_ACT = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}  # BNN_RESIDUAL_*
 
 
 BpoolParams = ctypes_struct("bnn_bmaxpool_params")
@@ -90,10 +91,10 @@ def _params(node, low, h):
     return BconvParams(h, h, p["channels_in"], p["out_channels"], *p["kernel"], *p["stride"],
                        *p["dilation"], pt, pl, oh, ow, int(p["one_padding"]), *p["clamp"],
                        *(p["pool"] or (1, 1)), *p["conv_out"], patch_words(node),
-                       chunk_words(node))
+                       chunk_words(node), RESIDUAL_ACT[p.get("residual_act", "NONE")])
 
 
-def _run(lib, node, low, h, x_neg, out):
+def _run(lib, node, low, h, x_neg, out, residual=None):
     """bnn_bconv2d_bits / _f32 on x as the op module emits the call: weights
     interleaved, the padding correction tabulated, scratch as planned (with a
     guard word after it that must stay untouched)."""
@@ -120,10 +121,13 @@ def _run(lib, node, low, h, x_neg, out):
     else:
         table = op.padding_corrections(node, low)
         corr_at, corr = (None, None) if table is None else table
-        lib.bnn_bconv2d_f32(ctypes.byref(_params(node, low, h)), ptr(pack_bits(x_neg)), ptr(w),
-                            ptr(node.consts["multiplier"]), ptr(node.consts["bias"]),
-                            None if corr_at is None else ptr(corr_at),
-                            None if corr is None else ptr(corr), ptr(scratch), ptr(out))
+        args = [ctypes.byref(_params(node, low, h)), ptr(pack_bits(x_neg)), ptr(w),
+                ptr(node.consts["multiplier"]), ptr(node.consts["bias"]),
+                None if corr_at is None else ptr(corr_at), None if corr is None else ptr(corr)]
+        if residual is None:
+            lib.bnn_bconv2d_f32(*args, ptr(scratch), ptr(out))
+        else:
+            lib.bnn_bconv2d_add_f32(*args, ptr(residual), ptr(scratch), ptr(out))
     assert scratch[-1] == 0xA5A5A5A5
 
 
@@ -166,6 +170,41 @@ def test_bconv2d_float(blib, h, ic, oc, k, stride, same, one_padding, relu, dila
         # LCE's bias b + K*m cancels against 2*accum*m: errors scale with K*|m|
         np.testing.assert_allclose(expected, math, rtol=1e-5,
                                    atol=1e-6 * k * k * ic * (1 + np.abs(m).max()))
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(3, 7), oc=st.integers(1, 40), k=st.integers(1, 3),
+       ic=st.one_of(st.integers(1, 70), st.just(256)), same=st.booleans(),
+       one_padding=st.booleans(), act=st.sampled_from(sorted(RESIDUAL_ACT)),
+       in_place=st.booleans(), seed=st.integers(0, 2**31))
+def test_bconv2d_fused_residual(blib, h, oc, k, ic, same, one_padding, act, in_place, seed):
+    """A residual ADD fused into the float binary conv: act(residual + conv),
+    the ADD's one rounding and clamp, also when the output is written over
+    the residual itself (the planner's in-place choice)."""
+    from bnnkit.ops.elementwise import apply_op
+    from bnnkit.ops.lce_bconv2d import LceBconv2d, output_transform
+
+    if not same and k > h:
+        return
+    rng = np.random.default_rng(seed)
+    x_neg = rng.random((h, h, ic)) < 0.5
+    w_neg = rng.random((oc, k, k, ic)) < 0.5
+    mul, bias = output_transform(rng.normal(size=oc).astype(np.float32),
+                                 rng.normal(size=oc).astype(np.float32), k * k * ic)
+    node, low = _node(h, ic, oc, k, 1, same, one_padding, (-2**31, 2**31 - 1), w_neg,
+                      {"multiplier": mul, "bias": bias})
+    node.params["residual_act"] = act
+    residual = (rng.normal(size=low.shapes[1]) * 2 * k * k * ic).astype(np.float32)
+    conv = LceBconv2d().reference(node, [pack_bits(x_neg)], low)
+    expected = apply_op("add", residual, conv, act)
+    assert (expected != conv + residual).any() or act == "NONE", "the clamp went untested"
+    node.inputs = [0, 2]
+    low.shapes[2] = low.shapes[1]
+    np.testing.assert_array_equal(
+        LceBconv2d().reference(node, [pack_bits(x_neg), residual], low), expected)
+    out = residual.copy() if in_place else np.full(low.shapes[1], np.nan, np.float32)
+    _run(blib, node, low, h, x_neg, out, out if in_place else residual)
+    np.testing.assert_array_equal(out, expected)
 
 
 @settings(max_examples=40, deadline=None)
@@ -386,7 +425,7 @@ int main(int argc, char **argv)
         const int32_t n_in = hw * hw * BNN_WORDS(ic), n_out = ow * ow * oc, sets = 3;
         bnn_bconv2d_params p = {hw, hw, ic, oc, k, k, st, st, 1, 1, pad, pad, ow, ow, d[6],
                                 -2 * k * k * ic + 2 * (int32_t)(next() % 3), INT32_MAX,
-                                d[5], d[5], conv, conv, patch, 4};
+                                d[5], d[5], conv, conv, patch, 4, BNN_RESIDUAL_NONE};
         uint32_t *in = malloc(4 * (size_t)n_in), *w = malloc(4 * (size_t)patch * oc);
         uint32_t *scratch = malloc(4 * ((size_t)patch + 2 * oc)), *bits = malloc(4 * (size_t)n_out);
         float *m = malloc(4 * (size_t)oc), *b = malloc(4 * (size_t)oc), *f = malloc(4 * (size_t)n_out);

@@ -2,8 +2,9 @@
 whether it fits a part.
 
 Per layer: the kernel, its input and output shapes and element kinds, MACs and
-binary ops, the bytes of constants it owns, and the arena bytes live while it
-runs. Totals: constants, arena, and for a bare-metal target the example
+binary ops, the bytes of constants it owns, the arena bytes live while it
+runs and which buffers hold them (``arena_live``; ``in_place_over``: the input
+its output is written over). Totals: constants, arena, and for a bare-metal target the example
 firmware linked in a temporary folder (flash exactly, RAM as static data plus
 the stack measured on the emulator, else the deepest call chain from gcc's
 -fcallgraph-info: the figure gen-firmware and simulate report). With ``measure``:
@@ -36,16 +37,30 @@ def layer_rows(gen) -> list[dict]:
 
     low, prog = gen.low, gen.program
     rows = layer_costs(gen)
+    over = {i: x for i, _, x in prog.in_place}
     for row, node in zip(rows, low.nodes):
         i = row["layer"]
         row["inputs"] = [_shape(low, t) for t in node.inputs if t in low.shapes]
         row["outputs"] = [_shape(low, t) for t in node.outputs]
         row["const_bytes"] = prog.layer_consts[i]
-        row["arena_live_bytes"] = sum(b.nbytes for b in prog.planned if b.first <= i <= b.last)
+        live = sorted((b for b in prog.planned if b.first <= i <= b.last),
+                      key=lambda b: (-b.nbytes, b.name))
+        row["arena_live_bytes"] = sum(b.nbytes for b in live)
+        # what those bytes hold (a buffer holds one tensor after another when in place)
+        row["arena_live"] = [{"tensor": _buffer_name(low, b), "bytes": b.nbytes} for b in live]
+        row["in_place_over"] = low.names.get(over[i], f"tensor {over[i]}") if i in over else None
         # work a binary op costs about a third of a multiply-accumulate (the M4's
         # bconv: ~11 instructions per 32-bit word, 32 binary ops)
         row["mac_equivalents"] = row["macs"] + row["bops"] // 3
     return rows
+
+
+def _buffer_name(low, b) -> str:
+    """An arena buffer as a person reads it: the (first) tensor it holds, or a
+    layer's scratch."""
+    if b.name.startswith("scratch"):
+        return f"scratch of layer {b.name[7:]}"
+    return low.names.get(int(b.name), f"tensor {b.name}")
 
 
 def arena_peak(gen) -> dict:
@@ -61,15 +76,10 @@ def arena_peak(gen) -> dict:
     steps = range(len(low.nodes))
     live = {i: [b for b in prog.planned if b.first <= i <= b.last] for i in steps}
     i = max(steps, key=lambda s: (sum(b.nbytes for b in live[s]), -s), default=0)
-
-    def what(b):
-        if b.name.startswith("scratch"):
-            return f"scratch of layer {b.name[7:]}"
-        return low.names.get(int(b.name), f"tensor {b.name}")
     name = low.nodes[i].name if low.nodes else ""
     return {"layer": i, "name": name, "keras_layer": keras_layer(name.split(" -> ", 1)[-1]),
             "live_bytes": sum(b.nbytes for b in live.get(i, [])),
-            "buffers": [{"tensor": what(b), "bytes": b.nbytes}
+            "buffers": [{"tensor": _buffer_name(low, b), "bytes": b.nbytes}
                         for b in sorted(live.get(i, []), key=lambda b: (-b.nbytes, b.name))]}
 
 
@@ -288,13 +298,15 @@ def write_html(report: dict, path) -> Path:
     fmt = lambda s: "x".join(map(str, s["shape"])) + f" {s['kind']}"  # noqa: E731
     work_key = ("instructions" if "instructions" in t else "us" if "us" in t else None)
     columns = ["layer", "kind", "Keras layer", "TFLite tensor", "input", "output", "MACs",
-               "binary ops", "const B",
-               "arena live B"] + ([{"instructions": "instructions", "us": "us/input"}[work_key]]
+               "binary ops", "const B", "arena live B",
+               "live buffers (B)"] + ([{"instructions": "instructions", "us": "us/input"}[work_key]]
                                   if work_key else [])
     cells = [[r["layer"], r["kind"], r.get("keras_layer", ""), r["name"],
               fmt(r["inputs"][0]) if r["inputs"] else "-",
               fmt(r["outputs"][0]), f"{r['macs']:,}", f"{r['bops']:,}", f"{r['const_bytes']:,}",
-              f"{r['arena_live_bytes']:,}"]
+              f"{r['arena_live_bytes']:,}",
+              "; ".join(f"{b['tensor'][-40:]} {b['bytes']:,}" for b in r["arena_live"])
+              + (f" (output over {r['in_place_over'][-40:]})" if r["in_place_over"] else "")]
              + ([f"{r[work_key]:,}" if work_key == "instructions" else f"{r[work_key]:.2f}"]
                 if work_key else []) for r in rows]
     summary = summary_lines(report)

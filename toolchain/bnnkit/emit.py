@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from . import metadata, outdir, preprocess
 from .errors import BnnkitError
 from .kernel_structs import initializer
 from .lower import Lowered, lower
-from .memory import Buffer, plan_arena
+from .memory import Buffer, check_in_place, low_peak_order, plan_arena
 from .ops import op_kind, prod
 from .targets import COMMON_CFLAGS, RUNTIME_DIR, Target, get_target
 
@@ -69,6 +69,7 @@ class Program:
     input_floats: int = 0
     output_floats: int = 0
     planned: list = field(default_factory=list)  # the arena's Buffers (name, bytes, first, last)
+    in_place: list = field(default_factory=list)  # (step, output, input): output over input
     layer_consts: list = field(default_factory=list)  # per step: its constants' bytes
 
 
@@ -114,26 +115,83 @@ class Builder:
         return f"{macro}({'f' if ctype == 'float' else 'u'})" if macro else "NULL"
 
     # ------------------------------------------------------------ planning
-    def plan(self):
+    def in_place(self):
+        """Which tensors use another's memory: {tensor: tensor whose memory it
+        takes}. A RESHAPE's output is a view of its input. An output takes over
+        an input its kernel permits (``OpKind.in_place_inputs``) when that
+        input's memory is read by no later step; not the model's output, which
+        is the caller's ``scores``. Also returns the views, {tensor: (first,
+        last) step} and the (step, output, input) triples chosen, for
+        check_in_place."""
         low = self.low
-        alias = {}
-        for n in low.nodes:
-            if n.kind == "reshape":
-                alias[n.outputs[0]] = alias.get(n.inputs[0], n.inputs[0])
-        root = lambda t: alias.get(t, t)  # noqa: E731
-        first, last = {root(low.input): -1}, {}
+        views = {n.outputs[0]: n.inputs[0] for n in low.nodes if n.kind == "reshape"}
+        alias = dict(views)
+
+        def base(t):  # the tensor a view shows
+            while t in views:
+                t = views[t]
+            return t
+
+        def root(t):
+            while t in alias:
+                t = alias[t]
+            return t
+
+        lives = {low.input: [-1, -1]}
         for i, n in enumerate(low.nodes):
             for t in n.outputs:
-                first.setdefault(root(t), i)
+                lives.setdefault(t, [i, i])
             for t in n.inputs:
-                last[root(t)] = i
+                lives[t][1] = i
+        # a view is read whenever its viewers are: fold their reads into the base
+        for t in sorted(alias, key=lambda t: -lives[t][0]):
+            lives[alias[t]][1] = max(lives[alias[t]][1], lives[t][1])
+        out_root = root(low.output)
+        last = {}  # root -> last step reading its memory
+        for t, (_, t_last) in lives.items():
+            last[root(t)] = max(last.get(root(t), -1), t_last)
+        chosen = set()
+        for i, n in enumerate(low.nodes):
+            if n.kind == "reshape" or len(n.outputs) != 1:
+                continue
+            o = n.outputs[0]
+            if root(o) == out_root or o in alias:
+                continue
+            for k in op_kind(n.kind).in_place_inputs(n, low):
+                x = root(n.inputs[k])
+                if x != out_root and last.get(x) == i:
+                    alias[o] = base(n.inputs[k])
+                    last[x] = max(last[x], last.get(o, i))
+                    chosen.add((i, o, base(n.inputs[k])))
+                    break
+        return alias, views, {t: tuple(v) for t, v in lives.items()}, chosen
+
+    def plan(self):
+        low = self.low
+        alias, views, lives, chosen = self.in_place()
+        # views share their base's life; every other sharing must be one the kernel permits
+        check_in_place({t: v for t, v in lives.items() if t not in views},
+                       {t: x for t, x in alias.items() if t not in views}, chosen)
+
+        def root(t):
+            while t in alias:
+                t = alias[t]
+            return t
+
+        first, last, words = {}, {}, {}
+        for t, (t_first, t_last) in lives.items():
+            r = root(t)
+            first[r] = min(first.get(r, t_first), t_first)
+            last[r] = max(last.get(r, t_last), t_last)
+            nwords = -(-prod(low.shapes[t]) * KIND_C[low.kinds[t]][2] // 4)
+            words[r] = max(words.get(r, 0), nwords)
+        self.prog.in_place = sorted(chosen)
         out_root = root(low.output)
         bufs = []
         for t, f in first.items():
             if t == out_root:
                 continue
-            nbytes = -(-prod(low.shapes[t]) * KIND_C[low.kinds[t]][2] // 4) * 4  # whole words
-            bufs.append(Buffer(str(t), nbytes, f, max(last.get(t, f), f)))
+            bufs.append(Buffer(str(t), 4 * words[t], f, max(last[t], f)))
         for i, n in enumerate(low.nodes):
             nbytes = op_kind(n.kind).scratch_bytes(self, n)
             if nbytes:
@@ -151,7 +209,7 @@ class Builder:
                 self.prog.scratch[i] = region[f"scratch{i}"]
         self.prog.arena_bytes = plan.size
         output_ctype = KIND_C[low.kinds[out_root]][0]
-        for t in set(first) | set(alias):
+        for t in lives:
             r = root(t)
             ctype, member, _ = KIND_C[low.kinds[t]]
             if r == out_root:
@@ -204,10 +262,23 @@ def _lower_and_plan(graph, source: str, target: Target | None = None, prefix: st
 
 
 def build_program(low: Lowered, target: Target | None = None, prefix: str = "") -> Program:
+    """Plan and emit ``low``. Independent branches run in the order given
+    unless another (:func:`bnnkit.memory.low_peak_order`) gives a smaller
+    arena; then ``low.nodes`` is put in that order, so every later reader
+    (analyze, profile) sees the steps as the C runs them."""
     for n in low.nodes:  # per-target choices, once, before anything reads them
         op_kind(n.kind).prepare(n, low, target)
     b = Builder(low, target, prefix)
     b.plan()
+    nbytes = {t: prod(low.shapes[t]) * KIND_C[low.kinds[t]][2] for t in low.shapes}
+    order = low_peak_order([(n.inputs, n.outputs) for n in low.nodes], nbytes, keep={low.output})
+    if order != sorted(order):
+        trial = Builder(replace(low, nodes=[low.nodes[i] for i in order]), target, prefix)
+        trial.plan()
+        if trial.prog.arena_bytes < b.prog.arena_bytes:
+            low.nodes[:] = trial.low.nodes
+            b = Builder(low, target, prefix)
+            b.plan()
     b.emit()
     return b.prog
 

@@ -126,3 +126,68 @@ def plan_arena(buffers: list[Buffer], strategy: str = "greedy-by-size") -> Arena
     plan = planner.plan(buffers)
     check_plan(buffers, plan)
     return plan
+
+
+def check_in_place(lives: dict, writes_over: dict, allowed: set) -> None:
+    """Prove the in-place choices safe. ``lives`` maps each tensor to its
+    (first, last) step, ``writes_over`` a tensor to the one whose memory it
+    takes over, ``allowed`` holds the (step, output, input) triples the op
+    kinds permit. Tensors sharing memory must live one after another, and
+    where one is born at the step the other dies, that step's kernel must
+    permit it. Raises BnnkitError naming the first conflict.
+
+    Example:
+        >>> check_in_place({"x": (0, 1), "y": (1, 2)}, {"y": "x"}, {(1, "y", "x")})
+        >>> check_in_place({"x": (0, 2), "y": (1, 3)}, {"y": "x"}, {(1, "y", "x")})
+        Traceback (most recent call last):
+        bnnkit.errors.BnnkitError: internal: y written over x at step 1 while x is read until step 2
+    """
+    groups: dict = {}
+    for t in lives:
+        r = t
+        while r in writes_over:
+            r = writes_over[r]
+        groups.setdefault(r, []).append(t)
+    for members in groups.values():
+        members.sort(key=lambda t: (lives[t], str(t)))
+        for a, b in zip(members, members[1:]):
+            (_, a_last), (b_first, _) = lives[a], lives[b]
+            if a_last > b_first or (a_last == b_first and (b_first, b, a) not in allowed):
+                raise BnnkitError(f"internal: {b} written over {a} at step {b_first} while "
+                                  f"{a} is read until step {a_last}")
+
+
+def low_peak_order(steps: list, nbytes: dict, keep=()) -> list:
+    """A topological order of ``steps`` ((inputs, outputs) per step, tensors
+    as names) that keeps little memory live: of the steps whose inputs exist,
+    run the one that adds the fewest bytes (its outputs minus the inputs it is
+    the last reader of), the earliest given on ties. Deterministic. Tensors
+    in ``keep`` (the network's output) are never counted as freed. The
+    planner adopts the order only if its arena is smaller.
+
+    Example (the branch that frees its input runs first):
+        >>> steps = [(["x"], ["a"]), (["x"], ["b"]), (["a"], ["c"]), (["b", "c"], ["y"])]
+        >>> low_peak_order(steps, {"x": 64, "a": 16, "b": 4, "c": 32, "y": 8})
+        [1, 0, 2, 3]
+    """
+    made_by = {t: i for i, (_, outs) in enumerate(steps) for t in outs}
+    readers: dict = {}
+    for i, (ins, _) in enumerate(steps):
+        for t in set(ins):
+            readers[t] = readers.get(t, 0) + 1
+    done, order = set(), []
+    while len(order) < len(steps):
+        best = None
+        for i, (ins, outs) in enumerate(steps):
+            if i in done or any(made_by.get(t, -1) not in done and t in made_by for t in ins):
+                continue
+            freed = sum(nbytes.get(t, 0) for t in set(ins) if readers[t] == 1 and t not in keep)
+            key = (sum(nbytes.get(t, 0) for t in outs) - freed, i)
+            if best is None or key < best:
+                best = key
+        i = best[1]
+        done.add(i)
+        order.append(i)
+        for t in set(steps[i][0]):
+            readers[t] -= 1
+    return order

@@ -176,6 +176,11 @@ class Activation(OpKind):
     def output_shape(self, n, low):
         return low.shapes[n.inputs[0]]
 
+    def in_place_inputs(self, n, low) -> tuple:
+        # elementwise: an operand of the output's shape is read at the index written
+        out = tuple(low.shapes[n.outputs[0]])
+        return tuple(k for k, t in enumerate(n.inputs) if tuple(low.shapes[t]) == out)
+
     def emit(self, b, i, n):
         size = prod(b.low.shapes[n.outputs[0]])
         alpha = hex_float(n.params.get("alpha", 0.0))

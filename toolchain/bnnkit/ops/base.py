@@ -10,6 +10,8 @@ An op kind is one class in one module of this package. It says:
   the kernel then overruns;
 - :meth:`OpKind.emit`: the C statements of one call, with :meth:`kernel_files`;
 - :meth:`OpKind.cost`: MACs, binary ops and constant bytes (the analyze report);
+- :meth:`OpKind.in_place_inputs`: which inputs the kernel may write its output
+  over (the planner lets it when that input dies at this step);
 - :meth:`OpKind.reference`: numpy of exactly what the C computes.
 
 Example (a new op kind, complete)::
@@ -99,6 +101,19 @@ class OpKind:
 
     def emit(self, b, i, node) -> list:
         raise NotImplementedError(self.kind)
+
+    def in_place_inputs(self, node, low) -> tuple:
+        """Positions of the inputs whose memory the output may take over: the
+        kernel reads every element it needs from there before it writes the
+        bytes at or below it (an elementwise op writing index i after reading
+        index i). The planner uses one only where that input dies at this
+        step; :func:`bnnkit.memory.check_in_place` proves it. Default: none.
+
+        Example:
+            >>> op_kind("quantize").in_place_inputs(Node("quantize", [0], [1]), None)
+            (0,)
+        """
+        return ()
 
     def cost(self, node, low) -> Cost:
         return Cost(const_bytes=sum(int(np.asarray(v).size) * 4 for v in node.consts.values()))

@@ -181,6 +181,11 @@ class Elementwise(OpKind):
                 return None
         return out
 
+    def in_place_inputs(self, n, low) -> tuple:
+        # elementwise: an operand of the output's shape is read at the index written
+        out = tuple(low.shapes[n.outputs[0]])
+        return tuple(k for k, t in enumerate(n.inputs) if tuple(low.shapes[t]) == out)
+
     def _operands(self, n, low):
         """[(shape, kind)] of the op's first and second operand: kind is an
         input index or the const name."""

@@ -214,6 +214,11 @@ class ElementwiseS8(OpKind):
     def output_shape(self, n, low):
         return broadcast_shape(*self._operand_shapes(n, low))
 
+    def in_place_inputs(self, n, low) -> tuple:
+        # elementwise: an operand of the output's shape is read at the index written
+        out = tuple(low.shapes[n.outputs[0]])
+        return tuple(k for k, t in enumerate(n.inputs) if tuple(low.shapes[t]) == out)
+
     def emit(self, b, i, n):
         out = n.outputs[0]
         out_shape = tuple(b.low.shapes[out])

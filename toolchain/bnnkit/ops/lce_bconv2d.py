@@ -15,6 +15,7 @@ import numpy as np
 from ._bits import pack_bits, unpack_bits, words
 from ._geometry import out_size, same_pad
 from .base import Cost, OpKind, prod, register
+from .elementwise import apply_op
 from .lce_bmaxpool import lce_padding
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -203,6 +204,10 @@ class LceBconv2d(OpKind):
             return (same_pad(h, (kh - 1) * dh + 1, sh, oh), same_pad(w, (kw - 1) * dw + 1, sw, ow))
         return 0, 0
 
+    def in_place_inputs(self, n, low) -> tuple:
+        # a fused residual is read at the index written, before it is written
+        return (1,) if len(n.inputs) > 1 else ()
+
     def scratch_bytes(self, b, n) -> int:
         """One output position's gathered taps, and two words per output
         channel (its byte counts and its count)."""
@@ -254,7 +259,8 @@ class LceBconv2d(OpKind):
                  clamp_min=lo if lo > INT32_MIN else "INT32_MIN",
                  clamp_max=hi if hi < INT32_MAX else "INT32_MAX", pool_h=ph, pool_w=pw,
                  conv_h=n.params["conv_out"][0], conv_w=n.params["conv_out"][1],
-                 patch_words=patch_words(n), chunk_words=chunk_words(n))
+                 patch_words=patch_words(n), chunk_words=chunk_words(n),
+                 residual_act=f"BNN_RESIDUAL_{n.params.get('residual_act', 'NONE')}")
         wn = b.const("bconv_w", "uint32_t",
                      interleaved_weights(n.consts["weights"], ic, chunk_words(n)),
                      f"{n.name}: {kh}x{kw} taps of {ic} bits back to back per output "
@@ -275,6 +281,9 @@ class LceBconv2d(OpKind):
                               f"{n.name}: 1 + row of bconv_corr per conv position, 0: none")
             corr = b.const("bconv_corr", "int32_t", table[1],
                            f"{n.name}: LCE's zero-padding correction per tap set and channel")
+        if len(n.inputs) > 1:  # a fused residual ADD
+            return [f"bnn_bconv2d_add_f32(&{pname}, {src}, {wn}, {mn}, {bn}, {corr_at}, {corr}, "
+                    f"{b.buf(n.inputs[1])}, {scratch}, {dst});"]
         return [f"bnn_bconv2d_f32(&{pname}, {src}, {wn}, {mn}, {bn}, {corr_at}, {corr}, {scratch}, "
                 f"{dst});"]
 
@@ -326,6 +335,8 @@ class LceBconv2d(OpKind):
                     if mask is not None:
                         corr = (wsum * mask).sum(axis=(1, 2)).astype(np.float32)
                         v[cy, cx] = (v[cy, cx] + (mul * corr).astype(np.float32)).astype(np.float32)
+        if len(inputs) > 1:  # a fused residual ADD (no pool then)
+            return apply_op("add", inputs[1], v, n.params["residual_act"])
         return _pool(v.astype(np.float32), ph, pw, np.max)
 
 

@@ -22,6 +22,11 @@ class LceQuantize(OpKind):
         shape = tuple(low.shapes[n.inputs[0]]) or (1,)
         return shape[:-1] + (words(shape[-1]),)
 
+    def in_place_inputs(self, n, low) -> tuple:
+        # word w of position p lands at or below float 32*w of p, and each word's
+        # floats are all read before it is stored
+        return (0,)
+
     def emit(self, b, i, n):
         shape = b.low.shapes[n.inputs[0]]
         channels = shape[-1] if shape else 1

@@ -62,6 +62,11 @@ class RequantizeS8(OpKind):
     def output_shape(self, n, low):
         return tuple(low.shapes[n.inputs[0]])
 
+    def in_place_inputs(self, n, low) -> tuple:
+        # elementwise: an operand of the output's shape is read at the index written
+        out = tuple(low.shapes[n.outputs[0]])
+        return tuple(k for k, t in enumerate(n.inputs) if tuple(low.shapes[t]) == out)
+
     def emit(self, b, i, n):
         p = n.params
         blocked = 0 if p.get("tflite") else prod(b.low.shapes[n.inputs[0]]) // BLOCK * BLOCK

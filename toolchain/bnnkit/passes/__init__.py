@@ -27,6 +27,7 @@ from .aliases import alias_reshapes
 from .binary import fuse_affine_sign, fuse_binary_dense, fuse_dequantize_sign, fuse_threshold
 from .encoding import fuse_encode_conv
 from .pools import fuse_bconv_pool, fuse_conv_pool
+from .residual import fuse_residual_add
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ PASSES = (
          "CONV_2D -> MAX_POOL_2D (non-overlapping): pooled outputs computed directly"),
     Pass("fuse_bconv_pool", fuse_bconv_pool,
          "LceBconv2d -> MAX_POOL_2D / LceBMaxPool2d (non-overlapping): likewise"),
+    Pass("fuse_residual_add", fuse_residual_add,
+         "LceBconv2d -> ADD(skip, .): the conv adds the skip as it writes (residual blocks)"),
     Pass("fuse_encode_conv", fuse_encode_conv,
          "threshold encoding -> CONV_2D: interval indices or bit-planes"),
     Pass("alias_reshapes", alias_reshapes, "RESHAPE shares its input's memory"),
@@ -118,7 +121,8 @@ def format_nodes(low) -> str:
         ins = ",".join(f"t{t}" for t in n.inputs)
         outs = ",".join(f"t{t}" for t in n.outputs)
         # what the passes mark on a node without changing its kind
-        marks = [k for k in ("pool", "alias", "index_map", "planes") if n.params.get(k)]
+        marks = [k for k in ("pool", "alias", "index_map", "planes", "residual_act")
+                 if n.params.get(k)]
         mark = f" [{', '.join(marks)}]" if marks else ""
         rows.append(f"{i:3d} {n.kind + mark:<22} {ins + ' -> ' + outs:<18} {n.name}")
     return "\n".join(rows)

@@ -13,12 +13,16 @@
  * multiplier and bias, rounded half away from zero and saturated (LCE's
  * OutputTransform<int8_t> on x86).
  * Bit output: bit c = accum > threshold[c].
+ * A fused residual ADD (float output): out = act(residual + v), one rounding
+ * and the ADD's clamp, as the ADD it replaces (IEEE addition commutes).
  *
  * Speed: the taps of one output position are gathered once into `patch`,
  * packed back to back (tap t holds bits [t*in_c, (t+1)*in_c)), the layout
  * bnnkit gives each output channel's weights. A 16-channel input then fills
  * whole words, and each channel costs one inlined popcount run over
  * BNN_WORDS(k_h*k_w*in_c) words. */
+#include <float.h>
+
 #include "bnn_popcount.h"
 
 /* Append the low n_bits (1..32) of v (higher bits 0) to the patch being
@@ -368,6 +372,42 @@ static float output_transform(const bnn_bconv2d_params *p, int32_t count, float 
     return v + bias;
 }
 
+/* One position's outputs with the fused residual ADD: o[c] = act(r[c] + v),
+ * r[c] read before o[c] is written (they may be the same memory). The ADD's
+ * clamp is lo > v ? lo : v, then hi < v ? hi : v, so -0.0 and NaN pass, as
+ * bnn_elementwise_f32's. */
+static void add_residual(const bnn_bconv2d_params *p, const int32_t *counts,
+                                      const float *multiplier, const float *bias,
+                                      const int32_t *corr_set, int clamps_nothing,
+                                      const float *r, float *o)
+{
+    const int32_t act = p->residual_act;
+    const float lo = act == BNN_RESIDUAL_NONE ? -FLT_MAX
+                     : act == BNN_RESIDUAL_RELU_N1_TO_1 ? -1.0f : 0.0f;
+    const float hi = act == BNN_RESIDUAL_RELU6 ? 6.0f
+                     : act == BNN_RESIDUAL_RELU_N1_TO_1 ? 1.0f : FLT_MAX;
+    int32_t oc;
+    if (!corr_set && clamps_nothing) {  /* the common case: no clamp on 2 * accum */
+        for (oc = 0; oc < p->out_c; oc++) {
+            float v = (float)(2 * counts[oc]) * multiplier[oc] + bias[oc];
+            v = r[oc] + v;
+            v = lo > v ? lo : v;
+            o[oc] = hi < v ? hi : v;
+        }
+        return;
+    }
+    for (oc = 0; oc < p->out_c; oc++) {
+        float v = output_transform(p, counts[oc], multiplier[oc], bias[oc]);
+        if (corr_set) {
+            const float c = multiplier[oc] * (float)corr_set[oc];
+            v = v + c;
+        }
+        v = r[oc] + v;
+        v = lo > v ? lo : v;
+        o[oc] = hi < v ? hi : v;
+    }
+}
+
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
                      const float *multiplier, const float *bias, const uint16_t *corr_at,
                      const int32_t *corr, uint32_t *scratch, float *out)
@@ -405,6 +445,28 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
                     }
                 }
             }
+        }
+    }
+}
+
+/* bnn_bconv2d_f32 and the residual ADD after it, a function of its own so
+ * that the loop without one keeps its registers */
+void bnn_bconv2d_add_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
+                         const float *multiplier, const float *bias, const uint16_t *corr_at,
+                         const int32_t *corr, const float *residual, uint32_t *scratch, float *out)
+{
+    uint32_t *const patch = scratch, *const bytes = scratch + p->patch_words;
+    int32_t *const counts = (int32_t *)(bytes + p->out_c);
+    const int clamps_nothing = p->clamp_min <= 0 && p->clamp_max / 2 >= p->k_h * p->k_w * p->in_c;
+    int32_t oy, ox;
+    for (oy = 0; oy < p->out_h; oy++) {
+        for (ox = 0; ox < p->out_w; ox++) {
+            const int32_t at = (oy * p->out_w + ox) * p->out_c;
+            const int outside = gather_patch(p, in, oy, ox, patch);
+            const int32_t set = outside && corr_at ? corr_at[oy * p->conv_w + ox] : 0;
+            count_channels(p, patch, weights, bytes, counts);
+            add_residual(p, counts, multiplier, bias, set ? corr + (set - 1) * p->out_c : NULL,
+                         clamps_nothing, residual + at, out + at);
         }
     }
 }

@@ -173,7 +173,15 @@ typedef struct {
     int32_t chunk_words;    /* the weights' interleave: 3 (32-bit cores' registers; 1 or 2
                                for a patch that short) or 4 (arm64's 128-bit NEON
                                registers); any core reads any */
+    int32_t residual_act;   /* the fused residual ADD's activation (BNN_RESIDUAL_*) */
 } bnn_bconv2d_params;
+
+/* A float ADD fused into the binary conv before it (residual blocks): its
+ * fused activation, a clamp as bnn_elementwise_f32 applies it */
+#define BNN_RESIDUAL_NONE 0         /* [-FLT_MAX, FLT_MAX] */
+#define BNN_RESIDUAL_RELU 1         /* [0, FLT_MAX] */
+#define BNN_RESIDUAL_RELU_N1_TO_1 2 /* [-1, 1] */
+#define BNN_RESIDUAL_RELU6 3        /* [0, 6] */
 
 /* out = (float)clamp(2 * accum) * multiplier[c] + bias[c], with LCE's
  * multiplier = -m and bias = b + K*m; where corr_at (conv_h x conv_w, or NULL)
@@ -182,6 +190,13 @@ typedef struct {
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
                      const float *multiplier, const float *bias, const uint16_t *corr_at,
                      const int32_t *corr, uint32_t *scratch, float *out);
+/* bnn_bconv2d_f32 (no fused pool) and a residual ADD after it: out[i] =
+ * act(residual[i] + that value), act p->residual_act, residual of out's shape;
+ * it may be `out` itself (each element is read before it is written). */
+void bnn_bconv2d_add_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
+                         const float *multiplier, const float *bias, const uint16_t *corr_at,
+                         const int32_t *corr, const float *residual, uint32_t *scratch,
+                         float *out);
 /* int8 output (LCE's int8 output transform): q = saturate(round((float)clamp(2 *
  * accum) * multiplier[c] + bias[c])), the output scale and zero point folded
  * into multiplier and bias, round half away from zero, a value out of int32's
