@@ -21,21 +21,16 @@ def _in_place_kinds(gen):
     return {gen.low.nodes[i].kind for i, _, _ in gen.program.in_place}
 
 
-def _arena_without_in_place(path, monkeypatch):
-    """The arena of the same network with no op kind allowing in place."""
+def _arena_without_in_place(path):
+    """The arena of the same network with one buffer per tensor."""
     from bnnkit.emit import _lower_and_plan, load_graph
-    from bnnkit.ops.base import OpKind
-    from bnnkit.ops import REGISTRY
 
-    with monkeypatch.context() as m:
-        for kind in {type(k) for k in REGISTRY.values()}:
-            m.setattr(kind, "in_place_inputs", OpKind.in_place_inputs)
-        _, prog = _lower_and_plan(load_graph(path)[0], str(path))
+    _, prog = _lower_and_plan(load_graph(path)[0], str(path), in_place=False)
     assert not prog.in_place
     return prog.arena_bytes
 
 
-def test_float_and_binary_ops_in_place_give_lce_bytes(tmp_path, monkeypatch):
+def test_float_and_binary_ops_in_place_give_lce_bytes(tmp_path):
     """A residual binary block (a binary conv whose float output takes the skip
     ADD), then a leaky ReLU, a batch norm's MUL/ADD, an ADD of two activations
     and a 1x1 binary conv's LceQuantize, each written over an input that dies
@@ -72,30 +67,39 @@ def test_float_and_binary_ops_in_place_give_lce_bytes(tmp_path, monkeypatch):
     fused = next(n for n in gen.low.nodes if n.kind == "bconv2d")
     assert len(fused.inputs) == 2, "the residual ADD was not fused into the binary conv"
     assert {"quantize", "bconv2d", "activation", "add"} <= _in_place_kinds(gen)
-    assert gen.program.arena_bytes < _arena_without_in_place(path, monkeypatch)
+    assert gen.program.arena_bytes < _arena_without_in_place(path)
 
 
-def test_int8_requantize_and_add_in_place_give_tflite_bytes(tmp_path):
-    """int8 QUANTIZE (requantize) and ADD written over their dying inputs: the
-    reference kernels' bytes on 20 inputs."""
+@pytest.mark.parametrize("reference", ["tflite", "lce"])
+def test_int8_residual_requantize_and_add_in_place(reference, tmp_path):
+    """An int8 residual block whose ADD the 3x3 conv computes (its 1x1
+    shortcut run first, the sum written over it), int8 QUANTIZE (requantize)
+    and an ADD of two pools written over their dying inputs: the bytes of
+    TFLite's reference kernels, and of LCE's interpreter (whose ADD rounds
+    blocks of 16 another way) on 20 inputs."""
     from test_int8_ops import _convert, _fake_quant as fq
 
     from bnnkit.simulate import compare_on_inputs
     from bnnkit.tfenv import keras
 
-    inp = keras.Input((8, 8, 4))
+    inp = keras.Input((9, 9, 4))
     x = fq(-1, 1)(inp)
-    a = fq(-3, 2)(keras.layers.Conv2D(8, 3, padding="same")(x))
-    b = fq(-2, 4)(keras.layers.Conv2D(8, 1)(x))
-    s = fq(-4, 5)(keras.layers.Add()([a, b]))
+    a = fq(-2, 4)(keras.layers.Conv2D(8, 1)(x))  # the shortcut
+    b = fq(-3, 2)(keras.layers.Conv2D(8, 3, padding="same")(x))
+    s = fq(-4, 5)(keras.layers.Add()([a, b]))  # 648 values: 40 blocks of 16 and a tail
     p = fq(-1.5, 2)(keras.layers.MaxPooling2D(2)(s))  # QUANTIZE int8 -> int8 after the pool
-    out = keras.layers.Flatten()(fq(-2, 2)(keras.layers.Conv2D(4, 1)(p)))
+    q = fq(-1, 1)(keras.layers.AveragePooling2D(2)(s))
+    t = fq(-3, 3)(keras.layers.Add()([p, q]))
+    out = keras.layers.Flatten()(fq(-2, 2)(keras.layers.Conv2D(4, 1)(t)))
     path = _convert(keras.Model(inp, out), tmp_path / "int8.tflite")
-    x = np.random.default_rng(5).integers(-128, 128, (20, 8, 8, 4)).astype(np.int8)
-    c, ref, gen = compare_on_inputs(path, x, build_dir=tmp_path)
+    x = np.random.default_rng(5).integers(-128, 128, (20, 9, 9, 4)).astype(np.int8)
+    c, ref, gen = compare_on_inputs(path, x, build_dir=tmp_path, reference=reference)
     assert np.std(ref.astype(np.float64), axis=0).max() > 0
     np.testing.assert_array_equal(c, ref)
-    assert {"add_s8", "requantize_s8"} <= _in_place_kinds(gen)
+    fused = [n for n in gen.low.nodes if "residual_add" in n.params]
+    assert len(fused) == 1 and fused[0].consts["weights"].shape[1:3] == (3, 3)
+    assert [n.kind for n in gen.low.nodes].count("add_s8") == 1
+    assert {"conv2d_s8", "add_s8", "requantize_s8"} <= _in_place_kinds(gen)
 
 
 def test_binary_resnet8_fits_a_128_kib_cortex_m4(tmp_path):

@@ -124,3 +124,51 @@ def test_requantize_ties_depend_on_the_block():
     m, s = quantize_multiplier(0.25)
     out = requantize_s8(np.full(20, -2, np.int8), m, s, 0, 0)
     assert out[:16].tolist() == [0] * 16 and out[16:].tolist() == [-1] * 4
+
+
+def test_add_span_keeps_the_whole_adds_blocks(tmp_path):
+    """bnn_add_s8_span (a fused conv's ADD, a few positions at a time) gives
+    each value the arithmetic of its index in the whole ADD: the first
+    add_blocked values the block way, even when a span starts past them or
+    straddles the boundary. Parameters chosen so that the two ways differ on
+    almost every value (the block's int16 wrap)."""
+    import subprocess
+
+    from kernels.kernel_lib import KERNELS
+
+    src = tmp_path / "span.c"
+    src.write_text(r"""
+#include <stdio.h>
+#include "bnn_elementwise_s8.h"
+int main(void)
+{
+    bnn_elementwise_s8_params p = {{1, 1, 1, 200}, {0, 0, 0, 1}, {0, 0, 0, 1}, 0, 0, 0,
+                                   1 << 30, 0, 1 << 30, 0, 1 << 30, 0, -128, 127, 37};
+    int8_t a[200], b[200], whole[200], spans[200];
+    int32_t i, first, differ = 0;
+    for (i = 0; i < 200; i++) {
+        a[i] = (int8_t)(i * 7 - 100);
+        b[i] = (int8_t)(i * 13 % 256 - 128);
+    }
+    for (i = 0; i < 200; i++)  /* by index, as bnn_add_s8 defines it */
+        whole[i] = i < 37 ? bnn_add_s8_block(&p, a[i], b[i]) : bnn_add_s8_tail(&p, a[i], b[i]);
+    for (first = 0; first < 200; first += 24)  /* spans of 24 values: 37 falls inside one */
+        bnn_add_s8_span(&p, a + first, b + first, first, 200 - first < 24 ? 200 - first : 24,
+                        spans + first);
+    for (i = 0; i < 200; i++)
+        differ += bnn_add_s8_block(&p, a[i], b[i]) != bnn_add_s8_tail(&p, a[i], b[i]);
+    for (i = 0; i < 200; i++)
+        if (spans[i] != whole[i]) {
+            printf("value %d: %d, expected %d\n", (int)i, spans[i], whole[i]);
+            return 1;
+        }
+    printf("%d\n", (int)differ);
+    return 0;
+}
+""")
+    exe = tmp_path / "span"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", f"-I{KERNELS}",
+                    str(src), "-o", str(exe)], check=True)
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
+    assert int(run.stdout) > 150, "the block and tail ways agree: the test would prove nothing"

@@ -80,8 +80,10 @@ class Builder:
     (a static parameter struct in model.c), :meth:`buf` (the C expression of a
     tensor's memory), :meth:`size` and :meth:`scratch`."""
 
-    def __init__(self, low: Lowered, target: Target | None = None, prefix: str = ""):
+    def __init__(self, low: Lowered, target: Target | None = None, prefix: str = "",
+                 in_place: bool = True):
         self.low = low
+        self.allow_in_place = in_place  # False: one buffer per tensor (views aside)
         self.prog = Program()
         self.prefix = prefix  # the library's name and "_": constants are exported symbols
         # Cortex-M constant layouts (the library says so: library_layout)
@@ -157,7 +159,7 @@ class Builder:
             o = n.outputs[0]
             if root(o) == out_root or o in alias:
                 continue
-            for k in op_kind(n.kind).in_place_inputs(n, low):
+            for k in op_kind(n.kind).in_place_inputs(n, low) if self.allow_in_place else ():
                 x = root(n.inputs[k])
                 if x != out_root and last.get(x) == i:
                     alias[o] = base(n.inputs[k])
@@ -236,21 +238,26 @@ class Builder:
         kernels = RUNTIME_DIR / "kernels"
         self.prog.kernel_headers = [f[:-2] + ".h" for f in self.prog.kernel_files
                                     if (kernels / (f[:-2] + ".h")).is_file()]
-        # headers a kernel includes without a .c of their own (bnn_requant.h)
-        self.prog.support_headers = sorted(
-            {h for f in self.prog.kernel_files
-             for h in re.findall(r'#include "(bnn_\w+\.h)"', (kernels / f).read_text())}
-            - set(self.prog.kernel_headers) - {"bnn_kernels.h"})
+        # headers a kernel or its header includes without a .c of their own
+        # (bnn_requant.h; bnn_elementwise_s8.h for a conv with its ADD fused), transitively
+        seen, todo = set(), list(self.prog.kernel_files) + list(self.prog.kernel_headers)
+        while todo:
+            for h in re.findall(r'#include "(bnn_\w+\.h)"', (kernels / todo.pop()).read_text()):
+                if h not in seen:
+                    seen.add(h)
+                    todo.append(h)
+        self.prog.support_headers = sorted(seen - set(self.prog.kernel_headers)
+                                           - {"bnn_kernels.h"})
 
 
 def _lower_and_plan(graph, source: str, target: Target | None = None, prefix: str = "",
-                    disabled_passes=(), reference: str | None = None):
+                    disabled_passes=(), reference: str | None = None, in_place: bool = True):
     """Lower and plan; every failure is one error naming ``source``. The checks
     of lowering should refuse any inconsistent model; what slips past them is
     still an error about the file, never a traceback, and says so."""
     try:
         low = lower(graph, source, disabled_passes, reference=reference)
-        return low, build_program(low, target, prefix)
+        return low, build_program(low, target, prefix, in_place)
     except BnnkitError as exc:
         if str(exc).startswith(source):
             raise
@@ -261,18 +268,20 @@ def _lower_and_plan(graph, source: str, target: Target | None = None, prefix: st
                           f"({type(exc).__name__}: {exc})") from None
 
 
-def build_program(low: Lowered, target: Target | None = None, prefix: str = "") -> Program:
+def build_program(low: Lowered, target: Target | None = None, prefix: str = "",
+                  in_place: bool = True) -> Program:
     """Plan and emit ``low``. Independent branches run in the order given
     unless another (:func:`bnnkit.memory.low_peak_order`) gives a smaller
     arena; then ``low.nodes`` is put in that order, so every later reader
-    (analyze, profile) sees the steps as the C runs them."""
+    (analyze, profile) sees the steps as the C runs them. ``in_place=False``
+    plans one buffer per tensor in the given order (to compare with)."""
     for n in low.nodes:  # per-target choices, once, before anything reads them
         op_kind(n.kind).prepare(n, low, target)
-    b = Builder(low, target, prefix)
+    b = Builder(low, target, prefix, in_place)
     b.plan()
     nbytes = {t: prod(low.shapes[t]) * KIND_C[low.kinds[t]][2] for t in low.shapes}
     order = low_peak_order([(n.inputs, n.outputs) for n in low.nodes], nbytes, keep={low.output})
-    if order != sorted(order):
+    if in_place and order != sorted(order):
         trial = Builder(replace(low, nodes=[low.nodes[i] for i in order]), target, prefix)
         trial.plan()
         if trial.prog.arena_bytes < b.prog.arena_bytes:

@@ -18,6 +18,7 @@ from ._geometry import window_layout
 from ._quant import INT32_MAX, INT32_MIN, activation_range, quantize_multiplier, requantize
 from .base import Cost, OpKind, prod, register
 from .conv2d import conv_output_shape, geometry
+from .elementwise_s8 import add_s8, elementwise_params
 
 GROUP = 4  # channels summed together (bnn_conv2d_s8.c)
 
@@ -154,12 +155,21 @@ class Conv2DS8(OpKind):
         # the rows path stores int16 rows and weights for SMLAD on cores with DSP
         g = geometry(low, n)
         n.params["wide"] = bool(target and target.dsp) and g["conv_h"] * g["conv_w"] != 1
+        # a fused residual ADD's step (BNN_S8_ADD_POSITIONS in bnn_conv2d_s8.h)
+        n.params["add_positions"] = ADD_POSITIONS[bool(target and target.small_core)]
 
     def scratch_bytes(self, b, n) -> int:
         g = geometry(b.low, n)
         if g["conv_h"] * g["conv_w"] == 1:
             return scratch_bytes_s8(g["kh"] * g["kw"] * g["c"], g["oc"])
-        return ring_layout(g, n.params["wide"])["scratch_bytes"]
+        # a fused residual: ADD_POSITIONS requantized outputs (bnn_conv2d_s8.h)
+        row = (-(-min(g["conv_w"], n.params["add_positions"]) * g["oc"] // 4) * 4
+               if "residual_add" in n.params else 0)
+        return ring_layout(g, n.params["wide"])["scratch_bytes"] + row
+
+    def in_place_inputs(self, n, low) -> tuple:
+        # a fused residual: each output row is read from the skip before it is written
+        return (1,) if "residual_add" in n.params else ()
 
     def emit(self, b, i, n):
         g = geometry(b.low, n)
@@ -189,6 +199,14 @@ class Conv2DS8(OpKind):
         wn = b.const("conv_w", "uint32_t", packed,
                      f"{n.name} int8 filter [{oc}][{kh}][{kw}][{ic}] as {form}")
         bn, mn, sn = requant_consts(b, "conv", n)
+        if "residual_add" in n.params:  # the ADD after it, fused (passes.residual)
+            out_shape = tuple(b.low.shapes[n.outputs[0]])
+            aname = f"conv_add_p{i:02d}"
+            elementwise_params(b, aname, "add_s8", n.params["residual_add"],
+                               [out_shape, out_shape], out_shape)
+            return [f"bnn_conv2d_add_s8(&{pname}, {b.buf(n.inputs[0])}, {wn}, {bn}, {mn}, {sn}, "
+                    f"&{aname}, {b.buf(n.inputs[1])}, {int(n.params['conv_first'])}, "
+                    f"{b.scratch(i, 'uint32_t')}, {b.buf(n.outputs[0])});"]
         return [f"bnn_conv2d_s8(&{pname}, {b.buf(n.inputs[0])}, {wn}, {bn}, {mn}, {sn}, "
                 f"{b.scratch(i, 'uint32_t')}, {b.buf(n.outputs[0])});"]
 
@@ -205,8 +223,16 @@ class Conv2DS8(OpKind):
         return Cost(macs=positions * oc * kh * kw * ic, const_bytes=w_bytes + 12 * oc)
 
     def reference(self, n, inputs, low):
-        return conv_s8_reference(inputs[0], n.consts["weights"], n.consts["bias"],
-                                 n.consts["mult"], n.consts["shift"], n.params)
+        y = conv_s8_reference(inputs[0], n.consts["weights"], n.consts["bias"],
+                              n.consts["mult"], n.consts["shift"], n.params)
+        if "residual_add" in n.params:
+            skip = np.asarray(inputs[1]).reshape(y.shape)
+            a, b = (y, skip) if n.params["conv_first"] else (skip, y)
+            return add_s8(a, b, n.params["residual_add"]).reshape(y.shape)
+        return y
+
+
+ADD_POSITIONS = {True: 8, False: 64}  # BNN_S8_ADD_POSITIONS on small cores and others
 
 
 def scratch_bytes_s8(taps: int, out_c: int) -> int:

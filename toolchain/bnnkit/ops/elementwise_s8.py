@@ -139,6 +139,23 @@ def mul_s8(a, b, p: dict) -> np.ndarray:
     return np.clip(out, *p["act"]).astype(np.int8)
 
 
+def elementwise_params(b, pname: str, kind: str, p: dict, shapes, out_shape) -> None:
+    """The ``bnn_elementwise_s8_params`` struct ``pname`` of an int8 ADD or MUL
+    (``kind``) with node params ``p`` and operand shapes ``shapes``; also the
+    ADD a convolution computes with its residual fused (conv2d_s8)."""
+    if kind == "add_s8":
+        (ma, sa), (mb, sb), (mo, so) = p["mults"]
+    else:
+        (ma, sa), (mb, sb), (mo, so) = (0, 0), (0, 0), p["mult"]
+    b.struct("bnn_elementwise_s8_params", pname,
+             dims=[1] * (MAX_DIMS - len(out_shape)) + list(out_shape),
+             a_strides=bcast_strides(shapes[0], out_shape),
+             b_strides=bcast_strides(shapes[1], out_shape), a_offset=-p["za"],
+             b_offset=-p["zb"], out_offset=p["zo"], a_mult=ma, a_shift=sa, b_mult=mb,
+             b_shift=sb, out_mult=mo, out_shift=so, act_min=p["act"][0], act_max=p["act"][1],
+             add_blocked=add_blocked(prod(out_shape), p) if kind == "add_s8" else 0)
+
+
 @register
 class ElementwiseS8(OpKind):
     kind = "add_s8"
@@ -231,19 +248,8 @@ class ElementwiseS8(OpKind):
             else:
                 refs.append(b.buf(n.inputs[k]))
                 k += 1
-        dims = [1] * (MAX_DIMS - len(out_shape)) + list(out_shape)
-        p = n.params
-        if n.kind == "add_s8":
-            (ma, sa), (mb, sb), (mo, so) = p["mults"]
-        else:
-            (ma, sa), (mb, sb), (mo, so) = (0, 0), (0, 0), p["mult"]
         pname = f"ew_s8_p{i:02d}"
-        b.struct("bnn_elementwise_s8_params", pname, dims=dims,
-                 a_strides=bcast_strides(shapes[0], out_shape),
-                 b_strides=bcast_strides(shapes[1], out_shape), a_offset=-p["za"],
-                 b_offset=-p["zb"], out_offset=p["zo"], a_mult=ma, a_shift=sa, b_mult=mb,
-                 b_shift=sb, out_mult=mo, out_shift=so, act_min=p["act"][0], act_max=p["act"][1],
-                 add_blocked=add_blocked(prod(out_shape), p) if n.kind == "add_s8" else 0)
+        elementwise_params(b, pname, n.kind, n.params, shapes, out_shape)
         fn = "bnn_add_s8" if n.kind == "add_s8" else "bnn_mul_s8"
         return [f"{fn}(&{pname}, {refs[0]}, {refs[1]}, {b.buf(out)});"]
 

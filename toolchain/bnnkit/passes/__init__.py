@@ -51,7 +51,7 @@ PASSES = (
     Pass("fuse_bconv_pool", fuse_bconv_pool,
          "LceBconv2d -> MAX_POOL_2D / LceBMaxPool2d (non-overlapping): likewise"),
     Pass("fuse_residual_add", fuse_residual_add,
-         "LceBconv2d -> ADD(skip, .): the conv adds the skip as it writes (residual blocks)"),
+         "LceBconv2d or int8 CONV_2D -> ADD(skip, .): the conv adds the skip as it writes"),
     Pass("fuse_encode_conv", fuse_encode_conv,
          "threshold encoding -> CONV_2D: interval indices or bit-planes"),
     Pass("alias_reshapes", alias_reshapes, "RESHAPE shares its input's memory"),
@@ -121,8 +121,8 @@ def format_nodes(low) -> str:
         ins = ",".join(f"t{t}" for t in n.inputs)
         outs = ",".join(f"t{t}" for t in n.outputs)
         # what the passes mark on a node without changing its kind
-        marks = [k for k in ("pool", "alias", "index_map", "planes", "residual_act")
-                 if n.params.get(k)]
+        marks = [k for k in ("pool", "alias", "index_map", "planes", "residual_act",
+                             "residual_add") if n.params.get(k)]
         mark = f" [{', '.join(marks)}]" if marks else ""
         rows.append(f"{i:3d} {n.kind + mark:<22} {ins + ' -> ' + outs:<18} {n.name}")
     return "\n".join(rows)

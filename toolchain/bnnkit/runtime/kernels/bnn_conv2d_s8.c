@@ -255,7 +255,7 @@ BNN_NOINLINE static void requantize_row(const bnn_conv2d_s8_params *p, const int
 
 /* Ring row of padded row y (input row y - pad_top): the zero point, the
  * input row's first columns up to the ring's width, the zero point. */
-static void fill_row16(const bnn_conv2d_s8_params *p, const int8_t *in, int32_t y, int16_t *dst)
+BNN_INLINE void fill_row16(const bnn_conv2d_s8_params *p, const int8_t *in, int32_t y, int16_t *dst)
 {
     const int32_t len = p->ring_len, left = p->pad_left * p->in_c;
     const int16_t pad = (int16_t)p->pad_value;
@@ -272,7 +272,7 @@ static void fill_row16(const bnn_conv2d_s8_params *p, const int8_t *in, int32_t 
         dst[i] = pad;
 }
 
-static void fill_row8(const bnn_conv2d_s8_params *p, const int8_t *in, int32_t y, int8_t *dst)
+BNN_INLINE void fill_row8(const bnn_conv2d_s8_params *p, const int8_t *in, int32_t y, int8_t *dst)
 {
     const int32_t len = p->ring_len, left = p->pad_left * p->in_c;
     const int8_t pad = (int8_t)p->pad_value;
@@ -383,7 +383,7 @@ BNN_NOINLINE static void dot_rows_s8(const int8_t *xs, const int32_t *row_off, i
 /* the pooled sums of conv column cx (sums[4 * pair + lane], lanes 0-1 or
  * 2-3): set on the first row and column of each pool window, the max of
  * both after */
-static void pool_merge(int32_t *cell, int32_t first, const int32_t *sums, int32_t oc)
+BNN_INLINE void pool_merge(int32_t *cell, int32_t first, const int32_t *sums, int32_t oc)
 {
     int32_t c;
     if (first) {
@@ -397,9 +397,10 @@ static void pool_merge(int32_t *cell, int32_t first, const int32_t *sums, int32_
     }
 }
 
-static void conv_rows(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
+BNN_INLINE void conv_rows(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
                       const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                      uint32_t *scratch, int8_t *out)
+                      const bnn_elementwise_s8_params *add, const int8_t *skip,
+                      int32_t conv_first, uint32_t *scratch, int8_t *out)
 {
     const int32_t oc = p->out_c, oc4 = (oc + 3) / 4 * 4, wide = p->wide;
     const int32_t rows = p->ring_rows, len = p->ring_len, k_h = p->k_h;
@@ -438,7 +439,20 @@ static void conv_rows(const bnn_conv2d_s8_params *p, const int8_t *in, const uin
                                dy == 0 && (cx + 1) % p->pool_w == 0, sums + 2, oc);
             }
         }
-        requantize_row(p, pooled, oc4, out_w, mult, shift, o);
+        if (add) {  /* a fused residual ADD: a few positions requantized, then the ADD */
+            int8_t *const part = (int8_t *)(sums + 4 * cps);
+            int32_t x0;
+            for (x0 = 0; x0 < out_w; x0 += BNN_S8_ADD_POSITIONS) {
+                const int32_t n = out_w - x0 < BNN_S8_ADD_POSITIONS ? out_w - x0
+                                                                    : BNN_S8_ADD_POSITIONS;
+                const int32_t first = (oy * out_w + x0) * oc;
+                requantize_row(p, pooled + x0 * oc4, oc4, n, mult, shift, part);
+                bnn_add_s8_span(add, conv_first ? part : skip + first,
+                                conv_first ? skip + first : part, first, n * oc, out + first);
+            }
+        } else {
+            requantize_row(p, pooled, oc4, out_w, mult, shift, o);
+        }
     }
 }
 
@@ -475,7 +489,15 @@ void bnn_conv2d_s8(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32
                    uint32_t *scratch, int8_t *out)
 {
     if (p->ring_rows)
-        conv_rows(p, in, weights, bias, mult, shift, scratch, out);
+        conv_rows(p, in, weights, bias, mult, shift, NULL, NULL, 0, scratch, out);
     else
         conv_patch(p, in, weights, bias, mult, shift, scratch, out);
+}
+
+void bnn_conv2d_add_s8(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
+                       const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                       const bnn_elementwise_s8_params *add, const int8_t *skip,
+                       int32_t conv_first, uint32_t *scratch, int8_t *out)
+{
+    conv_rows(p, in, weights, bias, mult, shift, add, skip, conv_first, scratch, out);
 }

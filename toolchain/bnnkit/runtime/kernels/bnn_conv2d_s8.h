@@ -25,6 +25,7 @@
 #ifndef BNN_CONV2D_S8_H
 #define BNN_CONV2D_S8_H
 
+#include "bnn_elementwise_s8.h"
 #include "bnn_kernels.h"
 
 typedef struct {
@@ -51,5 +52,22 @@ typedef struct {
 void bnn_conv2d_s8(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
                    const int32_t *bias /* out_c rounded up to 4 */, const int32_t *mult, const int32_t *shift,
                    uint32_t *scratch, int8_t *out);
+/* bnn_conv2d_s8 (rows path, no fused pool) and the residual ADD after it:
+ * BNN_S8_ADD_POSITIONS output positions at a time requantized into scratch
+ * (after the rows path's: that many times out_c bytes; few on Cortex-M, where
+ * RAM is short, a whole row of most layers elsewhere, where the requantization
+ * runs faster over more positions), then out = ADD(conv, skip) with
+ * conv_first, else ADD(skip, conv), in `add`'s arithmetic
+ * (bnn_elementwise_s8.h). skip has out's shape and may be out itself (each
+ * value is read before it is written). ops/conv2d_s8.py mirrors the count. */
+#if BNN_SMALL_CORE
+#define BNN_S8_ADD_POSITIONS 8
+#else
+#define BNN_S8_ADD_POSITIONS 64
+#endif
+void bnn_conv2d_add_s8(const bnn_conv2d_s8_params *p, const int8_t *in, const uint32_t *weights,
+                       const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                       const bnn_elementwise_s8_params *add, const int8_t *skip,
+                       int32_t conv_first, uint32_t *scratch, int8_t *out);
 
 #endif
