@@ -73,10 +73,11 @@ def test_float_and_binary_ops_in_place_give_lce_bytes(tmp_path):
 @pytest.mark.parametrize("reference", ["tflite", "lce"])
 def test_int8_residual_requantize_and_add_in_place(reference, tmp_path):
     """An int8 residual block whose ADD the 3x3 conv computes (its 1x1
-    shortcut run first, the sum written over it), int8 QUANTIZE (requantize)
-    and an ADD of two pools written over their dying inputs: the bytes of
-    TFLite's reference kernels, and of LCE's interpreter (whose ADD rounds
-    blocks of 16 another way) on 20 inputs."""
+    shortcut run first, the sum written over it), int8 QUANTIZE (requantize),
+    an ADD of two pools, then DS-CNN's depthwise 3x3 (stride 1 and 2) and 1x1
+    convs, each written over its dying input: the bytes of TFLite's reference
+    kernels, and of LCE's interpreter (whose ADD rounds blocks of 16 another
+    way) on 20 inputs."""
     from test_int8_ops import _convert, _fake_quant as fq
 
     from bnnkit.simulate import compare_on_inputs
@@ -90,7 +91,10 @@ def test_int8_residual_requantize_and_add_in_place(reference, tmp_path):
     p = fq(-1.5, 2)(keras.layers.MaxPooling2D(2)(s))  # QUANTIZE int8 -> int8 after the pool
     q = fq(-1, 1)(keras.layers.AveragePooling2D(2)(s))
     t = fq(-3, 3)(keras.layers.Add()([p, q]))
-    out = keras.layers.Flatten()(fq(-2, 2)(keras.layers.Conv2D(4, 1)(t)))
+    d = fq(-2, 2)(keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(t))
+    e = fq(-2, 3)(keras.layers.Conv2D(8, 1, activation="relu")(d))
+    f = fq(-2, 2)(keras.layers.DepthwiseConv2D(3, strides=2, padding="same")(e))
+    out = keras.layers.Flatten()(fq(-2, 2)(keras.layers.Conv2D(4, 1)(f)))
     path = _convert(keras.Model(inp, out), tmp_path / "int8.tflite")
     x = np.random.default_rng(5).integers(-128, 128, (20, 9, 9, 4)).astype(np.int8)
     c, ref, gen = compare_on_inputs(path, x, build_dir=tmp_path, reference=reference)
@@ -99,7 +103,10 @@ def test_int8_residual_requantize_and_add_in_place(reference, tmp_path):
     fused = [n for n in gen.low.nodes if "residual_add" in n.params]
     assert len(fused) == 1 and fused[0].consts["weights"].shape[1:3] == (3, 3)
     assert [n.kind for n in gen.low.nodes].count("add_s8") == 1
-    assert {"conv2d_s8", "add_s8", "requantize_s8"} <= _in_place_kinds(gen)
+    assert {"conv2d_s8", "add_s8", "requantize_s8", "depthwise_conv2d_s8"} <= _in_place_kinds(gen)
+    in_place = {(gen.low.nodes[i].kind, i) for i, _, _ in gen.program.in_place}
+    assert sum(kind == "depthwise_conv2d_s8" for kind, _ in in_place) == 2  # strides 1 and 2
+    assert sum(kind == "conv2d_s8" for kind, _ in in_place) >= 2  # the residual and the 1x1
 
 
 def test_binary_resnet8_fits_a_128_kib_cortex_m4(tmp_path):

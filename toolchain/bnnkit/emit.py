@@ -81,9 +81,11 @@ class Builder:
     tensor's memory), :meth:`size` and :meth:`scratch`."""
 
     def __init__(self, low: Lowered, target: Target | None = None, prefix: str = "",
-                 in_place: bool = True):
+                 in_place: str = "all"):
         self.low = low
-        self.allow_in_place = in_place  # False: one buffer per tensor (views aside)
+        # "all" that the kernels permit, "same-size" (an output as large as the
+        # input it takes over), or "none": one buffer per tensor (views aside)
+        self.in_place_policy = in_place
         self.prog = Program()
         self.prefix = prefix  # the library's name and "_": constants are exported symbols
         # Cortex-M constant layouts (the library says so: library_layout)
@@ -117,6 +119,10 @@ class Builder:
         return f"{macro}({'f' if ctype == 'float' else 'u'})" if macro else "NULL"
 
     # ------------------------------------------------------------ planning
+    def nbytes(self, t) -> int:
+        """Bytes of tensor ``t`` in the arena (whole words)."""
+        return 4 * -(-prod(self.low.shapes[t]) * KIND_C[self.low.kinds[t]][2] // 4)
+
     def in_place(self):
         """Which tensors use another's memory: {tensor: tensor whose memory it
         takes}. A RESHAPE's output is a view of its input. An output takes over
@@ -159,8 +165,11 @@ class Builder:
             o = n.outputs[0]
             if root(o) == out_root or o in alias:
                 continue
-            for k in op_kind(n.kind).in_place_inputs(n, low) if self.allow_in_place else ():
+            for k in (op_kind(n.kind).in_place_inputs(n, low)
+                      if self.in_place_policy != "none" else ()):
                 x = root(n.inputs[k])
+                if self.in_place_policy == "same-size" and self.nbytes(o) != self.nbytes(x):
+                    continue
                 if x != out_root and last.get(x) == i:
                     alias[o] = base(n.inputs[k])
                     last[x] = max(last[x], last.get(o, i))
@@ -254,7 +263,8 @@ def _lower_and_plan(graph, source: str, target: Target | None = None, prefix: st
                     disabled_passes=(), reference: str | None = None, in_place: bool = True):
     """Lower and plan; every failure is one error naming ``source``. The checks
     of lowering should refuse any inconsistent model; what slips past them is
-    still an error about the file, never a traceback, and says so."""
+    still an error about the file, never a traceback, and says so.
+    ``in_place=False``: one buffer per tensor, in the model's order."""
     try:
         low = lower(graph, source, disabled_passes, reference=reference)
         return low, build_program(low, target, prefix, in_place)
@@ -270,24 +280,33 @@ def _lower_and_plan(graph, source: str, target: Target | None = None, prefix: st
 
 def build_program(low: Lowered, target: Target | None = None, prefix: str = "",
                   in_place: bool = True) -> Program:
-    """Plan and emit ``low``. Independent branches run in the order given
-    unless another (:func:`bnnkit.memory.low_peak_order`) gives a smaller
-    arena; then ``low.nodes`` is put in that order, so every later reader
-    (analyze, profile) sees the steps as the C runs them. ``in_place=False``
-    plans one buffer per tensor in the given order (to compare with)."""
+    """Plan and emit ``low``: of the steps in the order given or in the order
+    :func:`bnnkit.memory.low_peak_order` proposes, each with every in-place
+    write the kernels permit, only those whose output is as large as the input
+    it takes over (a small output over a large input keeps the large buffer
+    alive), or none, the plan with the smallest arena (the first listed on
+    ties: deterministic). ``low.nodes`` is put in the chosen order, so every
+    later reader (analyze, profile) sees the steps as the C runs them.
+    ``in_place=False`` plans one buffer per tensor in the given order (to
+    compare with)."""
     for n in low.nodes:  # per-target choices, once, before anything reads them
         op_kind(n.kind).prepare(n, low, target)
-    b = Builder(low, target, prefix, in_place)
-    b.plan()
     nbytes = {t: prod(low.shapes[t]) * KIND_C[low.kinds[t]][2] for t in low.shapes}
     order = low_peak_order([(n.inputs, n.outputs) for n in low.nodes], nbytes, keep={low.output})
+    orders = [list(low.nodes)]
     if in_place and order != sorted(order):
-        trial = Builder(replace(low, nodes=[low.nodes[i] for i in order]), target, prefix)
-        trial.plan()
-        if trial.prog.arena_bytes < b.prog.arena_bytes:
-            low.nodes[:] = trial.low.nodes
-            b = Builder(low, target, prefix)
+        orders.append([low.nodes[i] for i in order])
+    best = None
+    for policy in (("all", "same-size", "none") if in_place else ("none",)):
+        for nodes in orders:
+            b = Builder(replace(low, nodes=nodes), target, prefix, policy)
             b.plan()
+            if best is None or b.prog.arena_bytes < best[0]:
+                best = (b.prog.arena_bytes, nodes, policy)
+    _, nodes, policy = best
+    low.nodes[:] = nodes
+    b = Builder(low, target, prefix, policy)
+    b.plan()
     b.emit()
     return b.prog
 

@@ -90,3 +90,24 @@ def inside_windows(in_hw, filt, stride, pad_tl, out_hw):
         for ox in range(out_hw[1]):
             x0 = ox * sw - pl
             yield oy, ox, ys, range(max(x0, 0), min(x0 + fw, w))
+
+
+def rows_read_before_written(in_h: int, in_row_bytes: int, out_h: int, out_row_bytes: int,
+                             stride_h: int, pad_top: int, rows_read: int) -> bool:
+    """Whether a kernel that copies each input row once, in order, and writes
+    output row ``oy`` after copying input rows up to ``oy * stride_h - pad_top
+    + rows_read - 1``, may write its output over its input: every output row
+    ends at or before the first input row not yet copied.
+
+    Example (a 3x3 depthwise conv, stride 1, SAME: yes; an int8 1x1 conv
+    doubling the channels: no):
+        >>> rows_read_before_written(10, 64, 10, 64, 1, 1, 3)
+        True
+        >>> rows_read_before_written(10, 32, 10, 64, 1, 0, 1)
+        False
+    """
+    for oy in range(out_h):
+        copied = min(in_h, max(0, oy * stride_h - pad_top + rows_read))
+        if copied < in_h and (oy + 1) * out_row_bytes > copied * in_row_bytes:
+            return False
+    return True

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import window_layout
+from ._geometry import rows_read_before_written, window_layout
 from ._quant import INT32_MAX, INT32_MIN, activation_range, quantize_multiplier, requantize
 from .base import Cost, OpKind, prod, register
 from .conv2d import conv_output_shape, geometry
@@ -169,7 +169,15 @@ class Conv2DS8(OpKind):
 
     def in_place_inputs(self, n, low) -> tuple:
         # a fused residual: each output row is read from the skip before it is written
-        return (1,) if "residual_add" in n.params else ()
+        if "residual_add" in n.params:
+            return (1,)
+        # the rows path copies each input row once into its ring, in order
+        g = geometry(low, n)
+        if g["conv_h"] * g["conv_w"] == 1 or n.params["pool"]:
+            return ()
+        ok = rows_read_before_written(g["h"], g["w"] * g["c"], g["conv_h"], g["conv_w"] * g["oc"],
+                                      g["sh"], g["pt"], g["kh"])
+        return (0,) if ok else ()
 
     def emit(self, b, i, n):
         g = geometry(b.low, n)

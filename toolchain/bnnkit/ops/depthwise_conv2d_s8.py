@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import BnnkitError
-from ._geometry import out_size, same_pad
+from ._geometry import out_size, rows_read_before_written, same_pad
 from ._quant import INT32_MAX, requantize
 from .base import Cost, OpKind, prod, register
 from .conv2d_s8 import (fast_requant, fold_input_offset, int32_bias, requant_consts,
@@ -214,6 +214,15 @@ class DepthwiseConv2DS8(OpKind):
 
     def scratch_bytes(self, b, n) -> int:
         return padded_rows_scratch(params_c(b.low, n))
+
+    def in_place_inputs(self, n, low) -> tuple:
+        # padded rows: each input row copied once, before an output row lands on it
+        f = params_c(low, n)
+        if not f["padded_rows"]:
+            return ()
+        ok = rows_read_before_written(f["in_h"], f["in_w"] * f["in_c"], f["out_h"],
+                                      f["out_w"] * f["in_c"], f["stride_h"], f["pad_top"], 3)
+        return (0,) if ok else ()
 
     def cost(self, n, low):
         """MACs counted as if every tap were inside the input; constants: the

@@ -15,7 +15,11 @@
  *   a pooled output row needs are copied once into a ring of zero-point
  *   padded rows (widened to int16 when wide = 1, for SMLAD), and two
  *   positions times two channels are summed at a time, so each weight and
- *   each input load serves two multiply-adds. Weights: [channel pair][ky]
+ *   each input load serves two multiply-adds. Each input row is read once, in
+ *   order, before the output row that first needs it is written: `out` may be
+ *   `in` where no output row reaches an input row not yet read (no pool;
+ *   ops/_geometry.py: rows_read_before_written, e.g. a 1x1 conv that does not
+ *   widen the channels). Weights: [channel pair][ky]
  *   [tap][2 channels]; wide = 1: [channel pair][ky][tap pair][2 channels] as
  *   int16 pairs (low half the even tap), taps zero-filled to whole pairs; an
  *   odd last channel pairs with zero weights.

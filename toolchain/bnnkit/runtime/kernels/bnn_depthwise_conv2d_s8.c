@@ -193,10 +193,16 @@ static void padded_rows(const bnn_depthwise_conv2d_s8_params *p, const int8_t *i
                         const int32_t *shift, int8_t *rows, int8_t *out)
 {
     const int32_t c = p->in_c, row_bytes = bnn_dw_padded_row_bytes(p);
-    const int32_t blocked = c / 4 * 4;
+    const int32_t blocked = c / 4 * 4, kept = p->stride_h < 3 ? 3 - p->stride_h : 0;
     int32_t oy, ox, o, ky, acc[4];
     for (oy = 0; oy < p->out_h; oy++) {
-        for (ky = 0; ky < 3; ky++)
+        /* each input row is read once, before any output row is written over
+         * it (so the output may be the input itself): the rows the last output
+         * row shares with this one move up, the new ones are copied in */
+        const int32_t keep = oy ? kept : 0;
+        if (keep)
+            memmove(rows, rows + (3 - keep) * row_bytes, (size_t)(keep * row_bytes));
+        for (ky = keep; ky < 3; ky++)
             padded_row(p, in, oy * p->stride_h - p->pad_top + ky, rows + ky * row_bytes);
         for (ox = 0; ox < p->out_w; ox++) {
             const int8_t *x = rows + ox * p->stride_w * c;

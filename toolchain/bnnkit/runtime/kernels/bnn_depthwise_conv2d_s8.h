@@ -22,10 +22,12 @@
  * Nothing outside `in` is read: the taps inside the input are found once per
  * output position; `in` and `out` must not overlap. No scratch, except with
  * padded_rows (3x3, depth multiplier 1, dilation 1): the three input rows an
- * output row reads are copied into `scratch` with the padding filled with
+ * output row reads are in `scratch` with the padding filled with
  * in_zero_point, bnn_dw_padded_row_bytes(p) each, so that every position runs
  * the same unrolled nine taps (the sums are the same: a tap in the padding
- * reads the zero point either way). */
+ * reads the zero point either way). Each input row is copied there once, in
+ * order, before the output row that first reads it: `out` may then be `in`
+ * itself (ops/_geometry.py: rows_read_before_written). */
 #ifndef BNN_DEPTHWISE_CONV2D_S8_H
 #define BNN_DEPTHWISE_CONV2D_S8_H
 
