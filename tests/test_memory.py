@@ -74,8 +74,9 @@ def test_float_and_binary_ops_in_place_give_lce_bytes(tmp_path):
 def test_int8_residual_requantize_and_add_in_place(reference, tmp_path):
     """An int8 residual block whose ADD the 3x3 conv computes (its 1x1
     shortcut run first, the sum written over it), int8 QUANTIZE (requantize),
-    an ADD of two pools, then DS-CNN's depthwise 3x3 (stride 1 and 2) and 1x1
-    convs, each written over its dying input: the bytes of TFLite's reference
+    an ADD of two pools, then MobileNet's depthwise 3x3 (stride 1 and 2) and a
+    1x1 conv that doubles the channels (its rows run backward), each written
+    over its dying input: the bytes of TFLite's reference
     kernels, and of LCE's interpreter (whose ADD rounds blocks of 16 another
     way) on 20 inputs."""
     from test_int8_ops import _convert, _fake_quant as fq
@@ -92,7 +93,7 @@ def test_int8_residual_requantize_and_add_in_place(reference, tmp_path):
     q = fq(-1, 1)(keras.layers.AveragePooling2D(2)(s))
     t = fq(-3, 3)(keras.layers.Add()([p, q]))
     d = fq(-2, 2)(keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(t))
-    e = fq(-2, 3)(keras.layers.Conv2D(8, 1, activation="relu")(d))
+    e = fq(-2, 3)(keras.layers.Conv2D(16, 1, activation="relu")(d))  # widens: rows backward
     f = fq(-2, 2)(keras.layers.DepthwiseConv2D(3, strides=2, padding="same")(e))
     out = keras.layers.Flatten()(fq(-2, 2)(keras.layers.Conv2D(4, 1)(f)))
     path = _convert(keras.Model(inp, out), tmp_path / "int8.tflite")

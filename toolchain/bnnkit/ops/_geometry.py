@@ -93,11 +93,16 @@ def inside_windows(in_hw, filt, stride, pad_tl, out_hw):
 
 
 def rows_read_before_written(in_h: int, in_row_bytes: int, out_h: int, out_row_bytes: int,
-                             stride_h: int, pad_top: int, rows_read: int) -> bool:
+                             stride_h: int, pad_top: int, rows_read: int,
+                             backward: bool = False) -> bool:
     """Whether a kernel that copies each input row once, in order, and writes
     output row ``oy`` after copying input rows up to ``oy * stride_h - pad_top
     + rows_read - 1``, may write its output over its input: every output row
-    ends at or before the first input row not yet copied.
+    ends at or before the first input row not yet copied. ``backward``: a
+    one-row kernel (``rows_read`` 1, no padding) going from the last output row
+    to the first, reading input row ``oy * stride_h`` for output row ``oy``:
+    every output row must start at or after the end of the last input row not
+    yet read.
 
     Example (a 3x3 depthwise conv, stride 1, SAME: yes; an int8 1x1 conv
     doubling the channels: no):
@@ -105,7 +110,12 @@ def rows_read_before_written(in_h: int, in_row_bytes: int, out_h: int, out_row_b
         True
         >>> rows_read_before_written(10, 32, 10, 64, 1, 0, 1)
         False
+        >>> rows_read_before_written(10, 32, 10, 64, 1, 0, 1, backward=True)
+        True
     """
+    if backward:
+        return all(oy * out_row_bytes >= ((oy - 1) * stride_h + 1) * in_row_bytes
+                   for oy in range(1, out_h))
     for oy in range(out_h):
         copied = min(in_h, max(0, oy * stride_h - pad_top + rows_read))
         if copied < in_h and (oy + 1) * out_row_bytes > copied * in_row_bytes:

@@ -175,8 +175,10 @@ class Conv2DS8(OpKind):
         g = geometry(low, n)
         if g["conv_h"] * g["conv_w"] == 1 or n.params["pool"]:
             return ()
+        # a one-row kernel that widens the rows runs them backward (bnn_conv2d_s8.h)
+        backward = g["kh"] == 1 and g["conv_w"] * g["oc"] > g["w"] * g["c"]
         ok = rows_read_before_written(g["h"], g["w"] * g["c"], g["conv_h"], g["conv_w"] * g["oc"],
-                                      g["sh"], g["pt"], g["kh"])
+                                      g["sh"], g["pt"], g["kh"], backward)
         return (0,) if ok else ()
 
     def emit(self, b, i, n):

@@ -413,11 +413,18 @@ BNN_INLINE void conv_rows(const bnn_conv2d_s8_params *p, const int8_t *in, const
     const int32_t cps = (oc + 1) / 2;
     int16_t *ring16 = (int16_t *)scratch;
     int8_t *ring8 = (int8_t *)scratch;
-    int32_t next = 0, oy, dy, cx, ky;
-    for (oy = 0; oy < out_h; oy++) {
-        int8_t *o = out + (size_t)oy * out_w * oc;
+    /* a one-row kernel that widens the rows goes last row first, so that its
+     * output may be written over its input (bnn_conv2d_s8.h) */
+    const int backward = k_h == 1 && p->pool_h == 1 && out_w * oc > p->in_w * p->in_c;
+    int32_t next = 0, t, oy, dy, cx, ky;
+    for (t = 0; t < out_h; t++) {
+        int8_t *o;
+        oy = backward ? out_h - 1 - t : t;
+        o = out + (size_t)oy * out_w * oc;
         for (dy = 0; dy < p->pool_h; dy++) {
             const int32_t y0 = (oy * p->pool_h + dy) * p->stride_h;
+            if (backward)
+                next = y0;
             for (; next < y0 + k_h; next++) { /* rows enter the ring once */
                 if (wide)
                     fill_row16(p, in, next - p->pad_top, ring16 + (next % rows) * len);

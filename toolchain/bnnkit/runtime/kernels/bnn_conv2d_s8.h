@@ -19,7 +19,10 @@
  *   order, before the output row that first needs it is written: `out` may be
  *   `in` where no output row reaches an input row not yet read (no pool;
  *   ops/_geometry.py: rows_read_before_written, e.g. a 1x1 conv that does not
- *   widen the channels). Weights: [channel pair][ky]
+ *   widen the channels). A one-row kernel (k_h = 1, no pool) whose output rows
+ *   are longer than its input rows (a 1x1 conv that widens) goes from the last
+ *   row to the first instead, so that its output may be written over its input
+ *   too (rows_read_before_written with backward=True). Weights: [channel pair][ky]
  *   [tap][2 channels]; wide = 1: [channel pair][ky][tap pair][2 channels] as
  *   int16 pairs (low half the even tap), taps zero-filled to whole pairs; an
  *   odd last channel pairs with zero weights.
