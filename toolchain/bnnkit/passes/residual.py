@@ -59,8 +59,8 @@ def fuse_residual_add(low: Lowered) -> Lowered:
         if best is None:
             continue
         _, conv, skip, k = best
-        nodes.remove(conv)
-        nodes.insert(nodes.index(add), conv)
+        del nodes[step[id(conv)]]  # by identity: nodes compare by value
+        nodes.insert(next(i for i, n in enumerate(nodes) if n is add), conv)
         conv.inputs.append(skip)
         if add.kind == "add":
             conv.params["residual_act"] = add.params.get("op_act", "NONE")
@@ -68,5 +68,5 @@ def fuse_residual_add(low: Lowered) -> Lowered:
             conv.params["residual_add"] = dict(add.params)
             conv.params["conv_first"] = k == 0
         conv.outputs = list(add.outputs)
-        nodes.remove(add)
+        del nodes[next(i for i, n in enumerate(nodes) if n is add)]
     return low
