@@ -49,19 +49,14 @@ def model_path(name: str, mlperf_dir: Path) -> Path:
     return flatbuffer(name)
 
 
-def arenas(path: Path) -> tuple:
-    """(one buffer per tensor, bnnkit's arena, most bytes live at one step)."""
+def arena_before(path: Path) -> int:
+    """The arena with one buffer per tensor, in the model's order, no ADD fused."""
     from bnnkit.emit import _lower_and_plan, load_graph
     from bnnkit.targets import get_target
 
-    graph = load_graph(path)[0]
-    m4 = get_target("cortex-m4")
-    _, plain = _lower_and_plan(graph, str(path), m4, disabled_passes=["fuse_residual_add"],
-                               in_place=False)
-    _, prog = _lower_and_plan(load_graph(path)[0], str(path), m4)
-    steps = {s for b in prog.planned for s in range(b.first, b.last + 1)}
-    peak = max(sum(b.nbytes for b in prog.planned if b.first <= s <= b.last) for s in steps)
-    return plain.arena_bytes, prog.arena_bytes, peak
+    _, plain = _lower_and_plan(load_graph(path)[0], str(path), get_target("cortex-m4"),
+                               disabled_passes=["fuse_residual_add"], in_place=False)
+    return plain.arena_bytes
 
 
 def main():
@@ -80,9 +75,10 @@ def main():
         if not path.is_file():
             print(f"{name:<24}missing: {path}")
             continue
-        plain, arena, peak = arenas(path)
-        report = analyze(path, "cortex-m4")
-        ram = report["totals"]["ram_bytes"]
+        plain = arena_before(path)
+        totals = analyze(path, "cortex-m4")["totals"]  # bnnkit's plan, linked and measured
+        arena, peak, ram = (totals["arena_bytes"], totals["arena_peak_live_bytes"],
+                            totals["ram_bytes"])
         arena_target, ram_target, part_kib = TARGETS.get(name, (None, None, None))
         tflm = TFLM[name][2] if name in TFLM else None
         fits = ("-" if part_kib is None else

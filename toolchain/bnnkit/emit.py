@@ -73,6 +73,18 @@ class Program:
     layer_consts: list = field(default_factory=list)  # per step: its constants' bytes
 
 
+def tensor_bytes(low: Lowered, t) -> int:
+    """Bytes of tensor ``t`` in the arena: its elements, whole words."""
+    return 4 * -(-prod(low.shapes[t]) * KIND_C[low.kinds[t]][2] // 4)
+
+
+def _follow(links: dict, t):
+    """Where a chain of ``links`` (tensor -> tensor) from ``t`` ends."""
+    while t in links:
+        t = links[t]
+    return t
+
+
 class Builder:
     """Plans the arena, then asks each node's op kind for its C call.
 
@@ -119,10 +131,6 @@ class Builder:
         return f"{macro}({'f' if ctype == 'float' else 'u'})" if macro else "NULL"
 
     # ------------------------------------------------------------ planning
-    def nbytes(self, t) -> int:
-        """Bytes of tensor ``t`` in the arena (whole words)."""
-        return 4 * -(-prod(self.low.shapes[t]) * KIND_C[self.low.kinds[t]][2] // 4)
-
     def in_place(self):
         """Which tensors use another's memory: {tensor: tensor whose memory it
         takes}. A RESHAPE's output is a view of its input. An output takes over
@@ -134,17 +142,7 @@ class Builder:
         low = self.low
         views = {n.outputs[0]: n.inputs[0] for n in low.nodes if n.kind == "reshape"}
         alias = dict(views)
-
-        def base(t):  # the tensor a view shows
-            while t in views:
-                t = views[t]
-            return t
-
-        def root(t):
-            while t in alias:
-                t = alias[t]
-            return t
-
+        root = lambda t: _follow(alias, t)  # noqa: E731  the tensor whose memory t uses
         lives = {low.input: [-1, -1]}
         for i, n in enumerate(low.nodes):
             for t in n.outputs:
@@ -168,12 +166,14 @@ class Builder:
             for k in (op_kind(n.kind).in_place_inputs(n, low)
                       if self.in_place_policy != "none" else ()):
                 x = root(n.inputs[k])
-                if self.in_place_policy == "same-size" and self.nbytes(o) != self.nbytes(x):
+                if (self.in_place_policy == "same-size"
+                        and tensor_bytes(low, o) != tensor_bytes(low, x)):
                     continue
                 if x != out_root and last.get(x) == i:
-                    alias[o] = base(n.inputs[k])
+                    shown = _follow(views, n.inputs[k])  # the tensor a view shows
+                    alias[o] = shown
                     last[x] = max(last[x], last.get(o, i))
-                    chosen.add((i, o, base(n.inputs[k])))
+                    chosen.add((i, o, shown))
                     break
         return alias, views, {t: tuple(v) for t, v in lives.items()}, chosen
 
@@ -183,26 +183,20 @@ class Builder:
         # views share their base's life; every other sharing must be one the kernel permits
         check_in_place({t: v for t, v in lives.items() if t not in views},
                        {t: x for t, x in alias.items() if t not in views}, chosen)
-
-        def root(t):
-            while t in alias:
-                t = alias[t]
-            return t
-
-        first, last, words = {}, {}, {}
+        root = lambda t: _follow(alias, t)  # noqa: E731
+        first, last, nbytes = {}, {}, {}
         for t, (t_first, t_last) in lives.items():
             r = root(t)
             first[r] = min(first.get(r, t_first), t_first)
             last[r] = max(last.get(r, t_last), t_last)
-            nwords = -(-prod(low.shapes[t]) * KIND_C[low.kinds[t]][2] // 4)
-            words[r] = max(words.get(r, 0), nwords)
+            nbytes[r] = max(nbytes.get(r, 0), tensor_bytes(low, t))
         self.prog.in_place = sorted(chosen)
         out_root = root(low.output)
         bufs = []
         for t, f in first.items():
             if t == out_root:
                 continue
-            bufs.append(Buffer(str(t), 4 * words[t], f, max(last[t], f)))
+            bufs.append(Buffer(str(t), nbytes[t], f, max(last[t], f)))
         for i, n in enumerate(low.nodes):
             nbytes = op_kind(n.kind).scratch_bytes(self, n)
             if nbytes:
@@ -291,7 +285,7 @@ def build_program(low: Lowered, target: Target | None = None, prefix: str = "",
     compare with)."""
     for n in low.nodes:  # per-target choices, once, before anything reads them
         op_kind(n.kind).prepare(n, low, target)
-    nbytes = {t: prod(low.shapes[t]) * KIND_C[low.kinds[t]][2] for t in low.shapes}
+    nbytes = {t: tensor_bytes(low, t) for t in low.shapes}
     order = low_peak_order([(n.inputs, n.outputs) for n in low.nodes], nbytes, keep={low.output})
     orders = [list(low.nodes)]
     if in_place and order != sorted(order):

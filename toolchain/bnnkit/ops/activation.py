@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numeric import fma_f32, hex_float
-from .base import OpKind, prod, register
+from .base import OpKind, inputs_of_output_shape, prod, register
 
 FUNCS = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LEAKY_RELU", "ABS", "NEG", "ROUND",
          "FLOOR", "CEIL", "LOGISTIC", "TANH", "HARD_SWISH")
@@ -177,9 +177,7 @@ class Activation(OpKind):
         return low.shapes[n.inputs[0]]
 
     def in_place_inputs(self, n, low) -> tuple:
-        # elementwise: an operand of the output's shape is read at the index written
-        out = tuple(low.shapes[n.outputs[0]])
-        return tuple(k for k, t in enumerate(n.inputs) if tuple(low.shapes[t]) == out)
+        return inputs_of_output_shape(n, low)
 
     def emit(self, b, i, n):
         size = prod(b.low.shapes[n.outputs[0]])

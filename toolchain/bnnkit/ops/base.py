@@ -137,6 +137,20 @@ class OpKind:
         return False
 
 
+def inputs_of_output_shape(node, low) -> tuple:
+    """The in-place rule of an elementwise kernel: the positions of the inputs
+    of the output's shape (read at the index written, before it is written).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> low = SimpleNamespace(shapes={0: (4, 8), 1: (8,), 2: (4, 8)})
+        >>> inputs_of_output_shape(Node("add", [0, 1], [2]), low)
+        (0,)
+    """
+    out = tuple(low.shapes[node.outputs[0]])
+    return tuple(k for k, t in enumerate(node.inputs) if tuple(low.shapes[t]) == out)
+
+
 REGISTRY: dict = {}  # node kind -> OpKind instance
 BY_TFLITE: dict = {}  # TFLite op name -> OpKind instance (float and binary)
 BY_TFLITE_INT8: dict = {}  # TFLite op name -> OpKind instance for an int8 first input

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import OpKind, prod, register
+from .base import OpKind, inputs_of_output_shape, prod, register
 
 OPS = {"ADD": "add", "MUL": "mul", "SUB": "sub", "DIV": "div", "MAXIMUM": "maximum",
        "MINIMUM": "minimum"}
@@ -182,9 +182,7 @@ class Elementwise(OpKind):
         return out
 
     def in_place_inputs(self, n, low) -> tuple:
-        # elementwise: an operand of the output's shape is read at the index written
-        out = tuple(low.shapes[n.outputs[0]])
-        return tuple(k for k, t in enumerate(n.inputs) if tuple(low.shapes[t]) == out)
+        return inputs_of_output_shape(n, low)
 
     def _operands(self, n, low):
         """[(shape, kind)] of the op's first and second operand: kind is an

@@ -36,7 +36,7 @@ from math import prod
 import numpy as np
 
 from ._quant import activation_range, quantize_multiplier, requantize
-from .base import Cost, OpKind, register
+from .base import Cost, OpKind, inputs_of_output_shape, register
 from .elementwise import MAX_DIMS, bcast_strides, broadcast_shape, strip_batch, trim_ones
 
 LEFT_SHIFT = 20  # TFLite's int8 ADD
@@ -232,9 +232,7 @@ class ElementwiseS8(OpKind):
         return broadcast_shape(*self._operand_shapes(n, low))
 
     def in_place_inputs(self, n, low) -> tuple:
-        # elementwise: an operand of the output's shape is read at the index written
-        out = tuple(low.shapes[n.outputs[0]])
-        return tuple(k for k, t in enumerate(n.inputs) if tuple(low.shapes[t]) == out)
+        return inputs_of_output_shape(n, low)
 
     def emit(self, b, i, n):
         out = n.outputs[0]

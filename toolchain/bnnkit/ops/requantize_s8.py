@@ -19,7 +19,7 @@ from math import prod
 import numpy as np
 
 from ._quant import quantize_multiplier, requantize
-from .base import Cost, OpKind, register
+from .base import Cost, OpKind, inputs_of_output_shape, register
 
 
 BLOCK = 16  # values per NEON block of TFLite's int8 Requantize
@@ -63,9 +63,7 @@ class RequantizeS8(OpKind):
         return tuple(low.shapes[n.inputs[0]])
 
     def in_place_inputs(self, n, low) -> tuple:
-        # elementwise: an operand of the output's shape is read at the index written
-        out = tuple(low.shapes[n.outputs[0]])
-        return tuple(k for k, t in enumerate(n.inputs) if tuple(low.shapes[t]) == out)
+        return inputs_of_output_shape(n, low)
 
     def emit(self, b, i, n):
         p = n.params

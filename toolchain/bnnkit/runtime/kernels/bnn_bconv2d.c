@@ -372,14 +372,39 @@ static float output_transform(const bnn_bconv2d_params *p, int32_t count, float 
     return v + bias;
 }
 
+/* The output transform with LCE's zero-padding correction where the
+ * position has one (corr_set, else NULL) */
+BNN_INLINE float corrected_output(const bnn_bconv2d_params *p, int32_t count, float multiplier,
+                                  float bias, const int32_t *corr_set, int32_t oc)
+{
+    float v = output_transform(p, count, multiplier, bias);
+    if (corr_set) {
+        const float c = multiplier * (float)corr_set[oc];
+        v = v + c;
+    }
+    return v;
+}
+
+/* 2 * accum lies in [0, 2K]: a clamp outside that range changes nothing */
+static int clamps_nothing(const bnn_bconv2d_params *p)
+{
+    return p->clamp_min <= 0 && p->clamp_max / 2 >= p->k_h * p->k_w * p->in_c;
+}
+
 /* One position's outputs with the fused residual ADD: o[c] = act(r[c] + v),
  * r[c] read before o[c] is written (they may be the same memory). The ADD's
  * clamp is lo > v ? lo : v, then hi < v ? hi : v, so -0.0 and NaN pass, as
  * bnn_elementwise_f32's. */
+BNN_INLINE float residual_sum(float r, float v, float lo, float hi)
+{
+    v = r + v;
+    v = lo > v ? lo : v;
+    return hi < v ? hi : v;
+}
+
 static void add_residual(const bnn_bconv2d_params *p, const int32_t *counts,
-                                      const float *multiplier, const float *bias,
-                                      const int32_t *corr_set, int clamps_nothing,
-                                      const float *r, float *o)
+                         const float *multiplier, const float *bias, const int32_t *corr_set,
+                         int plain, const float *r, float *o)
 {
     const int32_t act = p->residual_act;
     const float lo = act == BNN_RESIDUAL_NONE ? -FLT_MAX
@@ -387,25 +412,15 @@ static void add_residual(const bnn_bconv2d_params *p, const int32_t *counts,
     const float hi = act == BNN_RESIDUAL_RELU6 ? 6.0f
                      : act == BNN_RESIDUAL_RELU_N1_TO_1 ? 1.0f : FLT_MAX;
     int32_t oc;
-    if (!corr_set && clamps_nothing) {  /* the common case: no clamp on 2 * accum */
-        for (oc = 0; oc < p->out_c; oc++) {
-            float v = (float)(2 * counts[oc]) * multiplier[oc] + bias[oc];
-            v = r[oc] + v;
-            v = lo > v ? lo : v;
-            o[oc] = hi < v ? hi : v;
-        }
+    if (!corr_set && plain) {  /* the common case: no correction, no clamp on 2 * accum */
+        for (oc = 0; oc < p->out_c; oc++)
+            o[oc] = residual_sum(r[oc], (float)(2 * counts[oc]) * multiplier[oc] + bias[oc],
+                                 lo, hi);
         return;
     }
-    for (oc = 0; oc < p->out_c; oc++) {
-        float v = output_transform(p, counts[oc], multiplier[oc], bias[oc]);
-        if (corr_set) {
-            const float c = multiplier[oc] * (float)corr_set[oc];
-            v = v + c;
-        }
-        v = r[oc] + v;
-        v = lo > v ? lo : v;
-        o[oc] = hi < v ? hi : v;
-    }
+    for (oc = 0; oc < p->out_c; oc++)
+        o[oc] = residual_sum(r[oc], corrected_output(p, counts[oc], multiplier[oc], bias[oc],
+                                                     corr_set, oc), lo, hi);
 }
 
 void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint32_t *weights,
@@ -414,8 +429,7 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
 {
     uint32_t *const patch = scratch, *const bytes = scratch + p->patch_words;
     int32_t *const counts = (int32_t *)(bytes + p->out_c);
-    /* 2 * accum lies in [0, 2K]: a clamp outside that range changes nothing */
-    const int clamps_nothing = p->clamp_min <= 0 && p->clamp_max / 2 >= p->k_h * p->k_w * p->in_c;
+    const int plain = clamps_nothing(p);
     int32_t oy, ox, oc, py, px;
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
@@ -428,18 +442,15 @@ void bnn_bconv2d_f32(const bnn_bconv2d_params *p, const uint32_t *in, const uint
                     const int32_t set = outside && corr_at ? corr_at[cy * p->conv_w + cx] : 0;
                     const int32_t *corr_set = set ? corr + (set - 1) * p->out_c : NULL;
                     count_channels(p, patch, weights, bytes, counts);
-                    if (!corr_set && py == 0 && px == 0 && clamps_nothing) {
+                    if (!corr_set && py == 0 && px == 0 && plain) {
                         /* the common case in one tight loop: the same two roundings */
                         for (oc = 0; oc < p->out_c; oc++)
                             o[oc] = (float)(2 * counts[oc]) * multiplier[oc] + bias[oc];
                         continue;
                     }
                     for (oc = 0; oc < p->out_c; oc++) {
-                        float v = output_transform(p, counts[oc], multiplier[oc], bias[oc]);
-                        if (corr_set) {
-                            const float c = multiplier[oc] * (float)corr_set[oc];
-                            v = v + c;
-                        }
+                        const float v = corrected_output(p, counts[oc], multiplier[oc],
+                                                         bias[oc], corr_set, oc);
                         if ((py == 0 && px == 0) || v > o[oc])
                             o[oc] = v;
                     }
@@ -457,7 +468,7 @@ void bnn_bconv2d_add_f32(const bnn_bconv2d_params *p, const uint32_t *in, const 
 {
     uint32_t *const patch = scratch, *const bytes = scratch + p->patch_words;
     int32_t *const counts = (int32_t *)(bytes + p->out_c);
-    const int clamps_nothing = p->clamp_min <= 0 && p->clamp_max / 2 >= p->k_h * p->k_w * p->in_c;
+    const int plain = clamps_nothing(p);
     int32_t oy, ox;
     for (oy = 0; oy < p->out_h; oy++) {
         for (ox = 0; ox < p->out_w; ox++) {
@@ -466,7 +477,7 @@ void bnn_bconv2d_add_f32(const bnn_bconv2d_params *p, const uint32_t *in, const 
             const int32_t set = outside && corr_at ? corr_at[oy * p->conv_w + ox] : 0;
             count_channels(p, patch, weights, bytes, counts);
             add_residual(p, counts, multiplier, bias, set ? corr + (set - 1) * p->out_c : NULL,
-                         clamps_nothing, residual + at, out + at);
+                         plain, residual + at, out + at);
         }
     }
 }
